@@ -1,0 +1,100 @@
+import client from 'prom-client';
+import type { Registry } from '../registry/registry.js';
+
+/** API a subscriber or push belongs to: the xDS ADS stream, the Watch stream or a Session. */
+export type SubscriberApi = 'xds' | 'watch' | 'session';
+
+/**
+ * The hub's metric families, on a prom-client registry of their own (not the global one), so
+ * several hubs in one test process do not collide.
+ */
+export class HubMetrics {
+  readonly register = new client.Registry();
+  readonly subscribers: client.Gauge<'api'>;
+  readonly pushes: client.Counter<'api' | 'type'>;
+  readonly pushLatency: client.Histogram<'api'>;
+  readonly nacks: client.Counter<'type'>;
+  readonly registrations: client.Counter<'api'>;
+  readonly requests: client.Counter<'api' | 'route' | 'code'>;
+
+  constructor(registry: Registry) {
+    const register = this.register;
+    client.collectDefaultMetrics({ register, prefix: 'outrigger_hub_' });
+    new client.Gauge({
+      name: 'outrigger_hub_instances',
+      help: 'Registered instances by namespace, service and health',
+      labelNames: ['namespace', 'service', 'health'] as const,
+      registers: [register],
+      collect() {
+        this.reset();
+        for (const svc of registry.listServices()) {
+          const counts = new Map<string, number>([['HEALTHY', 0], ['UNHEALTHY', 0], ['UNKNOWN', 0], ['DRAINING', 0]]);
+          for (const inst of registry.instancesOf(svc.namespace, svc.name)) counts.set(inst.health, (counts.get(inst.health) ?? 0) + 1);
+          for (const [health, n] of counts) this.set({ namespace: svc.namespace, service: svc.name, health }, n);
+        }
+      },
+    });
+    new client.Gauge({
+      name: 'outrigger_hub_registry_version',
+      help: 'Current registry version (increases with every change)',
+      registers: [register],
+      collect() {
+        this.set(registry.version);
+      },
+    });
+    new client.Counter({
+      name: 'outrigger_hub_lease_expiries_total',
+      help: 'Leases that ran out without renewal',
+      registers: [register],
+      collect() {
+        this.reset();
+        this.inc(registry.leaseExpiries);
+      },
+    });
+    new client.Gauge({
+      name: 'outrigger_hub_self_preservation',
+      help: '1 while self-preservation holds back lease expiry',
+      registers: [register],
+      collect() {
+        this.set(registry.selfPreservationActive ? 1 : 0);
+      },
+    });
+    this.subscribers = new client.Gauge({
+      name: 'outrigger_hub_subscribers',
+      help: 'Open subscriber streams by API',
+      labelNames: ['api'] as const,
+      registers: [register],
+    });
+    this.pushes = new client.Counter({
+      name: 'outrigger_hub_pushes_total',
+      help: 'Responses pushed to subscribers, by API and resource type',
+      labelNames: ['api', 'type'] as const,
+      registers: [register],
+    });
+    this.pushLatency = new client.Histogram({
+      name: 'outrigger_hub_push_latency_seconds',
+      help: 'Time from a registry change to its push being written to a subscriber',
+      labelNames: ['api'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [register],
+    });
+    this.nacks = new client.Counter({
+      name: 'outrigger_hub_xds_nacks_total',
+      help: 'xDS responses rejected (NACKed) by subscribers, by type URL',
+      labelNames: ['type'] as const,
+      registers: [register],
+    });
+    this.registrations = new client.Counter({
+      name: 'outrigger_hub_registrations_total',
+      help: 'Instance registrations accepted, by API',
+      labelNames: ['api'] as const,
+      registers: [register],
+    });
+    this.requests = new client.Counter({
+      name: 'outrigger_hub_api_requests_total',
+      help: 'API requests by API, route and status code',
+      labelNames: ['api', 'route', 'code'] as const,
+      registers: [register],
+    });
+  }
+}

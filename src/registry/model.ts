@@ -1,0 +1,85 @@
+/**
+ * The registry's model: namespace → service → instance (Cloud Map's shape). Records handed out
+ * by the registry are immutable snapshots: a change replaces the object, so a subscriber may
+ * keep a reference and compare by identity.
+ */
+import type { ServiceConfig } from './service-config.js';
+
+export const PROTOCOLS = ['http', 'http2', 'grpc', 'tcp'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const HEALTH_STATES = ['HEALTHY', 'UNHEALTHY', 'UNKNOWN', 'DRAINING'] as const;
+export type Health = (typeof HEALTH_STATES)[number];
+
+export const SOURCES = ['self', 'kubernetes', 'static'] as const;
+export type Source = (typeof SOURCES)[number];
+
+export interface Lease {
+  /** No renewal for this long makes the instance UNHEALTHY; 0 means the instance has no lease. */
+  readonly ttlMs: number;
+  /** This long after going UNHEALTHY through expiry, the instance is removed (Consul's semantics). */
+  readonly deregisterCriticalAfterMs: number;
+  readonly renewedAt: number;
+  /** True while a Session stream holds the lease; the TTL runs only once the stream drops. */
+  readonly held: boolean;
+  /** When the lease expired, if it has. */
+  readonly expiredAt?: number;
+}
+
+export interface Instance {
+  readonly id: string;
+  readonly namespace: string;
+  readonly service: string;
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly version: string;
+  readonly zone: string;
+  readonly region: string;
+  readonly weight: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Effective health: what the owner reported, or UNHEALTHY while the lease is expired. */
+  readonly health: Health;
+  /** What the owner last reported, kept so a renewed lease restores it. */
+  readonly reportedHealth: Health;
+  readonly source: Source;
+  readonly lease: Lease;
+  readonly registeredAt: number;
+  readonly updatedAt: number;
+  /** Registry version of the last change to this instance. */
+  readonly revision: number;
+}
+
+export interface Service {
+  readonly namespace: string;
+  readonly name: string;
+  readonly config: ServiceConfig;
+  readonly createdAt: number;
+  readonly revision: number;
+}
+
+export interface Namespace {
+  readonly name: string;
+  readonly description: string;
+  readonly createdAt: number;
+  readonly revision: number;
+}
+
+/** `<service>.<namespace>`: the xDS cluster name, the proxyless listener name and the routing key. */
+export function serviceKey(service: string, namespace: string): string {
+  return `${service}.${namespace}`;
+}
+
+/** Splits `worker.secure-api.local` into service `worker` and namespace `secure-api.local`. */
+export function splitServiceKey(key: string): { service: string; namespace: string } | undefined {
+  const dot = key.indexOf('.');
+  if (dot <= 0 || dot === key.length - 1) return undefined;
+  return { service: key.slice(0, dot), namespace: key.slice(dot + 1) };
+}
+
+export type ChangeOp = 'upsert' | 'remove';
+
+export type RegistryChange =
+  | { readonly kind: 'instance'; readonly op: ChangeOp; readonly version: number; readonly instance: Instance; readonly reason?: string }
+  | { readonly kind: 'service'; readonly op: ChangeOp; readonly version: number; readonly service: Service }
+  | { readonly kind: 'namespace'; readonly op: ChangeOp; readonly version: number; readonly namespace: Namespace };

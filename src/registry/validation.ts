@@ -1,0 +1,121 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { durationSchema } from '../common/duration.js';
+import { HEALTH_STATES, PROTOCOLS, SOURCES } from './model.js';
+
+/** Limits on what one instance may carry, so one registration cannot bloat every push. */
+export const LIMITS = {
+  metadataEntries: 64,
+  metadataKeyLength: 128,
+  metadataValueLength: 512,
+  metadataBytes: 4096,
+  idLength: 128,
+  descriptionLength: 1024,
+} as const;
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+export function isDnsLabel(s: string): boolean {
+  return LABEL.test(s);
+}
+
+export function isDnsName(s: string): boolean {
+  return s.length <= 253 && s.split('.').every((l) => LABEL.test(l));
+}
+
+export function isHostname(s: string): boolean {
+  return s.length <= 253 && s.split('.').every((l) => HOST_LABEL.test(l));
+}
+
+export const serviceNameSchema = z
+  .string({ error: 'must be a string' })
+  .refine(isDnsLabel, { error: 'must be a DNS label: 1-63 lowercase letters, digits or "-", starting and ending with a letter or digit' });
+
+export const namespaceNameSchema = z
+  .string({ error: 'must be a string' })
+  .refine(isDnsName, { error: 'must be a DNS name: dot-separated DNS labels (lowercase letters, digits, "-"), at most 253 characters' });
+
+export const instanceIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, { error: 'must start with a letter or digit and contain only letters, digits and . _ : @ -' })
+  .max(LIMITS.idLength, { error: `must be at most ${LIMITS.idLength} characters` });
+
+const addressSchema = z
+  .string({ error: 'must be a string' })
+  .refine((a) => isIP(a) !== 0 || isHostname(a), { error: 'must be an IPv4 address, an IPv6 address or a hostname' });
+
+const portSchema = z
+  .number({ error: 'must be an integer from 1 to 65535' })
+  .int({ error: 'must be an integer from 1 to 65535' })
+  .min(1, { error: 'must be an integer from 1 to 65535' })
+  .max(65535, { error: 'must be an integer from 1 to 65535' });
+
+const weightSchema = z
+  .number({ error: 'must be an integer from 1 to 1000' })
+  .int({ error: 'must be an integer from 1 to 1000' })
+  .min(1, { error: 'must be an integer from 1 to 1000' })
+  .max(1000, { error: 'must be an integer from 1 to 1000' });
+
+const tagSchema = (what: string) =>
+  z
+    .string({ error: 'must be a string' })
+    .max(64, { error: `${what} must be at most 64 characters` })
+    .regex(/^[A-Za-z0-9._+-]*$/, { error: `${what} may contain only letters, digits and . _ + -` });
+
+export const metadataSchema = z
+  .record(
+    z
+      .string()
+      .max(LIMITS.metadataKeyLength, { error: `keys must be at most ${LIMITS.metadataKeyLength} characters` })
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, { error: 'keys must start with a letter or digit and contain only letters, digits and . _ / -' }),
+    z.string({ error: 'values must be strings' }).max(LIMITS.metadataValueLength, {
+      error: `values must be at most ${LIMITS.metadataValueLength} characters`,
+    }),
+    { error: 'must be an object of string values' },
+  )
+  .superRefine((m, ctx) => {
+    const keys = Object.keys(m);
+    if (keys.length > LIMITS.metadataEntries) {
+      ctx.addIssue({ code: 'custom', message: `is too large: at most ${LIMITS.metadataEntries} entries are allowed, got ${keys.length}` });
+      return;
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(m));
+    if (bytes > LIMITS.metadataBytes) {
+      ctx.addIssue({ code: 'custom', message: `is too large: at most ${LIMITS.metadataBytes} bytes of JSON are allowed, got ${bytes}` });
+    }
+  });
+
+export const protocolSchema = z.enum(PROTOCOLS, { error: `must be one of ${PROTOCOLS.join(', ')}` });
+export const healthSchema = z.enum(HEALTH_STATES, { error: `must be one of ${HEALTH_STATES.join(', ')}` });
+
+/**
+ * A registration as callers send it (REST body or gRPC message, both snake_case).
+ * Omitted lease settings come from the service's config.
+ */
+export const registerInputSchema = z.strictObject({
+  id: instanceIdSchema.optional(),
+  service: serviceNameSchema,
+  namespace: namespaceNameSchema.optional(),
+  address: addressSchema,
+  port: portSchema,
+  protocol: protocolSchema.default('http'),
+  version: tagSchema('version').default(''),
+  zone: tagSchema('zone').default(''),
+  region: tagSchema('region').default(''),
+  weight: weightSchema.default(100),
+  metadata: metadataSchema.default({}),
+  health: healthSchema.default('HEALTHY'),
+  source: z.enum(SOURCES, { error: `must be one of ${SOURCES.join(', ')}` }).default('self'),
+  /** 0 means no lease (static or externally managed instances). */
+  ttl: z.union([z.literal(0), durationSchema({ min: 1000, max: 86_400_000 })]).optional(),
+  deregister_critical_after: durationSchema({ min: 0, max: 30 * 86_400_000 }).optional(),
+});
+
+export type RegisterInput = z.input<typeof registerInputSchema>;
+export type RegisterRequest = z.output<typeof registerInputSchema>;
+
+export const namespaceInputSchema = z.strictObject({
+  name: namespaceNameSchema,
+  description: z.string({ error: 'must be a string' }).max(LIMITS.descriptionLength, { error: `must be at most ${LIMITS.descriptionLength} characters` }).default(''),
+});
