@@ -46,5 +46,7 @@ export function parseWith<S extends z.ZodType>(
   }
   const field = formatPath(prefix, issue.path);
   const shown = field === '' ? 'input' : field;
-  throw new OutriggerError(code, `${shown}: ${issue.message}, got ${show(valueAt(input, issue.path))}`, shown);
+  // Custom checks (sizes, counts) already say what they got.
+  const got = issue.code === 'custom' && issue.message.includes(' got ') ? '' : `, got ${show(valueAt(input, issue.path))}`;
+  throw new OutriggerError(code, `${shown}: ${issue.message}${got}`, shown);
 }
