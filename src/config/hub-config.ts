@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { durationSchema } from '../common/duration.js';
+import { namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
+
+const port = (what: string, def: number) =>
+  z
+    .number({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .int({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .min(0, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .max(65535, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .default(def)
+    .describe(what);
+
+const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
+const positiveInt = (max: number) =>
+  z.number({ error: `must be an integer from 1 to ${max}` }).int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+/** The hub's configuration, as written in YAML (snake_case); every key has a working default. */
+export const hubConfigSchema = z.strictObject({
+  bind: z.string({ error: 'must be an IP address to listen on' }).min(1, { error: 'must be an IP address to listen on' }).default('0.0.0.0').describe('Address both listeners bind to'),
+  grpc_port: port('Port of the gRPC listener: the registration API, Watch, Session and xDS (ADS)', 15010),
+  http_port: port('Port of the HTTP listener: REST API, /health, /ready, /metrics', 15080),
+  log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('Log level (logs are JSON lines on stderr)'),
+  default_namespace: namespaceNameSchema.default('default').describe('Namespace for registrations that name none'),
+  sweep_interval: durationSchema({ min: 100, max: 60_000 }).default(1000).describe('How often leases are checked (default 1s)'),
+  max_instances: positiveInt(10_000_000).default(250_000).describe('Most instances the hub holds; registrations beyond it are refused'),
+  self_preservation: z
+    .strictObject({
+      enabled: z.boolean({ error: 'must be true or false' }).default(true).describe('Pause lease expiry when too many leases would expire at once'),
+      max_expiring_share: share.default(0.5).describe('Share (0-1) of leased instances that may expire in one sweep before expiry pauses'),
+      min_instances: positiveInt(1_000_000).default(10).describe('Self-preservation engages only with at least this many leased instances'),
+    })
+    .default({ enabled: true, max_expiring_share: 0.5, min_instances: 10 }),
+  xds: z
+    .strictObject({
+      coalesce: durationSchema({ min: 0, max: 10_000 }).default(10).describe('Window in which bursts of changes are coalesced into one push (default 10ms)'),
+      max_concurrent_initial: positiveInt(100_000).default(256).describe('First responses built at once when many streams connect together'),
+    })
+    .default({ coalesce: 10, max_concurrent_initial: 256 }),
+  rest: z
+    .strictObject({
+      max_body_bytes: positiveInt(64 * 1024 * 1024).default(1024 * 1024).describe('Largest accepted request body'),
+      rate_limit_rps: z.number({ error: 'must be a number of requests per second, 0 to turn limiting off' }).min(0, { error: 'must be a number of requests per second, 0 to turn limiting off' }).default(0).describe('Write requests per second allowed per client address; 0 turns limiting off'),
+      rate_limit_burst: positiveInt(1_000_000).default(100).describe('Burst of write requests allowed per client address above the rate'),
+    })
+    .default({ max_body_bytes: 1024 * 1024, rate_limit_rps: 0, rate_limit_burst: 100 }),
+  watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),
+  services: z
+    .array(
+      z.strictObject({
+        namespace: namespaceNameSchema,
+        name: serviceNameSchema,
+        config: z.unknown().optional(),
+      }),
+    )
+    .default([])
+    .describe('Service configs to create at start: [{namespace, name, config}]'),
+  static_instances: z
+    .array(z.record(z.string(), z.unknown()))
+    .default([])
+    .describe('Instances registered at start with source "static" and no lease (same fields as a REST registration)'),
+  demo: z.boolean({ error: 'must be true or false' }).default(false).describe('Register a few sample instances at start'),
+});
+
+export type HubConfig = z.output<typeof hubConfigSchema>;
