@@ -44,6 +44,12 @@ export function parseWith<S extends z.ZodType>(
     const field = formatPath(prefix, [...issue.path, key]);
     throw new OutriggerError(code, `${field}: unknown key (check the spelling; allowed keys are listed in the README)`, field);
   }
+  if (issue.code === 'invalid_key') {
+    // A record key failed its own schema: the useful message is the nested one.
+    const field = formatPath(prefix, issue.path.slice(0, -1));
+    const key = String(issue.path[issue.path.length - 1]);
+    throw new OutriggerError(code, `${field}: ${issue.issues[0]?.message ?? 'invalid key'}, got key ${show(key)}`, field);
+  }
   const field = formatPath(prefix, issue.path);
   const shown = field === '' ? 'input' : field;
   // Custom checks (sizes, counts) already say what they got.

@@ -196,6 +196,7 @@ const badInputs: Array<[string, Record<string, unknown>, string]> = [
   ['an unknown protocol', { protocol: 'udp' }, 'protocol'],
   ['an unknown health', { health: 'SICK' }, 'health'],
   ['a metadata value that is not a string', { metadata: { a: 1 } }, 'metadata.a'],
+  ['a metadata key with a space', { metadata: { 'a b': 'x' } }, 'metadata'],
   ['too many metadata entries', { metadata: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'v'])) }, 'metadata'],
   ['metadata over 4 KiB', { metadata: { a: 'x'.repeat(500), b: 'x'.repeat(500), c: 'x'.repeat(500), d: 'x'.repeat(500), e: 'x'.repeat(500), f: 'x'.repeat(500), g: 'x'.repeat(500), h: 'x'.repeat(500), i: 'x'.repeat(500) } }, 'metadata'],
   ['an id with a slash', { id: 'a/b' }, 'id'],

@@ -1,0 +1,48 @@
+/**
+ * How the hub's coded errors travel over gRPC: the status and message of the OutriggerError,
+ * plus its stable code and field in trailing metadata, so a program can react to the field
+ * without parsing the message.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { OutriggerError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { WireError } from './grpc-registry-messages.js';
+
+export const ERROR_CODE_KEY = 'outrigger-error-code';
+export const ERROR_FIELD_KEY = 'outrigger-error-field';
+
+/** An error as grpc-js servers accept it (callback error or a stream's 'error' event). */
+export interface GrpcStatusError {
+  code: grpc.status;
+  details: string;
+  metadata: grpc.Metadata;
+}
+
+/** Coded errors pass through; anything else is a bug, logged here and reported as INTERNAL. */
+export function codedError(err: unknown, logger: Logger): OutriggerError {
+  if (err instanceof OutriggerError) return err;
+  logger.error('registry grpc handler failed', { err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  return new OutriggerError('internal', 'internal error (see the hub log)');
+}
+
+export function toGrpcError(err: OutriggerError): GrpcStatusError {
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_CODE_KEY, err.code);
+  if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, err.field);
+  return { code: err.grpcStatus, details: err.message, metadata };
+}
+
+/** The in-stream form, for Session answers. */
+export function toWireError(err: OutriggerError): WireError {
+  return {
+    grpc_code: err.grpcStatus,
+    code: err.code,
+    message: err.message,
+    ...(err.field !== undefined ? { field: err.field } : {}),
+  };
+}
+
+/** A status name for metric labels: "OK", "INVALID_ARGUMENT", ... */
+export function statusName(code: grpc.status): string {
+  return grpc.status[code] ?? String(code);
+}

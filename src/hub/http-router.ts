@@ -1,0 +1,98 @@
+import { OutriggerError } from '../common/errors.js';
+
+/**
+ * A small path router: patterns of literal segments and `{param}` segments, several methods per
+ * pattern. It reports the matched pattern (a metrics label that never grows with ids) and, for a
+ * known path with an unknown method, the methods that are allowed (for 405's Allow header).
+ */
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'OPTIONS';
+
+export type RouteMatch<H> =
+  | { kind: 'match'; pattern: string; handler: H; params: Readonly<Record<string, string>> }
+  | { kind: 'method_not_allowed'; pattern: string; allow: readonly string[] }
+  | { kind: 'not_found' };
+
+type Segment = { literal: string } | { param: string };
+
+interface PatternEntry<H> {
+  pattern: string;
+  segments: Segment[];
+  handlers: Map<string, H>;
+}
+
+function splitPath(path: string): string[] {
+  // A single trailing slash is forgiven: `/api/v1/services/` is `/api/v1/services`.
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.split('/').slice(1);
+}
+
+export class Router<H> {
+  private readonly entries: PatternEntry<H>[] = [];
+
+  add(method: HttpMethod, pattern: string, handler: H): this {
+    let entry = this.entries.find((e) => e.pattern === pattern);
+    if (entry === undefined) {
+      const segments = splitPath(pattern).map((s): Segment => {
+        const m = /^\{([a-z_]+)\}$/.exec(s);
+        return m !== null ? { param: m[1]! } : { literal: s };
+      });
+      entry = { pattern, segments, handlers: new Map() };
+      this.entries.push(entry);
+    }
+    if (entry.handlers.has(method)) throw new Error(`route ${method} ${pattern} is defined twice`);
+    entry.handlers.set(method, handler);
+    return this;
+  }
+
+  /**
+   * Matches a raw (still percent-encoded) path. Literal segments win over parameters, so
+   * `/a/{id}` never shadows `/a/b`. Throws invalid_argument for badly percent-encoded segments.
+   */
+  match(method: string, rawPath: string): RouteMatch<H> {
+    const parts = splitPath(rawPath);
+    let best: { entry: PatternEntry<H>; params: Record<string, string>; score: number } | undefined;
+    for (const entry of this.entries) {
+      if (entry.segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let score = 0;
+      let ok = true;
+      for (let i = 0; i < parts.length && ok; i++) {
+        const seg = entry.segments[i]!;
+        const part = parts[i]!;
+        if ('literal' in seg) {
+          ok = seg.literal === part;
+          score = score * 2 + 1;
+        } else {
+          ok = part !== '';
+          params[seg.param] = part;
+          score = score * 2;
+        }
+      }
+      if (ok && (best === undefined || score > best.score)) best = { entry, params, score };
+    }
+    if (best === undefined) return { kind: 'not_found' };
+    const { entry } = best;
+    const handler = entry.handlers.get(method) ?? (method === 'HEAD' ? entry.handlers.get('GET') : undefined);
+    if (handler === undefined) return { kind: 'method_not_allowed', pattern: entry.pattern, allow: allowed(entry) };
+    return { kind: 'match', pattern: entry.pattern, handler, params: decodeParams(best.params) };
+  }
+}
+
+function allowed<H>(entry: PatternEntry<H>): string[] {
+  const methods = new Set(entry.handlers.keys());
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+}
+
+function decodeParams(raw: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    try {
+      out[name] = decodeURIComponent(value);
+    } catch {
+      throw new OutriggerError('invalid_argument', `${name}: ${JSON.stringify(value)} is not validly percent-encoded`, name);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,150 @@
+import type http from 'node:http';
+import { systemClock, type Clock } from '../common/clock.js';
+import { OutriggerError, notFound } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
+import type { Registry } from '../registry/registry.js';
+import { ClientGoneError, DEFAULT_MAX_BODY_BYTES, readJsonBody } from './http-body.js';
+import { drainRequest, type DrainLimits } from './http-drain.js';
+import { TokenBucketLimiter, type RateLimitOptions } from './http-rate-limit.js';
+import { errorReply, writeReply, type HttpReply } from './http-response.js';
+import { Router } from './http-router.js';
+import type { RestContext, RestRoute } from './rest-context.js';
+import { discoverRoute } from './rest-discover-route.js';
+import { instanceRoutes } from './rest-instance-routes.js';
+import { namespaceRoutes } from './rest-namespace-routes.js';
+import { QueryReader } from './rest-query.js';
+import { serviceRoutes } from './rest-service-routes.js';
+import { systemRoutes } from './rest-system-routes.js';
+
+export interface RestHandlerDeps {
+  registry: Registry;
+  metrics: HubMetrics;
+  logger?: Logger;
+  clock?: Clock;
+  isReady: () => boolean;
+  /** Largest request body accepted; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Per client address, write routes (POST, PUT, DELETE) only; undefined turns limiting off. */
+  rateLimit?: RateLimitOptions;
+}
+
+/** Metrics label for requests that matched no route, so unknown paths cannot grow the label set. */
+const UNMATCHED = 'unmatched';
+/** Label for requests whose client left before the answer (nginx's convention). */
+const CLIENT_GONE = '499';
+const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
+
+/**
+ * The hub's HTTP API as one node:http request listener: the REST/JSON API (AI-CORE's shapes),
+ * /health, /ready and /metrics. Handlers return replies and throw OutriggerErrors; this front
+ * does routing, rate limiting, body limits, error rendering and request metrics.
+ */
+export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? silentLogger;
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const limiter = deps.rateLimit === undefined ? undefined : new TokenBucketLimiter(clock, deps.rateLimit);
+  // Enough slack that a client uploading a modestly oversized body still reads our 413.
+  const drainLimits: DrainLimits = { maxBytes: Math.max(4 * maxBodyBytes, DEFAULT_MAX_BODY_BYTES), maxMs: 10_000 };
+
+  const router = new Router<RestRoute>();
+  const routes = [
+    ...instanceRoutes(deps.registry, deps.metrics),
+    discoverRoute(deps.registry),
+    ...namespaceRoutes(deps.registry),
+    ...serviceRoutes(deps.registry),
+    ...systemRoutes(deps.metrics, deps.isReady),
+  ];
+  for (const route of routes) router.add(route.method, route.pattern, route);
+
+  const count = (route: string, code: string): void => deps.metrics.requests.inc({ api: 'rest', route, code });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = clock.monotonic();
+    const method = req.method ?? 'GET';
+    let route = UNMATCHED;
+    let answer: HttpReply;
+    try {
+      const url = requestUrl(req.url ?? '/');
+      const match = router.match(method, url.pathname);
+      if (match.kind === 'not_found') {
+        throw notFound(`no route for ${method} ${shorten(url.pathname)}; the API lives under /api/v1`);
+      }
+      route = match.pattern;
+      if (match.kind === 'method_not_allowed') {
+        const allow = match.allow.join(', ');
+        answer = errorReply(new OutriggerError('method_not_allowed', `${method} is not allowed on ${match.pattern}; use ${allow}`), { allow });
+      } else {
+        answer = limit(req, method) ?? (await match.handler.handle(context(req, url, match.params, match.handler)));
+      }
+    } catch (err) {
+      if (err instanceof ClientGoneError) {
+        count(route, CLIENT_GONE);
+        return;
+      }
+      answer = failure(err, method, route);
+    }
+    if (res.headersSent || res.destroyed) {
+      count(route, CLIENT_GONE);
+      return;
+    }
+    if (!req.complete) drainRequest(req, clock, drainLimits);
+    writeReply(res, answer);
+    count(route, String(answer.status));
+    logger.debug('rest request', { method, route, status: answer.status, ms: Math.round(clock.monotonic() - started) });
+  }
+
+  function limit(req: http.IncomingMessage, method: string): HttpReply | undefined {
+    if (limiter === undefined || !WRITE_METHODS.has(method)) return undefined;
+    const decision = limiter.take(clientAddress(req));
+    if (decision.allowed) return undefined;
+    const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+    const err = new OutriggerError('rate_limited', `too many write requests from this address; retry in ${seconds}s`);
+    return errorReply(err, { 'retry-after': String(seconds) });
+  }
+
+  function context(req: http.IncomingMessage, url: URL, params: Readonly<Record<string, string>>, route: RestRoute): RestContext {
+    let body: Promise<unknown> | undefined;
+    return {
+      params,
+      query: new QueryReader(url.searchParams, route.query),
+      body: () => (body ??= readJsonBody(req, maxBodyBytes)),
+    };
+  }
+
+  function failure(err: unknown, method: string, route: string): HttpReply {
+    if (err instanceof OutriggerError) return errorReply(err);
+    logger.error('rest handler failed', { method, route, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+    return errorReply(new OutriggerError('internal', 'internal error; the hub log has the details'));
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Only a bug in the code above can land here; never leave the client hanging.
+      logger.error('rest request failed', { err: String(err) });
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  };
+}
+
+/** Origin-form (`/path?q`) and absolute-form (`http://host/path`) request targets. */
+function requestUrl(target: string): URL {
+  try {
+    // Prefixing keeps `//x` a path instead of a host.
+    return target.startsWith('/') ? new URL(`http://hub${target}`) : new URL(target);
+  } catch {
+    throw new OutriggerError('invalid_argument', `the request target ${JSON.stringify(shorten(target))} is not a valid URL`, 'path');
+  }
+}
+
+/** The client's address, IPv4-mapped IPv6 written as plain IPv4 so one client has one bucket. */
+function clientAddress(req: http.IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function shorten(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 197)}...` : s;
+}

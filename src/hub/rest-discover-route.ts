@@ -1,0 +1,65 @@
+import { invalidArgument } from '../common/errors.js';
+import { parseWith } from '../config/parse.js';
+import type { DiscoverQuery, Registry } from '../registry/registry.js';
+import { metadataSchema, namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
+import { reply } from './http-response.js';
+import { instanceToJson } from './instance-json.js';
+import type { RestRoute } from './rest-context.js';
+
+export const MAX_DISCOVER_LIMIT = 10_000;
+
+const METADATA_PREFIX = 'metadata.';
+
+/**
+ * GET /api/v1/discover, AI-CORE's lookup: instances of a service, healthy only unless
+ * `healthy_only=false` (AI-CORE's `include_unhealthy=true` means the same), filtered by version,
+ * zone and `metadata.<key>=<value>` pairs. The answer is AI-CORE's shape, `data.services`.
+ * AI-CORE's `load_balancing_strategy` is refused with a reason: here the caller's sidecar picks.
+ */
+export function discoverRoute(registry: Registry): RestRoute {
+  return {
+    method: 'GET',
+    pattern: '/api/v1/discover',
+    query: {
+      names: ['service_name', 'namespace', 'version', 'zone', 'healthy_only', 'include_unhealthy', 'limit', 'load_balancing_strategy'],
+      prefixes: [METADATA_PREFIX],
+    },
+    handle(ctx) {
+      const q = ctx.query;
+      if (q.has('load_balancing_strategy')) {
+        throw invalidArgument(
+          'load_balancing_strategy',
+          'load_balancing_strategy: balancing is client-side here: the sidecar picks an instance per request using the service config\'s lb_policy (PUT /api/v1/namespaces/{namespace}/services/{service}); leave this parameter out',
+        );
+      }
+      const service = q.string('service_name', serviceNameSchema);
+      const namespace = q.string('namespace', namespaceNameSchema);
+      const version = q.string('version');
+      const zone = q.string('zone');
+      const healthyOnly = q.boolean('healthy_only');
+      const includeUnhealthy = q.boolean('include_unhealthy');
+      if (healthyOnly !== undefined && includeUnhealthy !== undefined) {
+        throw invalidArgument('include_unhealthy', 'include_unhealthy: give healthy_only or include_unhealthy, not both');
+      }
+      const limit = q.int('limit', 1, MAX_DISCOVER_LIMIT);
+      const metadata = q.withPrefix(METADATA_PREFIX);
+      // Keys and values obey the same rules as registered metadata; errors name `metadata.<key>`.
+      for (const [key, value] of Object.entries(metadata)) {
+        parseWith(metadataSchema.keyType, key, `${METADATA_PREFIX}${key}`);
+        parseWith(metadataSchema.valueType, value, `${METADATA_PREFIX}${key}`);
+      }
+
+      const query: DiscoverQuery = {
+        healthyOnly: includeUnhealthy !== undefined ? !includeUnhealthy : (healthyOnly ?? true),
+        ...(service !== undefined ? { service } : {}),
+        ...(namespace !== undefined ? { namespace } : {}),
+        ...(version !== undefined ? { version } : {}),
+        ...(zone !== undefined ? { zone } : {}),
+        ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      };
+      const found = registry.discover(query);
+      return reply(200, { data: { services: found.map(instanceToJson), count: found.length, registry_version: registry.version } });
+    },
+  };
+}

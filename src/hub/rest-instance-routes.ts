@@ -1,0 +1,103 @@
+import { invalidArgument, notFound } from '../common/errors.js';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
+import type { Health, Instance } from '../registry/model.js';
+import type { Registry } from '../registry/registry.js';
+import { instanceIdSchema, namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
+import { reply } from './http-response.js';
+import { instanceToJson } from './instance-json.js';
+import { objectBody, onlyKeys, pathParam, type RestRoute } from './rest-context.js';
+import { parseHealthList, parseHealthWord } from './rest-health-state.js';
+import { inCallerTerms, registrationFromBody } from './rest-registration.js';
+
+/**
+ * Instances, which AI-CORE calls "service registrations": register, list, get, deregister,
+ * heartbeat and health. Each validates all its input before it touches the registry.
+ */
+export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRoute[] {
+  return [
+    {
+      method: 'POST',
+      pattern: '/api/v1/services',
+      async handle(ctx) {
+        const body = await objectBody(ctx, true);
+        const { input, serviceField } = registrationFromBody(body);
+        const replaced = typeof input.id === 'string' && registry.getInstance(input.id) !== undefined;
+        let inst: Instance;
+        try {
+          inst = registry.register(input);
+        } catch (err) {
+          throw inCallerTerms(err, serviceField);
+        }
+        metrics.registrations.inc({ api: 'rest' });
+        const headers = { location: `/api/v1/services/${encodeURIComponent(inst.id)}` };
+        return reply(replaced ? 200 : 201, { data: instanceToJson(inst) }, headers);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/api/v1/services',
+      query: { names: ['namespace', 'service_name', 'health'] },
+      handle(ctx) {
+        const namespace = ctx.query.string('namespace', namespaceNameSchema);
+        const service = ctx.query.string('service_name', serviceNameSchema);
+        const healthFilter = ctx.query.string('health');
+        const health: Health[] | undefined = healthFilter === undefined ? undefined : parseHealthList(healthFilter, 'health');
+        const found = registry.discover({
+          healthyOnly: false,
+          ...(namespace !== undefined ? { namespace } : {}),
+          ...(service !== undefined ? { service } : {}),
+          ...(health !== undefined ? { health } : {}),
+        });
+        return reply(200, { data: { services: found.map(instanceToJson), count: found.length, registry_version: registry.version } });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/api/v1/services/{id}',
+      handle(ctx) {
+        const id = pathParam(ctx, 'id', instanceIdSchema);
+        const inst = registry.getInstance(id);
+        if (inst === undefined) throw notFound(`instance ${id} is not registered`, 'id');
+        return reply(200, { data: instanceToJson(inst) });
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/api/v1/services/{id}',
+      handle(ctx) {
+        const id = pathParam(ctx, 'id', instanceIdSchema);
+        return reply(200, { data: instanceToJson(registry.deregister(id)) });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/api/v1/services/{id}/heartbeat',
+      async handle(ctx) {
+        const id = pathParam(ctx, 'id', instanceIdSchema);
+        // AI-CORE's body: {"service_id": "...", "status": "healthy"}; both optional here.
+        const body = await objectBody(ctx, false);
+        let health: Health | undefined;
+        if (body !== undefined) {
+          onlyKeys(body, ['service_id', 'status']);
+          if (body.service_id !== undefined && body.service_id !== id) {
+            throw invalidArgument('service_id', `service_id: must match the id in the path (${JSON.stringify(id)}) when given`);
+          }
+          if (body.status !== undefined) health = parseHealthWord(body.status, 'status');
+        }
+        return reply(200, { data: instanceToJson(registry.heartbeat(id, health)) });
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: '/api/v1/services/{id}/health',
+      async handle(ctx) {
+        const id = pathParam(ctx, 'id', instanceIdSchema);
+        const body = await objectBody(ctx, true);
+        onlyKeys(body, ['health']);
+        if (body.health === undefined) throw invalidArgument('health', 'health: required, e.g. {"health": "DRAINING"}');
+        const health = parseHealthWord(body.health, 'health');
+        return reply(200, { data: instanceToJson(registry.reportHealth(id, health)) });
+      },
+    },
+  ];
+}

@@ -1,0 +1,81 @@
+import { notFound } from '../common/errors.js';
+import { serviceKey, type Service } from '../registry/model.js';
+import type { Registry } from '../registry/registry.js';
+import { parseServiceConfig } from '../registry/service-config.js';
+import { namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
+import { reply } from './http-response.js';
+import { instanceToJson } from './instance-json.js';
+import { objectBody, pathParam, type RestContext, type RestRoute } from './rest-context.js';
+import { requireNamespace } from './rest-namespace-routes.js';
+import { serviceToJson } from './rest-resource-json.js';
+
+const SERVICE = '/api/v1/namespaces/{namespace}/services/{service}';
+
+/**
+ * Services and their configs (lb policy, circuit breakers, outlier detection, retries, lease
+ * defaults). PUT replaces the whole config (omitted fields take their defaults) and creates the
+ * service, and its namespace, if needed, as a registration would.
+ */
+export function serviceRoutes(registry: Registry): RestRoute[] {
+  const toJson = (svc: Service) => serviceToJson(svc, registry.instancesOf(svc.namespace, svc.name).length);
+  const names = (ctx: RestContext) => ({
+    namespace: pathParam(ctx, 'namespace', namespaceNameSchema),
+    service: pathParam(ctx, 'service', serviceNameSchema),
+  });
+  const requireService = (ctx: RestContext): Service => {
+    const ns = requireNamespace(registry, ctx);
+    const name = pathParam(ctx, 'service', serviceNameSchema);
+    const svc = registry.getService(ns.name, name);
+    if (svc === undefined) throw notFound(`service ${serviceKey(name, ns.name)} does not exist`, 'service');
+    return svc;
+  };
+  return [
+    {
+      method: 'GET',
+      pattern: '/api/v1/namespaces/{namespace}/services',
+      handle(ctx) {
+        const ns = requireNamespace(registry, ctx);
+        const all = registry.listServices(ns.name);
+        return reply(200, { data: { services: all.map(toJson), count: all.length } });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: SERVICE,
+      handle(ctx) {
+        return reply(200, { data: toJson(requireService(ctx)) });
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: SERVICE,
+      async handle(ctx) {
+        const { namespace, service } = names(ctx);
+        const body = await objectBody(ctx, true);
+        // Validated here first so errors name the body's own keys (`lb_policy`, not `config.lb_policy`).
+        parseServiceConfig(body, '');
+        const existed = registry.getService(namespace, service) !== undefined;
+        const svc = registry.putService(namespace, service, body);
+        const headers = { location: `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}` };
+        return reply(existed ? 200 : 201, { data: toJson(svc) }, headers);
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: SERVICE,
+      handle(ctx) {
+        const svc = requireService(ctx);
+        return reply(200, { data: serviceToJson(registry.deleteService(svc.namespace, svc.name), 0) });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: `${SERVICE}/instances`,
+      handle(ctx) {
+        const svc = requireService(ctx);
+        const all = registry.instancesOf(svc.namespace, svc.name).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        return reply(200, { data: { instances: all.map(instanceToJson), count: all.length } });
+      },
+    },
+  ];
+}
