@@ -1,0 +1,159 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { OutriggerError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
+import type { HubConfig } from '../config/hub-config.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
+import { Registry } from '../registry/registry.js';
+import { AdsServer } from '../xds/ads-server.js';
+import { addRegistryService } from './registry-grpc.js';
+import { createRestHandler } from './rest-api.js';
+
+export interface HubAddresses {
+  grpc: string;
+  http: string;
+  grpcPort: number;
+  httpPort: number;
+}
+
+/** gRPC server settings: let sidecars keep idle streams alive with pings, and bound message sizes. */
+const GRPC_SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  'grpc.max_receive_message_length': 4 * 1024 * 1024,
+};
+
+/**
+ * The registry hub: one registry, served over gRPC (registration API, Watch, Session, xDS) and
+ * HTTP (REST, health, metrics). Wiring and lifecycle only.
+ */
+export class Hub {
+  readonly registry: Registry;
+  readonly metrics: HubMetrics;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly ads: AdsServer;
+  private readonly grpcServer: grpc.Server;
+  private readonly httpServer: http.Server;
+  private registryService: { close(): void } | undefined;
+  private started = false;
+  private stopping = false;
+
+  constructor(
+    private readonly config: HubConfig,
+    deps: { clock?: Clock; logger?: Logger } = {},
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.logger = deps.logger ?? silentLogger;
+    this.registry = new Registry({
+      clock: this.clock,
+      logger: this.logger.child({ component: 'registry' }),
+      defaultNamespace: config.default_namespace,
+      sweepIntervalMs: config.sweep_interval,
+      maxInstances: config.max_instances,
+      selfPreservation: {
+        enabled: config.self_preservation.enabled,
+        maxExpiringShare: config.self_preservation.max_expiring_share,
+        minInstances: config.self_preservation.min_instances,
+      },
+    });
+    this.metrics = new HubMetrics(this.registry);
+    this.ads = new AdsServer({
+      registry: this.registry,
+      metrics: this.metrics,
+      logger: this.logger.child({ component: 'xds' }),
+      clock: this.clock,
+      coalesceMs: config.xds.coalesce,
+      maxConcurrentInitial: config.xds.max_concurrent_initial,
+    });
+    this.grpcServer = new grpc.Server(GRPC_SERVER_OPTIONS);
+    const rest = createRestHandler({
+      registry: this.registry,
+      metrics: this.metrics,
+      logger: this.logger.child({ component: 'rest' }),
+      clock: this.clock,
+      isReady: () => this.started && !this.stopping,
+      maxBodyBytes: config.rest.max_body_bytes,
+      ...(config.rest.rate_limit_rps > 0
+        ? { rateLimit: { requestsPerSecond: config.rest.rate_limit_rps, burst: config.rest.rate_limit_burst } }
+        : {}),
+    });
+    this.httpServer = http.createServer(rest);
+  }
+
+  /** Applies configured services and static instances, then opens both listeners. */
+  async start(): Promise<HubAddresses> {
+    this.seed();
+    this.ads.addTo(this.grpcServer);
+    this.registryService = addRegistryService(this.grpcServer, {
+      registry: this.registry,
+      metrics: this.metrics,
+      logger: this.logger.child({ component: 'grpc' }),
+      clock: this.clock,
+      watchBufferLimit: this.config.watch_buffer_limit,
+    });
+    const host = this.config.bind.includes(':') ? `[${this.config.bind}]` : this.config.bind;
+    const grpcPort = await new Promise<number>((resolve, reject) => {
+      this.grpcServer.bindAsync(`${host}:${this.config.grpc_port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(listenError('grpc_port', this.config.grpc_port, err)) : resolve(port),
+      );
+    });
+    const httpPort = await new Promise<number>((resolve, reject) => {
+      this.httpServer.once('error', (err) => reject(listenError('http_port', this.config.http_port, err)));
+      this.httpServer.listen(this.config.http_port, this.config.bind, () => resolve((this.httpServer.address() as AddressInfo).port));
+    });
+    this.registry.start();
+    this.started = true;
+    const shown = this.config.bind === '0.0.0.0' || this.config.bind === '::' ? '127.0.0.1' : host;
+    const addresses = { grpc: `${shown}:${grpcPort}`, http: `http://${shown}:${httpPort}`, grpcPort, httpPort };
+    this.logger.info('hub started', { grpc: addresses.grpc, http: addresses.http });
+    return addresses;
+  }
+
+  /** Stops accepting, ends every stream, and closes both listeners. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.registry.stop();
+    this.ads.close();
+    this.registryService?.close();
+    await new Promise<void>((resolve) => {
+      this.grpcServer.tryShutdown(() => resolve());
+      // Streams a client never closes would hold tryShutdown forever; force after a grace period.
+      this.clock.setTimeout(() => {
+        this.grpcServer.forceShutdown();
+        resolve();
+      }, 2000).unref();
+    });
+    await new Promise<void>((resolve) => {
+      this.httpServer.close(() => resolve());
+      this.httpServer.closeAllConnections();
+    });
+  }
+
+  private seed(): void {
+    for (const s of this.config.services) {
+      this.registry.putService(s.namespace, s.name, s.config ?? {});
+    }
+    this.config.static_instances.forEach((raw, i) => {
+      try {
+        this.registry.register({ source: 'static', ...raw });
+      } catch (err) {
+        if (err instanceof OutriggerError) {
+          throw new OutriggerError('config_invalid', `static_instances[${i}].${err.message}`, `static_instances[${i}].${err.field ?? ''}`);
+        }
+        throw err;
+      }
+    });
+  }
+}
+
+function listenError(key: string, port: number, err: Error): OutriggerError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' || /address already in use/i.test(err.message) ? 'is already in use' : `cannot be opened (${err.message})`;
+  return new OutriggerError('config_invalid', `${key}: port ${port} ${why}; choose another with --${key.replace('_', '-')}`, key);
+}

@@ -1,0 +1,185 @@
+import * as grpc from '@grpc/grpc-js';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
+import { asOutriggerError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
+import { serviceKey, type RegistryChange } from '../registry/model.js';
+import type { Registry } from '../registry/registry.js';
+import { adsServiceDefinition, type AdsServiceImplementation, type DiscoveryRequest, type SotwCall } from './ads-service.js';
+import { ResponseEncoder } from './discovery-response.js';
+import { ResourceCache, type ChangedResources, type DirtyService } from './resource-cache.js';
+import { SendQueue } from './send-queue.js';
+import { SotwStream, type AdsStreamInfo, type StreamEnv } from './sotw-stream.js';
+import { SubscriptionIndex } from './subscription-index.js';
+
+export interface AdsServerOptions {
+  registry: Registry;
+  metrics: HubMetrics;
+  logger?: Logger;
+  clock?: Clock;
+  /** Registry changes within this window go out as one push. */
+  coalesceMs?: number;
+  /**
+   * Streams served per event-loop turn: bounds the work done at once when thousands of streams
+   * (re)connect together, or one push reaches thousands of streams.
+   */
+  maxConcurrentInitial?: number;
+}
+
+export const DEFAULT_COALESCE_MS = 15;
+export const DEFAULT_MAX_CONCURRENT_INITIAL = 256;
+
+let definition: grpc.ServiceDefinition<AdsServiceImplementation> | undefined;
+
+/**
+ * The hub's xDS control plane: Envoy v3 Aggregated Discovery Service, state of the world, over
+ * the registry. Resources are rebuilt and encoded once per (coalesced) change in a shared
+ * cache; a change is pushed only to the streams subscribed to what changed.
+ */
+export class AdsServer {
+  private readonly registry: Registry;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly coalesceMs: number;
+  private readonly env: StreamEnv;
+  private readonly streams = new Set<SotwStream>();
+  private readonly dirty = new Map<string, DirtyService>();
+  private readonly unsubscribe: () => void;
+  private timer: TimerHandle | undefined;
+  private firstChangeAt = 0;
+  private nextId = 0;
+  private closed = false;
+
+  constructor(opts: AdsServerOptions) {
+    this.registry = opts.registry;
+    this.logger = (opts.logger ?? silentLogger).child({ component: 'xds' });
+    this.clock = opts.clock ?? systemClock;
+    this.coalesceMs = Math.max(0, opts.coalesceMs ?? DEFAULT_COALESCE_MS);
+    const cache = new ResourceCache(this.registry, this.logger);
+    cache.buildAll();
+    this.env = {
+      cache,
+      encoder: new ResponseEncoder(),
+      index: new SubscriptionIndex<SotwStream>(),
+      queue: new SendQueue<SotwStream>(Math.max(1, opts.maxConcurrentInitial ?? DEFAULT_MAX_CONCURRENT_INITIAL)),
+      metrics: opts.metrics,
+      logger: this.logger,
+      clock: this.clock,
+    };
+    this.unsubscribe = this.registry.subscribe((change) => this.onChange(change));
+  }
+
+  addTo(server: grpc.Server): void {
+    definition ??= adsServiceDefinition();
+    server.addService(definition, {
+      StreamAggregatedResources: (call: SotwCall) => this.accept(call),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'delta xDS is not served yet; use StreamAggregatedResources (state of the world)' });
+      },
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.dirty.clear();
+    this.env.queue.close();
+    for (const stream of [...this.streams]) {
+      stream.terminate(grpc.status.UNAVAILABLE, 'the hub is shutting down');
+      this.drop(stream);
+    }
+  }
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Open streams, streams waiting for their turn to write, and DiscoveryResponse bodies encoded
+   * so far (a body is shared by every stream asking for the same thing at the same version).
+   */
+  get stats(): { streams: number; queued: number; encodedBodies: number } {
+    return { streams: this.streams.size, queued: this.env.queue.size, encodedBodies: this.env.encoder.encodedBodies };
+  }
+
+  /** Every open stream: node, subscriptions, sent/acked versions, last NACK (for the admin API). */
+  describeStreams(): AdsStreamInfo[] {
+    return [...this.streams].map((s) => s.describe());
+  }
+
+  private accept(call: SotwCall): void {
+    if (this.closed) {
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the hub is shutting down' });
+      return;
+    }
+    const stream = new SotwStream(++this.nextId, call, this.env);
+    this.streams.add(stream);
+    this.env.metrics.subscribers.inc({ api: 'xds' });
+    call.on('data', (req: DiscoveryRequest) => {
+      try {
+        stream.onRequest(req);
+      } catch (err) {
+        const e = asOutriggerError(err);
+        this.logger.warn('xds: closing a stream after an invalid request', { stream: stream.id, node: stream.node, field: e.field, error: e.message });
+        stream.terminate(e.grpcStatus, e.field === undefined ? e.message : `${e.field}: ${e.message}`);
+        this.drop(stream);
+      }
+    });
+    call.on('end', () => {
+      stream.end();
+      this.drop(stream);
+    });
+    const gone = (): void => this.drop(stream);
+    call.on('cancelled', gone);
+    call.on('error', gone);
+    call.on('close', gone);
+  }
+
+  private drop(stream: SotwStream): void {
+    stream.dispose();
+    if (!this.streams.delete(stream)) return;
+    this.env.metrics.subscribers.dec({ api: 'xds' });
+    this.logger.debug('xds stream closed', { stream: stream.id, node: stream.node });
+  }
+
+  private onChange(change: RegistryChange): void {
+    if (change.kind === 'namespace') return;
+    const subject = change.kind === 'service' ? change.service : change.instance;
+    const namespace = subject.namespace;
+    const name = change.kind === 'service' ? change.service.name : change.instance.service;
+    const key = serviceKey(name, namespace);
+    const entry = this.dirty.get(key);
+    if (entry === undefined) this.dirty.set(key, { namespace, name, config: change.kind === 'service' });
+    else entry.config ||= change.kind === 'service';
+    // The window starts at the first change and is not extended by later ones, so a steady
+    // trickle of changes cannot postpone pushes forever.
+    if (this.timer === undefined) {
+      this.firstChangeAt = this.clock.monotonic();
+      this.timer = this.clock.setTimeout(() => this.flush(), this.coalesceMs).unref();
+    }
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    const services = [...this.dirty.values()];
+    this.dirty.clear();
+    const changed = this.env.cache.rebuild(services);
+    if (changed.size === 0) return;
+    this.env.encoder.clear();
+    this.notify(changed, this.firstChangeAt);
+  }
+
+  private notify(changed: ChangedResources, changeAt: number): void {
+    const { index } = this.env;
+    for (const [type, names] of changed) {
+      for (const stream of index.wildcard(type)) stream.markChanged(type, names, changeAt);
+      for (const name of names) {
+        for (const stream of index.subscribers(type, name)) stream.markChanged(type, [name], changeAt);
+      }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import protobuf from 'protobufjs';
+import { envoyProtoDirs } from '../common/paths.js';
+import { typeUrlOf } from './type-urls.js';
+
+/** The .proto files whose messages the hub builds (their imports are loaded with them). */
+const FILES = [
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy/extensions/load_balancing_policies/random/v3/random.proto',
+];
+
+/** google.protobuf.Any as protobufjs encodes and decodes it. */
+export interface AnyMessage {
+  type_url: string;
+  value: Buffer | Uint8Array;
+}
+
+const require = createRequire(import.meta.url);
+let root: protobuf.Root | undefined;
+const types = new Map<string, protobuf.Type>();
+
+/**
+ * A protobufjs Root over the Envoy, xDS, googleapis and validate trees that @grpc/grpc-js-xds
+ * ships, plus protobufjs' own google/protobuf files (descriptor.proto is imported by the
+ * annotations but not bundled). Loaded once, on first use.
+ */
+export function envoyRoot(): protobuf.Root {
+  if (root !== undefined) return root;
+  const dirs = [...envoyProtoDirs(), path.dirname(require.resolve('protobufjs/package.json'))];
+  const r = new protobuf.Root();
+  r.resolvePath = (origin, target) => {
+    if (path.isAbsolute(target)) return target;
+    for (const dir of dirs) {
+      const full = path.join(dir, target);
+      if (fs.existsSync(full)) return full;
+    }
+    return protobuf.util.path.resolve(origin, target);
+  };
+  r.loadSync(FILES, { keepCase: true });
+  r.resolveAll();
+  root = r;
+  return r;
+}
+
+export function messageType(typeName: string): protobuf.Type {
+  let t = types.get(typeName);
+  if (t === undefined) {
+    t = envoyRoot().lookupType(typeName);
+    types.set(typeName, t);
+  }
+  return t;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Encodes a plain object (snake_case fields, enums by name) as the named message. */
+export function encodeMessage(typeName: string, value: object): Buffer {
+  const t = messageType(typeName);
+  return toBuffer(t.encode(t.fromObject(value as Record<string, unknown>)).finish());
+}
+
+/** Packs a message into an Any, for nesting (e.g. the HttpConnectionManager in a Listener). */
+export function packAny(typeName: string, value: object): AnyMessage {
+  return { type_url: typeUrlOf(typeName), value: encodeMessage(typeName, value) };
+}
+
+/** The wire bytes of an Any holding the message: what a DiscoveryResponse repeats per resource. */
+export function encodeAny(typeName: string, value: object): Buffer {
+  return encodeMessage('google.protobuf.Any', packAny(typeName, value));
+}
+
+/** Decodes an Any into a plain object (enums as names, 64-bit ints as strings, oneof names set). */
+export function decodeAny(any: AnyMessage): Record<string, unknown> {
+  const typeName = any.type_url.slice(any.type_url.lastIndexOf('/') + 1);
+  const t = messageType(typeName);
+  return t.toObject(t.decode(any.value), { enums: String, longs: String, defaults: false, oneofs: true, bytes: Buffer });
+}

@@ -1,0 +1,143 @@
+import type { Logger } from '../common/logger.js';
+import { serviceKey, type Instance } from '../registry/model.js';
+import type { Registry } from '../registry/registry.js';
+import { encodeCluster } from './cluster-resource.js';
+import { encodeClusterLoadAssignment } from './endpoint-resource.js';
+import { encodeListener } from './listener-resource.js';
+import { encodeRouteConfiguration } from './route-resource.js';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, XDS_TYPE_URLS, type XdsTypeUrl } from './type-urls.js';
+
+/** One version of one resource, encoded once as the bytes of its google.protobuf.Any. */
+export interface CachedResource {
+  readonly name: string;
+  readonly version: string;
+  readonly any: Buffer;
+}
+
+/** The resources of one type, and the version of the type as a whole (a response's version_info). */
+export class TypeResources {
+  private readonly entries = new Map<string, CachedResource>();
+  private current = '0';
+
+  constructor(readonly typeUrl: XdsTypeUrl) {}
+
+  get version(): string {
+    return this.current;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(name: string): CachedResource | undefined {
+    return this.entries.get(name);
+  }
+
+  all(): IterableIterator<CachedResource> {
+    return this.entries.values();
+  }
+
+  /** Stores new bytes; false (and no new version) when they equal what is stored. */
+  put(name: string, any: Buffer, version: string): boolean {
+    const old = this.entries.get(name);
+    if (old !== undefined && old.any.equals(any)) return false;
+    this.entries.set(name, { name, version, any });
+    this.current = version;
+    return true;
+  }
+
+  remove(name: string, version: string): boolean {
+    if (!this.entries.delete(name)) return false;
+    this.current = version;
+    return true;
+  }
+}
+
+/** What a rebuild changed: resource names per type. */
+export type ChangedResources = Map<XdsTypeUrl, Set<string>>;
+
+/** A service whose resources must be rebuilt; `config` when more than its instances changed. */
+export interface DirtyService {
+  readonly namespace: string;
+  readonly name: string;
+  config: boolean;
+}
+
+/**
+ * The hub's xDS resources for every service, derived from the registry. Each resource is
+ * encoded once per change and shared by every stream; an unchanged rebuild (same bytes) keeps
+ * its version, so it is pushed to nobody.
+ */
+export class ResourceCache {
+  private readonly types = new Map<XdsTypeUrl, TypeResources>(XDS_TYPE_URLS.map((t) => [t, new TypeResources(t)]));
+  /** Per service, the hostname instances already reported, so each is logged once. */
+  private readonly skipped = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly logger: Logger,
+  ) {}
+
+  of(type: XdsTypeUrl): TypeResources {
+    return this.types.get(type)!;
+  }
+
+  /** Builds every service's resources (at start). */
+  buildAll(): ChangedResources {
+    const dirty = this.registry.listServices().map((s): DirtyService => ({ namespace: s.namespace, name: s.name, config: true }));
+    return this.rebuild(dirty);
+  }
+
+  rebuild(services: Iterable<DirtyService>): ChangedResources {
+    const version = String(this.registry.version);
+    const changed: ChangedResources = new Map();
+    const note = (type: XdsTypeUrl, name: string, didChange: boolean): void => {
+      if (!didChange) return;
+      let names = changed.get(type);
+      if (names === undefined) changed.set(type, (names = new Set()));
+      names.add(name);
+    };
+    for (const d of services) {
+      const key = serviceKey(d.name, d.namespace);
+      const service = this.registry.getService(d.namespace, d.name);
+      if (service === undefined) {
+        for (const type of XDS_TYPE_URLS) note(type, key, this.of(type).remove(key, version));
+        this.skipped.delete(key);
+        continue;
+      }
+      // Encode everything first, so that a service that fails to encode changes nothing.
+      let encoded: Array<[XdsTypeUrl, Buffer]>;
+      try {
+        encoded = [[ENDPOINT_TYPE_URL, encodeClusterLoadAssignment(key, this.registry.instancesOf(d.namespace, d.name), this.skipReporter(key))]];
+        if (d.config) {
+          encoded.push(
+            [CLUSTER_TYPE_URL, encodeCluster(service)],
+            [LISTENER_TYPE_URL, encodeListener(key)],
+            [ROUTE_TYPE_URL, encodeRouteConfiguration(service)],
+          );
+        }
+      } catch (err) {
+        this.logger.error('xds: cannot encode the resources of a service; clients keep its previous ones', { service: key, err: String(err) });
+        continue;
+      }
+      for (const [type, any] of encoded) note(type, key, this.of(type).put(key, any, version));
+    }
+    return changed;
+  }
+
+  /** Logs each hostname instance once while it stays one; forgets those that went away. */
+  private skipReporter(key: string): (inst: Instance) => void {
+    const before = this.skipped.get(key) ?? new Set<string>();
+    const now = new Set<string>();
+    this.skipped.set(key, now);
+    return (inst) => {
+      now.add(inst.id);
+      if (before.has(inst.id)) return;
+      this.logger.warn('xds: instance left out of EDS, its address is a hostname (clients need an IP literal)', {
+        service: key,
+        id: inst.id,
+        address: inst.address,
+      });
+    };
+  }
+}

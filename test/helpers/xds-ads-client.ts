@@ -1,0 +1,155 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../../src/xds/ads-service.js';
+import { decodeAny, type AnyMessage } from '../../src/xds/envoy-protos.js';
+
+interface RawResponse {
+  version_info: string;
+  resources: AnyMessage[];
+  type_url: string;
+  nonce: string;
+}
+
+interface RawRequest {
+  version_info: string;
+  node: { id: string } | null;
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail: { code: number; message: string } | null;
+}
+
+/** A DiscoveryResponse with its resources decoded. */
+export interface Response {
+  version_info: string;
+  type_url: string;
+  nonce: string;
+  resources: Array<Record<string, unknown>>;
+  /** Resource names in response order. */
+  names: string[];
+}
+
+let method: protoLoader.MethodDefinition<object, object> | undefined;
+
+function sotwMethod(): protoLoader.MethodDefinition<object, object> {
+  if (method === undefined) {
+    const pkg = protoLoader.loadSync(ADS_PROTO, ADS_LOADER_OPTIONS);
+    method = (pkg[ADS_SERVICE] as protoLoader.ServiceDefinition)['StreamAggregatedResources']!;
+  }
+  return method;
+}
+
+function resourceName(r: Record<string, unknown>): string {
+  return String(r['name'] ?? r['cluster_name'] ?? '');
+}
+
+/**
+ * A raw state-of-the-world ADS stream driven by hand, with a real grpc-js client: each test
+ * writes the requests and reads responses one at a time, waiting with an upper bound.
+ */
+export class AdsTestStream {
+  private readonly queue: Response[] = [];
+  private waiter: ((r: Response) => void) | undefined;
+  private ended: grpc.StatusObject | undefined;
+  private endWaiter: ((s: grpc.StatusObject) => void) | undefined;
+  readonly call: grpc.ClientDuplexStream<RawRequest, RawResponse>;
+  /** Every response received so far, read or not. */
+  received = 0;
+
+  constructor(
+    readonly client: grpc.Client,
+    readonly nodeId = 'test-node',
+  ) {
+    const m = sotwMethod();
+    this.call = client.makeBidiStreamRequest<RawRequest, RawResponse>(
+      m.path,
+      m.requestSerialize as (r: RawRequest) => Buffer,
+      m.responseDeserialize as (b: Buffer) => RawResponse,
+    );
+    this.call.on('data', (raw: RawResponse) => {
+      this.received++;
+      const resources = raw.resources.map((a) => decodeAny(a));
+      const r: Response = { version_info: raw.version_info, type_url: raw.type_url, nonce: raw.nonce, resources, names: resources.map(resourceName) };
+      const w = this.waiter;
+      if (w !== undefined) {
+        this.waiter = undefined;
+        w(r);
+      } else this.queue.push(r);
+    });
+    this.call.on('error', () => {});
+    this.call.on('status', (s: grpc.StatusObject) => {
+      this.ended = s;
+      this.endWaiter?.(s);
+    });
+  }
+
+  static open(address: string, nodeId?: string): AdsTestStream {
+    return new AdsTestStream(new grpc.Client(address, grpc.credentials.createInsecure()), nodeId);
+  }
+
+  /** Another stream on the same client (same HTTP/2 connection). */
+  sibling(nodeId = this.nodeId): AdsTestStream {
+    return new AdsTestStream(this.client, nodeId);
+  }
+
+  request(typeUrl: string, names: string[], opts: { nonce?: string; version?: string; error?: string } = {}): void {
+    this.call.write({
+      version_info: opts.version ?? '',
+      node: { id: this.nodeId },
+      resource_names: names,
+      type_url: typeUrl,
+      response_nonce: opts.nonce ?? '',
+      error_detail: opts.error === undefined ? null : { code: grpc.status.INVALID_ARGUMENT, message: opts.error },
+    });
+  }
+
+  ack(r: Response, names: string[]): void {
+    this.request(r.type_url, names, { nonce: r.nonce, version: r.version_info });
+  }
+
+  nack(r: Response, names: string[], keptVersion: string, error: string): void {
+    this.request(r.type_url, names, { nonce: r.nonce, version: keptVersion, error });
+  }
+
+  /** The next response, or a rejection after `timeoutMs`. */
+  next(timeoutMs = 10_000): Promise<Response> {
+    const queued = this.queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        reject(new Error(`no response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiter = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+    });
+  }
+
+  /** The stream's final status. */
+  status(timeoutMs = 10_000): Promise<grpc.StatusObject> {
+    if (this.ended !== undefined) return Promise.resolve(this.ended);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`stream not ended within ${timeoutMs} ms`)), timeoutMs);
+      this.endWaiter = (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      };
+    });
+  }
+
+  /** Responses received but not read yet. */
+  get unread(): number {
+    return this.queue.length;
+  }
+
+  close(): void {
+    this.call.cancel();
+  }
+
+  closeClient(): void {
+    this.call.cancel();
+    this.client.close();
+  }
+}
