@@ -60,8 +60,7 @@ export const hubConfigSchema = z.strictObject({
   static_instances: z
     .array(z.record(z.string(), z.unknown()))
     .default([])
-    .describe('Instances registered at start with source "static" and no lease (same fields as a REST registration)'),
-  demo: z.boolean({ error: 'must be true or false' }).default(false).describe('Register a few sample instances at start'),
+    .describe('Instances registered at start with source "static" and no lease: [{id, service, namespace, address, port, ...}] (the registration fields of the gRPC API)'),
 });
 
 export type HubConfig = z.output<typeof hubConfigSchema>;

@@ -87,6 +87,15 @@ export class Hub {
 
   /** Applies configured services and static instances, then opens both listeners. */
   async start(): Promise<HubAddresses> {
+    try {
+      return await this.open();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async open(): Promise<HubAddresses> {
     this.seed();
     this.ads.addTo(this.grpcServer);
     this.registryService = addRegistryService(this.grpcServer, {
@@ -129,26 +138,31 @@ export class Hub {
         resolve();
       }, 2000).unref();
     });
-    await new Promise<void>((resolve) => {
-      this.httpServer.close(() => resolve());
-      this.httpServer.closeAllConnections();
-    });
+    if (this.httpServer.listening) {
+      await new Promise<void>((resolve) => {
+        this.httpServer.close(() => resolve());
+        this.httpServer.closeAllConnections();
+      });
+    }
   }
 
   private seed(): void {
-    for (const s of this.config.services) {
-      this.registry.putService(s.namespace, s.name, s.config ?? {});
-    }
-    this.config.static_instances.forEach((raw, i) => {
-      try {
-        this.registry.register({ source: 'static', ...raw });
-      } catch (err) {
-        if (err instanceof OutriggerError) {
-          throw new OutriggerError('config_invalid', `static_instances[${i}].${err.message}`, `static_instances[${i}].${err.field ?? ''}`);
-        }
-        throw err;
-      }
+    this.config.services.forEach((s, i) => {
+      asConfigError(`services[${i}]`, () => this.registry.putService(s.namespace, s.name, s.config ?? {}));
     });
+    this.config.static_instances.forEach((raw, i) => {
+      asConfigError(`static_instances[${i}]`, () => this.registry.register({ source: 'static', ...raw }));
+    });
+  }
+}
+
+/** Reports a registry refusal of a configured item as a config error under the item's key. */
+function asConfigError(prefix: string, fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!(err instanceof OutriggerError)) throw err;
+    throw new OutriggerError('config_invalid', `${prefix}.${err.message}`, `${prefix}.${err.field ?? ''}`);
   }
 }
 

@@ -1,0 +1,19 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { PACKAGE_ROOT } from '../src/common/paths.js';
+import { hubConfigSchema } from '../src/config/hub-config.js';
+import { describeOptions } from '../src/config/layered-config.js';
+
+const readme = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
+
+test('the README documents every hub config key with its environment variable', (t) => {
+  for (const o of describeOptions(hubConfigSchema)) {
+    t.true(readme.includes(`| \`${o.key}\` | \`${o.env}\` |`), `README documents ${o.key}`);
+  }
+});
+
+test('the README shows the two commands', (t) => {
+  t.regex(readme, /npm start/);
+  t.regex(readme, /npm test/);
+});
