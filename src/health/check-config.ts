@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDuration } from '../common/duration.js';
 import { OutriggerError } from '../common/errors.js';
 
 /**
@@ -99,17 +100,15 @@ export const DEFAULTS = {
 
 // ---------------------------------------------------------------- durations
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-const DURATION_RE = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
-const DURATION_HELP = 'a duration such as "500ms", "5s", "1m" or a number of milliseconds';
+const DURATION_HELP = 'a duration such as "500ms", "5s", "1m" or a number of seconds';
 
-/** Milliseconds from a number of ms or a string like "500ms", "1.5s", "1m"; undefined if neither. */
-export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value) : undefined;
-  if (typeof value !== 'string') return undefined;
-  const m = DURATION_RE.exec(value.trim());
-  if (m === null) return undefined;
-  return Math.round(Number(m[1]) * (UNIT_MS[m[2] as string] as number));
+/**
+ * Milliseconds from a string like "500ms", "1.5s", "1m", or a bare number of seconds (the
+ * convention of every duration in Outrigger's config); undefined if neither.
+ */
+function toMs(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+  return typeof value === 'string' ? parseDuration(value) : undefined;
 }
 
 function duration(opts: { default?: number; min: number }) {
@@ -122,7 +121,7 @@ function duration(opts: { default?: number; min: number }) {
         ctx.addIssue({ code: 'custom', message: `is required (${DURATION_HELP})`, input: value });
         return z.NEVER;
       }
-      const ms = parseDuration(value);
+      const ms = toMs(value);
       if (ms === undefined) {
         ctx.addIssue({ code: 'custom', message: `must be ${DURATION_HELP}`, input: value });
         return z.NEVER;
@@ -195,7 +194,6 @@ const targetOf = (o: { address?: string | undefined; port?: number | undefined }
 // ---------------------------------------------------------------- http
 
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// eslint-disable-next-line no-control-regex
 const HEADER_VALUE_BAD_RE = /[\r\n\0]/;
 
 const headers = z
@@ -257,7 +255,6 @@ const httpSchema = z
       .default('GET'),
     path: z
       .string()
-      // eslint-disable-next-line no-control-regex
       .regex(/^\/[^\s\x00-\x1f\x7f]*$/, { error: 'must start with "/" and contain no spaces or control characters' })
       .default('/'),
     address,
