@@ -2,7 +2,7 @@ import { invalidArgument } from '../common/errors.js';
 import { parseWith } from '../config/parse.js';
 import type { DiscoverQuery, Registry } from '../registry/registry.js';
 import { metadataSchema, namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
-import { reply } from './http-response.js';
+import { reply } from '../http/response.js';
 import { instanceToJson } from './instance-json.js';
 import type { RestRoute } from './rest-context.js';
 

@@ -3,7 +3,7 @@ import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Health, Instance } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { instanceIdSchema, namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
-import { reply } from './http-response.js';
+import { reply } from '../http/response.js';
 import { instanceToJson } from './instance-json.js';
 import { objectBody, onlyKeys, pathParam, type RestRoute } from './rest-context.js';
 import { parseHealthList, parseHealthWord } from './rest-health-state.js';

@@ -3,7 +3,7 @@ import { serviceKey, type Service } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { parseServiceConfig } from '../registry/service-config.js';
 import { namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
-import { reply } from './http-response.js';
+import { reply } from '../http/response.js';
 import { instanceToJson } from './instance-json.js';
 import { objectBody, pathParam, type RestContext, type RestRoute } from './rest-context.js';
 import { requireNamespace } from './rest-namespace-routes.js';

@@ -1,5 +1,5 @@
 import type { HubMetrics } from '../metrics/hub-metrics.js';
-import { reply, type HttpReply } from './http-response.js';
+import { reply, type HttpReply } from '../http/response.js';
 import type { RestRoute } from './rest-context.js';
 
 /**

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { findJsonSyntaxError } from '../../src/hub/http-json-syntax.js';
+import { findJsonSyntaxError } from '../../src/http/json-syntax.js';
 
 test('valid JSON has no syntax error, whatever its shape', (t) => {
   for (const text of ['{}', '[]', ' {"a": [1, -2.5e3, true, false, null, "x\\n\\u00e9"], "b": {}} ', '"s"', '0', '[[[[]]]]']) {

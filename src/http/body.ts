@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { OutriggerError } from '../common/errors.js';
-import { findJsonSyntaxError } from './http-json-syntax.js';
+import { findJsonSyntaxError } from './json-syntax.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 

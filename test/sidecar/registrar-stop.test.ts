@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { ManualClock } from '../../src/common/manual-clock.js';
+import { WAIT_MS, waitFor } from '../helpers/grpc-hub.js';
+import { newRegistrar } from '../helpers/registrar-fixture.js';
+import { RestartableHub } from '../helpers/registrar-hub.js';
+import { untilState } from '../helpers/registrar-wait.js';
+
+test('stop() closes the session without deregistering: the lease is released and the TTL runs; no timer is left', async (t) => {
+  const hub = await RestartableHub.start();
+  t.teardown(() => hub.close());
+  const clock = new ManualClock();
+  const registrar = newRegistrar(t, { hubs: [hub.address], clock });
+  registrar.start();
+  await untilState(registrar, 'registered');
+  t.true(clock.pending() > 0);
+
+  registrar.stop();
+  t.is(registrar.state, 'stopped');
+  t.is(clock.pending(), 0);
+  t.like(registrar.stats, { currentHub: undefined, registeredAt: undefined });
+  await waitFor(() => hub.registry.getInstance('pod-1')?.lease.held === false, 'the hub to release the lease');
+  t.is(hub.registry.getInstance('pod-1')?.health, 'UNKNOWN', 'still registered until the TTL runs out');
+  hub.clock.advance(10_000 + 1000);
+  t.is(hub.registry.getInstance('pod-1')?.health, 'UNHEALTHY');
+  registrar.setHealth('HEALTHY');
+  t.is(clock.pending(), 0, 'a stopped registrar stays quiet');
+});
+
+for (const mode of ['stop', 'deregister'] as const) {
+  test(`after ${mode}() the process exits by itself`, async (t) => {
+    const hub = await RestartableHub.start();
+    t.teardown(() => hub.close());
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../helpers/registrar-exit-child.js', import.meta.url)), hub.address, mode], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
+    // Upper bound only: a process that does not exit by itself is killed and the test fails.
+    const bound = setTimeout(() => child.kill('SIGKILL'), 2 * WAIT_MS);
+    const [code, signal] = await exited;
+    clearTimeout(bound);
+    t.is(signal, null, `the process had to be killed; it printed: ${out}`);
+    t.is(code, 0, out);
+    t.is(out.trim(), `${mode}: stopped`);
+    if (mode === 'stop') {
+      await waitFor(() => hub.registry.getInstance('pod-stop')?.lease.held === false, 'the hub to release the lease');
+      t.is(hub.registry.getInstance('pod-stop')?.health, 'HEALTHY');
+    } else {
+      t.is(hub.registry.getInstance('pod-deregister'), undefined);
+    }
+  });
+}
