@@ -5,9 +5,10 @@ import { OutriggerError } from '../common/errors.js';
 import { PACKAGE_ROOT } from '../common/paths.js';
 import { demoCommand } from './demo-command.js';
 import { hubCommand } from './hub-command.js';
+import { sidecarCommand } from './sidecar-command.js';
 import type { Command } from './command.js';
 
-const COMMANDS: readonly Command[] = [hubCommand, demoCommand];
+const COMMANDS: readonly Command[] = [hubCommand, sidecarCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -60,7 +60,7 @@ export type UpstreamConfig = z.output<typeof upstreamSchema>;
 /** The sidecar's configuration, as written in YAML (snake_case). */
 export const sidecarConfigSchema = z.strictObject({
   service: serviceNameSchema.describe('Name of the service this sidecar\'s app provides (required)'),
-  namespace: namespaceNameSchema.default('default').describe('Namespace of the service (on Kubernetes: POD_NAMESPACE when unset)'),
+  namespace: namespaceNameSchema.optional().describe('Namespace of the service; default: POD_NAMESPACE on Kubernetes, else "default"'),
   instance_id: instanceIdSchema.optional().describe('Stable instance id; default: the pod UID (POD_UID), else <hostname>-<app port>'),
   app: z
     .strictObject({
@@ -100,6 +100,7 @@ export type SidecarConfig = z.output<typeof sidecarConfigSchema>;
 
 /** What the sidecar runs with: the parsed config with Kubernetes' downward API and the health check resolved. */
 export interface ResolvedSidecarConfig extends Omit<SidecarConfig, 'health_check'> {
+  namespace: string;
   instance_id: string;
   advertise_address: string;
   health_check: HealthCheckConfig;
@@ -110,9 +111,9 @@ export interface ResolvedSidecarConfig extends Omit<SidecarConfig, 'health_check
  * POD_NAME, POD_IP, POD_NAMESPACE, NODE_NAME through the downward API), then parses the
  * health check (default: a TCP connect to the app's port).
  */
-export function resolveSidecarConfig(config: SidecarConfig, env: NodeJS.ProcessEnv, explicitNamespace: boolean): ResolvedSidecarConfig {
+export function resolveSidecarConfig(config: SidecarConfig, env: NodeJS.ProcessEnv): ResolvedSidecarConfig {
   const pod = { uid: env.POD_UID, name: env.POD_NAME, ip: env.POD_IP, namespace: env.POD_NAMESPACE, node: env.NODE_NAME };
-  const namespace = !explicitNamespace && pod.namespace ? pod.namespace : config.namespace;
+  const namespace = config.namespace ?? (pod.namespace || 'default');
   const instanceId = config.instance_id ?? pod.uid ?? pod.name ?? `${hostname()}-${config.app.port}`;
   const metadata = { ...config.metadata };
   if (pod.name && metadata['k8s.pod'] === undefined) metadata['k8s.pod'] = pod.name;

@@ -60,8 +60,8 @@ export interface HealthManagerOptions {
  * Runs one health check on its schedule and turns results into health with rise/fall
  * thresholds (HAProxy's model): `rise` passing results in a row make the instance HEALTHY,
  * `fall` failing results in a row make it UNHEALTHY. Warn counts as passing, as in Consul's
- * DNS, but stays visible as the last status. The first HEALTHY needs `rise` passes too, unless
- * `initial_status: healthy`.
+ * DNS, but stays visible as the last status. A new (UNKNOWN) instance becomes HEALTHY on its
+ * first pass, as Envoy treats new hosts, so it is routable as soon as it can serve.
  *
  * At most one probe is in flight: the next one is scheduled only once the previous one has
  * settled (it is aborted at the timeout), so a slow app is never piled up on.
@@ -236,7 +236,9 @@ export class HealthManager extends EventEmitter<HealthManagerEvents> {
     const previous = this.state;
     const { rise, fall } = this.config;
     if (result.status === 'fail' && previous !== 'UNHEALTHY' && c.consecutiveFails >= fall) this.state = 'UNHEALTHY';
-    if (result.status !== 'fail' && previous !== 'HEALTHY' && c.consecutivePasses >= rise) this.state = 'HEALTHY';
+    // A new instance needs one pass (Envoy's rule for new hosts); a failed one needs `rise`.
+    const needed = previous === 'UNKNOWN' ? 1 : rise;
+    if (result.status !== 'fail' && previous !== 'HEALTHY' && c.consecutivePasses >= needed) this.state = 'HEALTHY';
 
     const last: CheckResult = { ...result, durationMs, at: this.clock.now(), timedOut };
     this.last = last;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
+import { listenError } from '../common/listen-error.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
@@ -164,10 +165,4 @@ function asConfigError(prefix: string, fn: () => unknown): void {
     if (!(err instanceof OutriggerError)) throw err;
     throw new OutriggerError('config_invalid', `${prefix}.${err.message}`, `${prefix}.${err.field ?? ''}`);
   }
-}
-
-function listenError(key: string, port: number, err: Error): OutriggerError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const why = code === 'EADDRINUSE' || /address already in use/i.test(err.message) ? 'is already in use' : `cannot be opened (${err.message})`;
-  return new OutriggerError('config_invalid', `${key}: port ${port} ${why}; choose another with --${key.replace('_', '-')}`, key);
 }

@@ -39,12 +39,10 @@ test('rise and fall thresholds as the app flips between 200 and 503', async (t) 
   t.false(manager.routable);
   manager.start();
 
-  // The very first pass is not enough: an UNKNOWN instance needs `rise` passes too.
+  // A new instance is routable on its first pass.
   let r = await step(manager, clock, 0);
   t.is(r.status, 'pass');
   t.regex(r.output, /200 OK/);
-  t.is(manager.health, 'UNKNOWN');
-  r = await step(manager, clock, 1000);
   t.is(manager.health, 'HEALTHY');
   t.true(manager.routable);
   t.deepEqual(transitions.map((x) => [x.previous, x.health]), [['UNKNOWN', 'HEALTHY']]);
@@ -67,21 +65,27 @@ test('rise and fall thresholds as the app flips between 200 and 503', async (t) 
   r = await step(manager, clock, 1000);
   t.is(manager.health, 'HEALTHY');
   t.is(transitions.length, 3);
-  t.like(manager.stats, { probes: 7, passes: 4, fails: 3, transitions: 3, consecutivePasses: 2, consecutiveFails: 0 });
+  t.like(manager.stats, { probes: 6, passes: 3, fails: 3, transitions: 3, consecutivePasses: 2, consecutiveFails: 0 });
 });
 
 test('a fail between passes resets the rise count', async (t) => {
   const app = await flippingApp();
-  const { manager, clock } = manualManager({ type: 'http', port: app.port, interval: '1s', rise: 2 });
+  const { manager, clock } = manualManager({ type: 'http', port: app.port, interval: '1s', rise: 2, fall: 1 });
   t.teardown(() => closeServer(app.server));
   t.teardown(() => manager.stop());
   manager.start();
   await step(manager, clock, 0);
+  t.is(manager.health, 'HEALTHY');
+  app.set(false);
+  await step(manager, clock, 1000);
+  t.is(manager.health, 'UNHEALTHY');
+  app.set(true);
+  await step(manager, clock, 1000);
   app.set(false);
   await step(manager, clock, 1000);
   app.set(true);
   await step(manager, clock, 1000);
-  t.is(manager.health, 'UNKNOWN');
+  t.is(manager.health, 'UNHEALTHY', 'the fail reset the count: one pass is not enough');
   await step(manager, clock, 1000);
   t.is(manager.health, 'HEALTHY');
 });

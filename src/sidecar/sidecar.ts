@@ -1,0 +1,252 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
+import { OutriggerError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
+import type { ResolvedSidecarConfig } from '../config/sidecar-config.js';
+import { HealthManager } from '../health/health-manager.js';
+import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
+import { serviceKey } from '../registry/model.js';
+import { AdsClient } from '../xds/ads-client.js';
+import { createAdminHandler, startAdminServer, type AdminServer } from './admin-server.js';
+import { ClusterManager } from './cluster-manager.js';
+import { PeerCache } from './peer-cache.js';
+import { Registrar } from './registrar.js';
+import { upstreamName } from './upstream-name.js';
+
+export type SidecarPhase = 'starting' | 'running' | 'draining' | 'stopped';
+
+export interface SidecarAddresses {
+  admin: string;
+  adminPort: number;
+}
+
+/**
+ * The sidecar's wiring and lifecycle: it checks its app's health, keeps its registration at the
+ * hub in step with it, watches its upstreams, and serves the admin API. Start-up order makes it
+ * ready only once it can route; shut-down drains before it deregisters.
+ */
+export class Sidecar {
+  readonly health: HealthManager;
+  readonly registrar: Registrar;
+  readonly clusters: ClusterManager;
+  readonly metrics: SidecarMetrics;
+  private readonly ads: AdsClient;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private admin: AdminServer | undefined;
+  private state: SidecarPhase = 'starting';
+  private drainTimer: TimerHandle | undefined;
+  private finishing: Promise<void> | undefined;
+  private readonly stopped: Promise<void>;
+  private markStopped!: () => void;
+
+  constructor(
+    readonly config: ResolvedSidecarConfig,
+    deps: { clock?: Clock; logger?: Logger } = {},
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.logger = deps.logger ?? silentLogger;
+    this.stopped = new Promise((resolve) => (this.markStopped = resolve));
+    const self = serviceKey(config.service, config.namespace);
+    this.health = new HealthManager(config.health_check, {
+      clock: this.clock,
+      logger: this.logger,
+      target: { address: config.app.address, port: config.app.port },
+    });
+    this.registrar = new Registrar({
+      hubs: config.hubs,
+      registration: {
+        id: config.instance_id,
+        service: config.service,
+        namespace: config.namespace,
+        address: config.advertise_address,
+        port: config.app.port,
+        protocol: config.app.protocol,
+        version: config.version,
+        zone: config.zone,
+        region: config.region,
+        weight: config.weight,
+        metadata: config.metadata,
+        health: this.health.health,
+        ttl_ms: config.ttl,
+      },
+      heartbeatIntervalMs: config.heartbeat_interval,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'registrar' }),
+    });
+    this.ads = new AdsClient({
+      hubs: config.hubs,
+      node: { id: config.instance_id, cluster: self, locality: { zone: config.zone, region: config.region } },
+      clock: this.clock,
+      logger: this.logger.child({ component: 'xds' }),
+    });
+    const cacheFile = config.cache_file !== '' ? config.cache_file : path.join(tmpdir(), `outrigger-${self}-${config.instance_id}.json`);
+    this.clusters = new ClusterManager({
+      ads: this.ads,
+      declared: config.upstreams.map((u) => upstreamName(u.service, config.namespace)),
+      cache: new PeerCache({ file: cacheFile, clock: this.clock, logger: this.logger }),
+      clock: this.clock,
+      logger: this.logger,
+      onDemandIdleMs: config.on_demand_idle,
+    });
+    this.metrics = new SidecarMetrics({
+      appHealth: () => this.health.health,
+      sessionState: () => this.registrar.state,
+      sessionReconnects: () => this.registrar.stats.reconnects,
+      xds: () => {
+        const s = this.ads.stats();
+        return {
+          connected: s.state === 'connected',
+          updates: s.updates.cds + s.updates.eds,
+          nacks: s.nacks.cds + s.nacks.eds,
+          reconnects: s.reconnects,
+          versions: s.versions,
+        };
+      },
+      cacheAgeSeconds: () => this.clusters.staleAgeMs() / 1000,
+      clusters: () => this.clusters.list().map((c) => ({ name: c.name, endpoints: c.endpoints ?? [] })),
+    });
+    this.health.on('result', (r) => {
+      this.metrics.checkResults.inc({ status: r.status });
+      this.metrics.checkDuration.observe(r.durationMs / 1000);
+    });
+    this.health.on('transition', (t) => {
+      this.logger.info('app health changed', { from: t.previous, to: t.health, status: t.status, output: t.output });
+      if (this.state !== 'draining') this.registrar.setHealth(t.health);
+    });
+  }
+
+  get phase(): SidecarPhase {
+    return this.state;
+  }
+
+  /** Why /ready is not 200 (empty when ready). */
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (this.state === 'draining') reasons.push('the sidecar is draining');
+    if (this.state === 'stopped') reasons.push('the sidecar has stopped');
+    if (this.health.health !== 'HEALTHY') reasons.push(`the app is ${this.health.health} (last check: ${this.health.lastResult?.output ?? 'none yet'})`);
+    if (!this.clusters.ready) {
+      const pending = this.clusters.list().filter((c) => c.declared && (c.config === undefined || c.endpoints === undefined));
+      reasons.push(`no peer config yet for ${pending.map((c) => c.name).join(', ')}`);
+    }
+    return reasons;
+  }
+
+  /** Opens the admin API, loads cached peers, and starts checks, registration and peer watch. */
+  async start(): Promise<SidecarAddresses> {
+    this.admin = await startAdminServer(
+      createAdminHandler({
+        notReadyReasons: () => this.notReadyReasons(),
+        clusters: () => this.describeClusters(),
+        configDump: () => this.configDump(),
+        metrics: this.metrics.register,
+        reportTtl: (status, output) => {
+          if (this.health.config.type !== 'ttl') {
+            throw new OutriggerError('failed_precondition', `health_check.type is ${this.health.config.type}: only a ttl check takes reports`, 'health_check.type');
+          }
+          this.health.report(status, output);
+        },
+        drain: () => void this.drain(),
+        quit: () => void this.drain(0),
+        logger: this.logger,
+      }),
+      this.config.admin_bind,
+      this.config.admin_port,
+    );
+    await this.clusters.start();
+    this.health.start();
+    this.registrar.start();
+    this.state = 'running';
+    const host = this.config.admin_bind === '0.0.0.0' || this.config.admin_bind === '::' ? '127.0.0.1' : this.config.admin_bind;
+    return { admin: `http://${host}:${this.admin.port}`, adminPort: this.admin.port };
+  }
+
+  /**
+   * Drains: DRAINING at the hub at once (peers stop sending new requests), the outbound path
+   * kept working while the app finishes, then deregisters and stops after `periodMs`. Calling
+   * it again with a shorter period (POST /quitquitquit) cuts the wait short.
+   */
+  drain(periodMs = this.config.drain_period): Promise<void> {
+    if (this.state === 'stopped') return this.stopped;
+    if (this.state !== 'draining') {
+      this.state = 'draining';
+      this.logger.info('draining', { period_ms: periodMs });
+      this.registrar.drain().catch((err: unknown) => this.logger.warn('the hub did not confirm DRAINING', { err: String(err) }));
+    }
+    this.clock.clearTimeout(this.drainTimer);
+    this.drainTimer = this.clock.setTimeout(() => void this.finish(), periodMs);
+    return this.stopped;
+  }
+
+  /** Resolves once the sidecar has stopped (after a drain or stop()). */
+  get done(): Promise<void> {
+    return this.stopped;
+  }
+
+  /** Deregisters and stops everything now. */
+  async stop(): Promise<void> {
+    await this.finish();
+  }
+
+  /** Stops without deregistering: the hub's TTL then runs (used when the hub should keep the instance). */
+  async abandon(): Promise<void> {
+    this.registrar.stop();
+    await this.finish();
+  }
+
+  private finish(): Promise<void> {
+    this.finishing ??= (async () => {
+      this.clock.clearTimeout(this.drainTimer);
+      try {
+        await this.registrar.deregister();
+      } catch (err) {
+        this.logger.warn('could not deregister at the hub; its lease will expire', { err: String(err) });
+      }
+      await this.health.stop();
+      await this.clusters.stop();
+      await this.admin?.close();
+      this.state = 'stopped';
+      this.markStopped();
+    })();
+    return this.finishing;
+  }
+
+  describeClusters(): unknown {
+    return {
+      stale_age_ms: this.clusters.staleAgeMs(),
+      clusters: this.clusters.list().map((c) => ({
+        name: c.name,
+        declared: c.declared,
+        status: c.status,
+        source: c.source,
+        lb_policy: c.config?.lb_policy,
+        config_version: c.configVersion,
+        endpoints_version: c.endpointsVersion,
+        error: c.error,
+        endpoints: (c.endpoints ?? []).map((e) => ({
+          id: e.id,
+          address: e.address,
+          port: e.port,
+          health: e.health,
+          weight: e.weight,
+          zone: e.zone,
+          region: e.region,
+          version: e.version,
+        })),
+      })),
+    };
+  }
+
+  configDump(): unknown {
+    const { health_check: check, ...rest } = this.config;
+    return {
+      phase: this.state,
+      config: { ...rest, health_check: check },
+      registration: { state: this.registrar.state, health: this.registrar.health, ...this.registrar.stats },
+      app_health: { health: this.health.health, last: this.health.lastResult, stats: this.health.stats },
+      peers: this.clusters.configDump(),
+    };
+  }
+}
