@@ -90,6 +90,7 @@ export const sidecarConfigSchema = z.strictObject({
   admin_port: portOrZero('Port of the admin API: /ready, /live, /clusters, /config_dump, /metrics', 15000),
   ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(30_000).describe('Lease TTL at the hub once the session drops (default 30s)'),
   heartbeat_interval: durationSchema({ min: 100, max: 600_000 }).default(10_000).describe('How often the session heartbeats (default 10s)'),
+  reconnect_max_backoff: durationSchema({ min: 100, max: 600_000 }).default(30_000).describe('Longest wait between attempts to reach a hub (full jitter below it; default 30s)'),
   cache_file: z.string().default('').describe('Where the last good peer config is kept; default: a file under the OS temp dir named after the service'),
   on_demand_idle: durationSchema({ min: 1000, max: 86_400_000 }).default(300_000).describe('An on-demand upstream unused this long is unsubscribed (default 5m)'),
   drain_period: durationSchema({ min: 0, max: 3_600_000 }).default(15_000).describe('After SIGTERM: how long the instance stays DRAINING before deregistering (default 15s)'),

@@ -72,12 +72,14 @@ export class Sidecar {
         ttl_ms: config.ttl,
       },
       heartbeatIntervalMs: config.heartbeat_interval,
+      backoff: { maxMs: config.reconnect_max_backoff },
       clock: this.clock,
       logger: this.logger.child({ component: 'registrar' }),
     });
     this.ads = new AdsClient({
       hubs: config.hubs,
       node: { id: config.instance_id, cluster: self, locality: { zone: config.zone, region: config.region } },
+      backoff: { maxMs: config.reconnect_max_backoff },
       clock: this.clock,
       logger: this.logger.child({ component: 'xds' }),
     });

@@ -1,0 +1,225 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { eventually, flippableApp, freePort, getJson } from '../helpers/cli-ports.js';
+import { runCli, type CliProcess } from '../helpers/cli-process.js';
+
+interface InstanceJson {
+  id: string;
+  health: string;
+  lease: { held: boolean };
+}
+interface ClustersJson {
+  stale_age_ms: number;
+  clusters: Array<{ name: string; source: string; endpoints: Array<{ id: string; health: string }> }>;
+}
+
+async function startHub(grpcPort = 0): Promise<{ proc: CliProcess; http: string; grpc: string }> {
+  const proc = runCli(['hub', '--bind', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', '0', '--log-level', 'warn']);
+  const [, http] = await proc.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
+  const [, grpc] = await proc.waitForOutput(/gRPC \+ xDS\s+(\S+)/);
+  return { proc, http: http!, grpc: grpc! };
+}
+
+function startSidecar(args: string[]): CliProcess {
+  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args]);
+}
+
+async function adminOf(proc: CliProcess): Promise<string> {
+  const [, admin] = await proc.waitForOutput(/admin\s+(http:\/\/\S+)/);
+  return admin!;
+}
+
+const instances = async (hub: string, service: string): Promise<InstanceJson[]> =>
+  (await getJson<{ data: { services: InstanceJson[] } }>(`${hub}/api/v1/services?service_name=${service}`))?.body.data.services ?? [];
+
+function sidecarArgs(o: { service: string; id: string; appPort: number; hubs: string[]; upstreams?: string[]; cache?: string; extra?: string[] }): string[] {
+  return [
+    '--service', o.service, '--namespace', 'demo.local', '--instance-id', o.id,
+    '--app.port', String(o.appPort),
+    '--health-check', JSON.stringify({ type: 'http', path: '/healthz', interval: '200ms', timeout: '1s', rise: 2, fall: 2 }),
+    '--hubs', JSON.stringify(o.hubs),
+    '--upstreams', JSON.stringify((o.upstreams ?? []).map((service) => ({ service }))),
+    '--heartbeat-interval', '1s',
+    '--drain-period', '1s',
+    '--reconnect-max-backoff', '2s',
+    ...(o.cache !== undefined ? ['--cache-file', o.cache] : []),
+    ...(o.extra ?? []),
+  ];
+}
+
+test('health transitions of the app reach the hub within interval × threshold plus a margin', async (t) => {
+  const hub = await startHub();
+  const app = await flippableApp();
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hubs: [hub.grpc] }));
+  t.teardown(async () => {
+    sidecar.child.kill('SIGKILL');
+    hub.proc.child.kill('SIGKILL');
+    await app.close();
+  });
+  const admin = await adminOf(sidecar);
+  await eventually('web-1 HEALTHY at the hub', async () => ((await instances(hub.http, 'web'))[0]?.health === 'HEALTHY' ? true : undefined));
+  t.is((await getJson(`${admin}/ready`))?.status, 200);
+
+  app.setHealthy(false);
+  const downAt = Date.now();
+  await eventually('web-1 UNHEALTHY at the hub', async () => ((await instances(hub.http, 'web'))[0]?.health === 'UNHEALTHY' ? true : undefined), 2 * 200 + 5000);
+  t.log(`UNHEALTHY at the hub ${Date.now() - downAt} ms after the app went down (2 × 200 ms interval)`);
+  t.is((await getJson(`${admin}/ready`))?.status, 503, 'not ready while the app is unhealthy');
+
+  app.setHealthy(true);
+  await eventually('web-1 HEALTHY again', async () => ((await instances(hub.http, 'web'))[0]?.health === 'HEALTHY' ? true : undefined), 2 * 200 + 5000);
+  const list = await instances(hub.http, 'web');
+  t.is(list.length, 1);
+  t.true(list[0]!.lease.held, 'the session holds the lease');
+});
+
+test('hub SIGKILLed and restarted: the sidecar keeps its peers, re-registers, and the hub ends with one instance per sidecar', async (t) => {
+  const port = await freePort();
+  let hub = await startHub(port);
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const a = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker.demo.local'] }));
+  const b = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc], upstreams: ['api.demo.local'] }));
+  t.teardown(async () => {
+    for (const p of [a, b, hub.proc]) p.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  const adminA = await adminOf(a);
+  await adminOf(b);
+  const workerSeen = async (): Promise<ClustersJson | undefined> => {
+    const c = (await getJson<ClustersJson>(`${adminA}/clusters`))?.body;
+    return c?.clusters.find((x) => x.name === 'worker.demo.local')?.endpoints.some((e) => e.id === 'worker-1' && e.health === 'HEALTHY') ? c : undefined;
+  };
+  await eventually('api sees worker-1 healthy', workerSeen);
+
+  hub.proc.child.kill('SIGKILL');
+  await hub.proc.exited;
+  const stale = await eventually('a stale view of worker while the hub is away', async () => {
+    const c = await workerSeen();
+    return c !== undefined && c.stale_age_ms > 0 ? c : undefined;
+  });
+  t.true(stale.stale_age_ms > 0, 'stale age is visible in /clusters');
+
+  hub = await startHub(port);
+  await eventually('both sidecars re-registered', async () => {
+    const [api, worker] = [await instances(hub.http, 'api'), await instances(hub.http, 'worker')];
+    return api.length === 1 && worker.length === 1 && api[0]!.health === 'HEALTHY' && worker[0]!.health === 'HEALTHY' ? true : undefined;
+  });
+  const all = (await getJson<{ data: { services: InstanceJson[] } }>(`${hub.http}/api/v1/services`))!.body.data.services;
+  t.deepEqual(all.map((i) => i.id).sort(), ['api-1', 'worker-1'], 'exactly one live instance per sidecar');
+  await eventually('api back in sync', async () => {
+    const c = await workerSeen();
+    return c !== undefined && c.stale_age_ms === 0 ? c : undefined;
+  });
+});
+
+test('a sidecar restarted while the hub is down serves its peers from the cache file', async (t) => {
+  const cache = path.join(mkdtempSync(path.join(tmpdir(), 'outrigger-cache-test-')), 'peers.json');
+  const port = await freePort();
+  const hub = await startHub(port);
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
+  let api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], cache }));
+  t.teardown(async () => {
+    for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  let admin = await adminOf(api);
+  await eventually('api sees worker-1', async () =>
+    (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0]?.endpoints.some((e) => e.id === 'worker-1') ? true : undefined,
+  );
+  await eventually('api ready', async () => ((await getJson(`${admin}/ready`))?.status === 200 ? true : undefined));
+  await eventually('the peer cache written', async () => (existsSync(cache) ? true : undefined));
+
+  hub.proc.child.kill('SIGKILL');
+  api.child.kill('SIGKILL');
+  await Promise.all([hub.proc.exited, api.exited]);
+
+  api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], cache }));
+  admin = await adminOf(api);
+  const ready = await eventually('the restarted sidecar is ready from its cache', async () => {
+    const r = await getJson<{ ready: boolean }>(`${admin}/ready`);
+    return r?.status === 200 ? r : undefined;
+  });
+  t.true(ready.body.ready);
+  const clusters = (await getJson<ClustersJson>(`${admin}/clusters`))!.body;
+  t.is(clusters.clusters[0]!.name, 'worker.demo.local', 'the short name resolved in the sidecar\'s namespace');
+  t.is(clusters.clusters[0]!.source, 'cache');
+  t.deepEqual(clusters.clusters[0]!.endpoints.map((e) => e.id), ['worker-1']);
+});
+
+test('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
+  const hub = await startHub();
+  const app = await flippableApp();
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-drain', appPort: app.port, hubs: [hub.grpc], extra: ['--drain-period', '2s'] }));
+  t.teardown(async () => {
+    sidecar.child.kill('SIGKILL');
+    hub.proc.child.kill('SIGKILL');
+    await app.close();
+  });
+  await adminOf(sidecar);
+  await eventually('registered healthy', async () => ((await instances(hub.http, 'web'))[0]?.health === 'HEALTHY' ? true : undefined));
+  let exited = false;
+  void sidecar.exited.then(() => (exited = true));
+  sidecar.child.kill('SIGTERM');
+  await eventually('DRAINING at the hub', async () => ((await instances(hub.http, 'web'))[0]?.health === 'DRAINING' ? true : undefined));
+  t.false(exited, 'DRAINING was visible while the sidecar was still running');
+  t.is(await sidecar.exited, 0);
+  t.deepEqual(await instances(hub.http, 'web'), [], 'deregistered on the way out');
+});
+
+test('POST /quitquitquit ends a draining sidecar at once, so a Job completes', async (t) => {
+  const hub = await startHub();
+  const app = await flippableApp();
+  const sidecar = startSidecar(sidecarArgs({ service: 'job', id: 'job-1', appPort: app.port, hubs: [hub.grpc], extra: ['--drain-period', '10m'] }));
+  t.teardown(async () => {
+    sidecar.child.kill('SIGKILL');
+    hub.proc.child.kill('SIGKILL');
+    await app.close();
+  });
+  const admin = await adminOf(sidecar);
+  await eventually('registered', async () => ((await instances(hub.http, 'job')).length === 1 ? true : undefined));
+  const res = await fetch(`${admin}/quitquitquit`, { method: 'POST' });
+  t.is(res.status, 202);
+  t.is(await sidecar.exited, 0);
+  t.deepEqual(await instances(hub.http, 'job'), []);
+});
+
+test('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 on timeout', async (t) => {
+  const hub = await startHub();
+  const app = await flippableApp();
+  app.setHealthy(false);
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-wait', appPort: app.port, hubs: [hub.grpc] }));
+  t.teardown(async () => {
+    sidecar.child.kill('SIGKILL');
+    hub.proc.child.kill('SIGKILL');
+    await app.close();
+  });
+  const admin = await adminOf(sidecar);
+  const early = runCli(['sidecar', 'wait-ready', '--admin', admin, '--timeout', '1s']);
+  t.is(await early.exited, 1);
+  t.regex(early.stderr(), /not ready after 1s: the app is (UNKNOWN|UNHEALTHY)/);
+  const waiting = runCli(['sidecar', 'wait-ready', '--admin', admin, '--timeout', '30s']);
+  app.setHealthy(true);
+  t.is(await waiting.exited, 0);
+});
+
+const badConfigs: Array<[string, string[], RegExp]> = [
+  ['a missing service', ['--app.port', '8080'], /^outrigger sidecar: service: .*got nothing/m],
+  ['a missing app port', ['--service', 'web'], /app: .*got nothing|app\.port/],
+  ['an app port out of range', ['--service', 'web', '--app.port', '70000'], /app\.port: must be an integer from 1 to 65535, got 70000 \(from flag --app\.port\)/],
+  ['an uppercase service name', ['--service', 'Web', '--app.port', '8080'], /service: must be a DNS label/],
+  ['a hub without a port', ['--service', 'web', '--app.port', '8080', '--hubs', '["hub.local"]'], /hubs\[0\]: must be host:port/],
+  ['an unknown health check type', ['--service', 'web', '--app.port', '8080', '--health-check', '{"type":"ping"}'], /health_check\.type/],
+  ['a bad upstream', ['--service', 'web', '--app.port', '8080', '--upstreams', '[{"service":"Bad_Name"}]'], /upstreams\[0\]\.service/],
+  ['a weight of 0', ['--service', 'web', '--app.port', '8080', '--weight', '0'], /weight: must be an integer from 1 to 1000, got 0/],
+];
+
+for (const [what, args, message] of badConfigs) {
+  test(`the sidecar refuses ${what} at start with an error naming the key`, async (t) => {
+    const proc = runCli(['sidecar', ...args]);
+    t.is(await proc.exited, 2);
+    t.regex(proc.stderr(), message);
+  });
+}
