@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { createLogger } from '../common/logger.js';
 import { hubConfigSchema } from '../config/hub-config.js';
 import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
@@ -5,41 +6,56 @@ import { DEMO_NAMESPACE, startDemo } from '../demo/demo.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
 
+/** The hub's options, plus where web's sidecar serves its admin API. */
+const demoConfigSchema = hubConfigSchema.extend({
+  admin_port: z
+    .number({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .int({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .min(0, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .max(65535, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
+    .default(15000)
+    .describe("Admin port of web's sidecar"),
+});
+
 const HELP = `Usage: outrigger demo [options]
 
-Runs the embedded default on loopback: a hub with the in-memory store and three sample
-echo apps registered as echo.${DEMO_NAMESPACE}. Takes the same options as \`outrigger hub\`.
+Runs the embedded default, a small mesh on loopback: a hub with the in-memory store, three
+echo apps (echo.${DEMO_NAMESPACE}, two zones) and a web app (web.${DEMO_NAMESPACE}), each beside
+its own sidecar. Takes the options of \`outrigger hub\`, plus --admin-port for web's sidecar.
 
 Options:
   -c, --config <file>
   -h, --help
-${formatOptionsHelp(hubConfigSchema)}
+${formatOptionsHelp(demoConfigSchema)}
 `;
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run a hub with sample apps on loopback (what `npm start` runs)',
+  summary: 'Run a hub and sample apps with their sidecars on loopback (what `npm start` runs)',
   async run(args, env) {
-    const { config, help } = loadConfig(hubConfigSchema, { args, env });
+    const { config, help } = loadConfig(demoConfigSchema, { args, env });
     if (help) {
       process.stdout.write(HELP);
       return 0;
     }
     const logger = createLogger(config.log_level === 'info' ? 'warn' : config.log_level, { service: 'outrigger-demo' });
-    const demo = await startDemo(config, logger);
+    const demo = await startDemo(config, logger, { webAdminPort: config.admin_port });
     const { http, grpc } = demo.addresses;
+    const web = demo.web.admin.admin;
     process.stdout.write(
       [
         'Outrigger demo is running (Ctrl-C to stop).',
         '',
-        `  hub REST, /metrics   ${http}`,
-        `  hub gRPC + xDS       ${grpc}   (registration API, Watch, Session, Envoy v3 ADS)`,
-        ...demo.apps.map((a) => `  sample app ${a.name}    http://127.0.0.1:${a.port}   registered as echo.${DEMO_NAMESPACE}`),
+        `  hub REST, /metrics    ${http}`,
+        `  hub gRPC + xDS        ${grpc}   (registration API, Watch, Session, Envoy v3 ADS)`,
+        ...demo.echoes.map((m) => `  ${m.app.name} app         http://127.0.0.1:${m.app.port}   sidecar admin ${m.admin.admin}`),
+        `  web-1 app          http://127.0.0.1:${demo.web.app.port}   sidecar admin ${web}   (calls echo.${DEMO_NAMESPACE})`,
         '',
         'Try:',
-        `  curl '${http}/api/v1/discover?service_name=echo&namespace=${DEMO_NAMESPACE}'`,
-        `  curl ${http}/api/v1/namespaces`,
-        `  curl ${http}/metrics | grep outrigger_hub_instances`,
+        `  curl '${http}/api/v1/discover?service_name=echo&namespace=${DEMO_NAMESPACE}'   # the hub's view`,
+        `  curl ${web}/clusters      # web's sidecar: its view of echo`,
+        `  curl ${web}/ready         # 200 once web is healthy and its sidecar has peer config`,
+        `  curl ${web}/metrics | grep outrigger_sidecar_`,
         `  proxyless gRPC clients: target xds:///<service>.<namespace> with a bootstrap pointing at ${grpc}`,
         '',
       ].join('\n'),

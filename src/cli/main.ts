@@ -4,11 +4,12 @@ import path from 'node:path';
 import { OutriggerError } from '../common/errors.js';
 import { PACKAGE_ROOT } from '../common/paths.js';
 import { demoCommand } from './demo-command.js';
+import { endpointsCommand } from './endpoints-command.js';
 import { hubCommand } from './hub-command.js';
 import { sidecarCommand } from './sidecar-command.js';
 import type { Command } from './command.js';
 
-const COMMANDS: readonly Command[] = [hubCommand, sidecarCommand, demoCommand];
+const COMMANDS: readonly Command[] = [hubCommand, sidecarCommand, endpointsCommand, demoCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

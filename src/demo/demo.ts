@@ -1,58 +1,86 @@
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
+import { parseWith } from '../config/parse.js';
+import { resolveSidecarConfig, sidecarConfigSchema, type SidecarConfig } from '../config/sidecar-config.js';
 import { Hub, type HubAddresses } from '../hub/hub.js';
+import { Sidecar, type SidecarAddresses } from '../sidecar/sidecar.js';
 import { startEchoApp, type EchoApp } from './echo-app.js';
 
 export const DEMO_NAMESPACE = 'demo.local';
 
+export interface DemoMember {
+  app: EchoApp;
+  sidecar: Sidecar;
+  admin: SidecarAddresses;
+}
+
 export interface Demo {
   hub: Hub;
   addresses: HubAddresses;
-  apps: EchoApp[];
+  /** The three `echo` instances, each with its sidecar. */
+  echoes: DemoMember[];
+  /** The `web` app, whose sidecar calls `echo`. */
+  web: DemoMember;
   stop(): Promise<void>;
 }
 
+export interface DemoOptions {
+  /** Admin port of web's sidecar (the one a user looks at); 0 picks a free one. */
+  webAdminPort: number;
+}
+
 /**
- * The embedded default: a hub with the in-memory store and three sample echo apps on loopback,
- * registered as `echo.demo.local` across two zones.
+ * The embedded default, a small mesh on loopback: a hub with the in-memory store, three `echo`
+ * apps across two zones and a `web` app, each beside its own sidecar (in this process). The
+ * sidecars register their apps, health-check them, and `web`'s sidecar watches `echo`.
  */
-export async function startDemo(config: HubConfig, logger: Logger): Promise<Demo> {
+export async function startDemo(config: HubConfig, logger: Logger, options: DemoOptions): Promise<Demo> {
   const hub = new Hub(config, { logger });
-  const apps = await Promise.all([
-    startEchoApp('echo-1', 'zone-a'),
-    startEchoApp('echo-2', 'zone-a'),
-    startEchoApp('echo-3', 'zone-b'),
-  ]);
-  let addresses: HubAddresses;
+  const addresses = await hub.start();
+  hub.registry.putService(DEMO_NAMESPACE, 'echo', { lb_policy: 'round_robin' });
+  const members: DemoMember[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(members.map((m) => m.sidecar.stop()));
+    await hub.stop();
+    await Promise.all(members.map((m) => m.app.close()));
+  };
   try {
-    addresses = await hub.start();
+    const member = async (name: string, service: string, zone: string, extra: Partial<SidecarConfig>): Promise<DemoMember> => {
+      const app = await startEchoApp(name, zone);
+      const parsed = parseWith(sidecarConfigSchema, {
+        service,
+        namespace: DEMO_NAMESPACE,
+        instance_id: name,
+        app: { port: app.port },
+        version: 'v1',
+        zone,
+        region: 'local',
+        health_check: { type: 'http', path: '/healthz', interval: '2s', timeout: '1s' },
+        hubs: [addresses.grpc],
+        admin_bind: '127.0.0.1',
+        admin_port: 0,
+        outbound_port: 0,
+        cache_file: '',
+        drain_period: '1s',
+        ...extra,
+      }, 'demo', 'config_invalid');
+      const sidecar = new Sidecar(resolveSidecarConfig(parsed, {}), { logger: logger.child({ sidecar: name }) });
+      const m: DemoMember = { app, sidecar, admin: await sidecar.start() };
+      members.push(m);
+      return m;
+    };
+    const echoes = await Promise.all([
+      member('echo-1', 'echo', 'zone-a', {}),
+      member('echo-2', 'echo', 'zone-a', {}),
+      member('echo-3', 'echo', 'zone-b', {}),
+    ]);
+    const web = await member('web-1', 'web', 'zone-a', {
+      admin_port: options.webAdminPort,
+      upstreams: [{ service: 'echo' }],
+    });
+    return { hub, addresses, echoes, web, stop: stopAll };
   } catch (err) {
-    await Promise.all(apps.map((a) => a.close()));
+    await stopAll();
     throw err;
   }
-  hub.registry.putService(DEMO_NAMESPACE, 'echo', { lb_policy: 'round_robin' });
-  apps.forEach((app, i) => {
-    hub.registry.register({
-      id: app.name,
-      service: 'echo',
-      namespace: DEMO_NAMESPACE,
-      address: '127.0.0.1',
-      port: app.port,
-      protocol: 'http',
-      version: 'v1',
-      zone: i < 2 ? 'zone-a' : 'zone-b',
-      region: 'local',
-      source: 'static',
-      metadata: { app: 'echo' },
-    });
-  });
-  return {
-    hub,
-    addresses,
-    apps,
-    async stop() {
-      await hub.stop();
-      await Promise.all(apps.map((a) => a.close()));
-    },
-  };
 }

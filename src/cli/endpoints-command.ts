@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+import { OutriggerError } from '../common/errors.js';
+import { endpointsReport } from '../sidecar/endpoints-report.js';
+import type { Command } from './command.js';
+
+const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000]
+
+Prints the hub's view of a service (every instance, with health, weight, zone and version) and,
+with --sidecar, that sidecar's view beside it; rows where the two disagree are marked STALE.
+env: OUTRIGGER_HUB_URL for --hub.
+`;
+
+export const endpointsCommand: Command = {
+  name: 'endpoints',
+  summary: "Show a service's endpoints as the hub and a sidecar see them",
+  async run(args, env) {
+    let parsed: ReturnType<typeof parseArgs<{ options: { hub: { type: 'string' }; sidecar: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
+    try {
+      parsed = parseArgs({ args, options: { hub: { type: 'string' }, sidecar: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    } catch (err) {
+      throw new OutriggerError('config_invalid', `${(err as Error).message}; see --help`);
+    }
+    if (parsed.values.help === true) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const [name, ...extra] = parsed.positionals;
+    if (name === undefined || extra.length > 0) {
+      process.stderr.write(HELP);
+      return 2;
+    }
+    const hub = parsed.values.hub ?? env.OUTRIGGER_HUB_URL ?? 'http://127.0.0.1:15080';
+    process.stdout.write(await endpointsReport(name, hub, parsed.values.sidecar));
+    return 0;
+  },
+};

@@ -1,0 +1,79 @@
+import { OutriggerError } from '../common/errors.js';
+import { splitServiceKey } from '../registry/model.js';
+
+interface Row {
+  id: string;
+  address: string;
+  port: number;
+  health: string;
+  weight: number;
+  zone: string;
+  version: string;
+}
+
+interface HubInstance extends Row {}
+interface SidecarCluster {
+  name: string;
+  source?: string;
+  endpoints_version?: string;
+  endpoints: Row[];
+}
+
+async function getJson(url: string, what: string): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    const cause = (err as Error).cause;
+    throw new OutriggerError('unavailable', `cannot reach the ${what} at ${url}: ${cause instanceof Error ? cause.message : (err as Error).message}`);
+  }
+  if (!res.ok) throw new OutriggerError('unavailable', `the ${what} answered ${res.status} for ${url}`);
+  return res.json();
+}
+
+/**
+ * The hub's view of a service and, when a sidecar is named, that sidecar's view beside it, as
+ * a table: stale endpoints show as rows the two sides disagree on.
+ */
+export async function endpointsReport(name: string, hub: string, sidecar?: string): Promise<string> {
+  const parts = splitServiceKey(name);
+  if (parts === undefined) throw new OutriggerError('invalid_argument', `service: must be <service>.<namespace>, got ${JSON.stringify(name)}`, 'service');
+  const hubBody = (await getJson(
+    `${hub}/api/v1/discover?service_name=${encodeURIComponent(parts.service)}&namespace=${encodeURIComponent(parts.namespace)}&healthy_only=false`,
+    'hub',
+  )) as { data: { services: HubInstance[]; registry_version: number } };
+  const hubRows = new Map(hubBody.data.services.map((i) => [i.id, i]));
+  let local: SidecarCluster | undefined;
+  if (sidecar !== undefined) {
+    const body = (await getJson(`${sidecar}/clusters`, 'sidecar')) as { clusters: SidecarCluster[] };
+    local = body.clusters.find((c) => c.name === name);
+  }
+  const localRows = new Map((local?.endpoints ?? []).map((e) => [e.id, e]));
+  const ids = [...new Set([...hubRows.keys(), ...localRows.keys()])].sort();
+  const cell = (r: Row | undefined): string[] => (r === undefined ? ['-', '-', '-', '-'] : [r.health, String(r.weight), r.zone || '-', r.version || '-']);
+  const header = ['INSTANCE', 'ADDRESS', 'HUB HEALTH', 'WEIGHT', 'ZONE', 'VERSION'];
+  if (sidecar !== undefined) header.push('SIDECAR HEALTH', 'WEIGHT', 'ZONE', 'VERSION', '');
+  const rows = ids.map((id) => {
+    const h = hubRows.get(id);
+    const l = localRows.get(id);
+    const any = h ?? l!;
+    const row = [id, `${any.address}:${any.port}`, ...cell(h)];
+    if (sidecar !== undefined) {
+      const same = h !== undefined && l !== undefined && h.health === l.health && h.weight === l.weight && h.address === l.address && h.port === l.port;
+      row.push(...cell(l), same ? '' : 'STALE');
+    }
+    return row;
+  });
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? '').length)));
+  const render = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const lines = [`${name}: hub registry version ${hubBody.data.registry_version}, ${hubRows.size} instance(s)`];
+  if (sidecar !== undefined) {
+    lines.push(
+      local === undefined
+        ? `sidecar ${sidecar}: does not hold ${name}`
+        : `sidecar ${sidecar}: endpoints version ${local.endpoints_version ?? '-'} (from ${local.source ?? '-'}), ${localRows.size} endpoint(s)`,
+    );
+  }
+  lines.push('', render(header), ...rows.map(render));
+  return lines.join('\n') + '\n';
+}

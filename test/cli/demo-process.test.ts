@@ -1,0 +1,35 @@
+import test from 'ava';
+import { eventually, getJson } from '../helpers/cli-ports.js';
+import { runCli } from '../helpers/cli-process.js';
+
+test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints compares both views', async (t) => {
+  const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0']);
+  t.teardown(() => demo.child.kill('SIGKILL'));
+  const [, hub] = await demo.waitForOutput(/hub REST, \/metrics\s+(http:\/\/\S+)/);
+  const [, web] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)/);
+  const ready = await eventually('web ready', async () => {
+    const r = await getJson<{ ready: boolean }>(`${web}/ready`);
+    return r?.status === 200 ? r : undefined;
+  });
+  t.true(ready.body.ready);
+  const clusters = await eventually('web sees three healthy echoes', async () => {
+    const c = (await getJson<{ clusters: Array<{ name: string; endpoints: Array<{ id: string; health: string }> }> }>(`${web}/clusters`))?.body;
+    const echo = c?.clusters.find((x) => x.name === 'echo.demo.local');
+    return echo?.endpoints.filter((e) => e.health === 'HEALTHY').length === 3 ? echo : undefined;
+  });
+  t.deepEqual(clusters.endpoints.map((e) => e.id).sort(), ['echo-1', 'echo-2', 'echo-3']);
+  const all = (await getJson<{ data: { services: Array<{ id: string; lease: { held: boolean } }> } }>(`${hub}/api/v1/services`))!.body.data.services;
+  t.deepEqual(all.map((i) => i.id).sort(), ['echo-1', 'echo-2', 'echo-3', 'web-1']);
+  t.true(all.every((i) => i.lease.held), 'every app is registered by its sidecar over a Session');
+
+  const endpoints = runCli(['endpoints', 'echo.demo.local', '--hub', hub!, '--sidecar', web!]);
+  t.is(await endpoints.exited, 0);
+  const out = endpoints.stdout();
+  t.regex(out, /echo\.demo\.local: hub registry version \d+, 3 instance\(s\)/);
+  t.regex(out, /endpoints version \d+ \(from hub\), 3 endpoint\(s\)/);
+  t.is(out.match(/^echo-\d\s+127\.0\.0\.1:\d+\s+HEALTHY\s+100\s+zone-[ab]\s+v1\s+HEALTHY/gm)?.length, 3);
+  t.notRegex(out, /STALE/);
+
+  demo.child.kill('SIGINT');
+  t.is(await demo.exited, 0);
+});
