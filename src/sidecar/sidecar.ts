@@ -130,7 +130,7 @@ export class Sidecar {
     if (this.state === 'stopped') reasons.push('the sidecar has stopped');
     if (this.health.health !== 'HEALTHY') reasons.push(`the app is ${this.health.health} (last check: ${this.health.lastResult?.output ?? 'none yet'})`);
     if (!this.clusters.ready) {
-      const pending = this.clusters.list().filter((c) => c.declared && (c.config === undefined || c.endpoints === undefined));
+      const pending = this.clusters.list().filter((c) => c.declared && c.status === 'pending');
       reasons.push(`no peer config yet for ${pending.map((c) => c.name).join(', ')}`);
     }
     return reasons;
