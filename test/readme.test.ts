@@ -4,11 +4,18 @@ import test from 'ava';
 import { PACKAGE_ROOT } from '../src/common/paths.js';
 import { hubConfigSchema } from '../src/config/hub-config.js';
 import { describeOptions } from '../src/config/layered-config.js';
+import { sidecarConfigSchema } from '../src/config/sidecar-config.js';
 
 const readme = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
 
 test('the README documents every hub config key with its environment variable', (t) => {
   for (const o of describeOptions(hubConfigSchema)) {
+    t.true(readme.includes(`| \`${o.key}\` | \`${o.env}\` |`), `README documents ${o.key}`);
+  }
+});
+
+test('the README documents every sidecar config key with its environment variable', (t) => {
+  for (const o of describeOptions(sidecarConfigSchema)) {
     t.true(readme.includes(`| \`${o.key}\` | \`${o.env}\` |`), `README documents ${o.key}`);
   }
 });
