@@ -1,20 +1,14 @@
-import { z } from 'zod';
 import { createLogger } from '../common/logger.js';
 import { hubConfigSchema } from '../config/hub-config.js';
 import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
+import { listenPort } from '../config/listen-port.js';
 import { DEMO_NAMESPACE, startDemo } from '../demo/demo.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
 
 /** The hub's options, plus where web's sidecar serves its admin API. */
 const demoConfigSchema = hubConfigSchema.extend({
-  admin_port: z
-    .number({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .int({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .min(0, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .max(65535, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .default(15000)
-    .describe("Admin port of web's sidecar"),
+  admin_port: listenPort("Admin port of web's sidecar", 15000),
 });
 
 const HELP = `Usage: outrigger demo [options]

@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
 import { namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
-
-const port = (what: string, def: number) =>
-  z
-    .number({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .int({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .min(0, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .max(65535, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .default(def)
-    .describe(what);
+import { listenPort } from './listen-port.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
 const positiveInt = (max: number) =>
@@ -20,8 +12,8 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 /** The hub's configuration, as written in YAML (snake_case); every key has a working default. */
 export const hubConfigSchema = z.strictObject({
   bind: z.string({ error: 'must be an IP address to listen on' }).min(1, { error: 'must be an IP address to listen on' }).default('0.0.0.0').describe('Address both listeners bind to'),
-  grpc_port: port('Port of the gRPC listener: the registration API, Watch, Session and xDS (ADS)', 15010),
-  http_port: port('Port of the HTTP listener: REST API, /health, /ready, /metrics', 15080),
+  grpc_port: listenPort('Port of the gRPC listener: the registration API, Watch, Session and xDS (ADS)', 15010),
+  http_port: listenPort('Port of the HTTP listener: REST API, /health, /ready, /metrics', 15080),
   log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('Log level (logs are JSON lines on stderr)'),
   default_namespace: namespaceNameSchema.default('default').describe('Namespace for registrations that name none'),
   sweep_interval: durationSchema({ min: 100, max: 60_000 }).default(1000).describe('How often leases are checked (default 1s)'),

@@ -13,16 +13,8 @@ import {
 } from '../registry/validation.js';
 import { parseHealthCheck, type HealthCheckConfig } from '../health/check-config.js';
 import { LOG_LEVELS } from './hub-config.js';
+import { listenPort } from './listen-port.js';
 import { parseWith } from './parse.js';
-
-const portOrZero = (what: string, def: number) =>
-  z
-    .number({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .int({ error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .min(0, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .max(65535, { error: 'must be an integer from 0 to 65535 (0 picks a free port)' })
-    .default(def)
-    .describe(what);
 
 const appPort = z
   .number({ error: 'must be an integer from 1 to 65535' })
@@ -85,9 +77,9 @@ export const sidecarConfigSchema = z.strictObject({
   upstreams: z.array(upstreamSchema).default([]).describe('Services the app calls: [{service, local_port?, protocol?, lb_policy?, lb_options?, timeout?}]'),
   hubs: z.array(hubAddress).min(1, { error: 'must list at least one hub as host:port' }).default(['127.0.0.1:15010']).describe('Hub gRPC addresses, tried in turn on fail-over'),
   outbound_bind: z.string().default('127.0.0.1').describe('Address of the outbound proxy listener'),
-  outbound_port: portOrZero('Port of the outbound proxy (HTTP_PROXY target)', 15001),
+  outbound_port: listenPort('Port of the outbound proxy (HTTP_PROXY target)', 15001),
   admin_bind: z.string().default('0.0.0.0').describe('Address of the admin listener (probes reach it from the kubelet)'),
-  admin_port: portOrZero('Port of the admin API: /ready, /live, /clusters, /config_dump, /metrics', 15000),
+  admin_port: listenPort('Port of the admin API: /ready, /live, /clusters, /config_dump, /metrics', 15000),
   ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(30_000).describe('Lease TTL at the hub once the session drops (default 30s)'),
   heartbeat_interval: durationSchema({ min: 100, max: 600_000 }).default(10_000).describe('How often the session heartbeats (default 10s)'),
   reconnect_max_backoff: durationSchema({ min: 100, max: 600_000 }).default(30_000).describe('Longest wait between attempts to reach a hub (full jitter below it; default 30s)'),
