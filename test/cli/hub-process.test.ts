@@ -1,7 +1,7 @@
 import test from 'ava';
 import { runCli } from '../helpers/cli-process.js';
 
-test('outrigger hub starts on the configured ports, serves REST, and exits 0 on SIGTERM', async (t) => {
+test.serial('outrigger hub starts on the configured ports, serves REST, and exits 0 on SIGTERM', async (t) => {
   const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1']);
   const [, http] = await hub.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
   await hub.waitForOutput(/gRPC \+ xDS\s+127\.0\.0\.1:\d+/);
@@ -20,20 +20,20 @@ test('outrigger hub starts on the configured ports, serves REST, and exits 0 on 
   t.is(await hub.exited, 0);
 });
 
-test('outrigger hub --help lists every option with its environment variable', async (t) => {
+test.serial('outrigger hub --help lists every option with its environment variable', async (t) => {
   const help = runCli(['hub', '--help']);
   t.is(await help.exited, 0);
   t.regex(help.stdout(), /--grpc-port <integer>/);
   t.regex(help.stdout(), /OUTRIGGER_SELF_PRESERVATION__MAX_EXPIRING_SHARE/);
 });
 
-test('a bad config value stops the hub at start with a message naming the key', async (t) => {
+test.serial('a bad config value stops the hub at start with a message naming the key', async (t) => {
   const hub = runCli(['hub', '--http-port', '0'], { OUTRIGGER_GRPC_PORT: '70000' });
   t.is(await hub.exited, 2);
   t.regex(hub.stderr(), /grpc_port: must be an integer from 0 to 65535.*got 70000 \(from environment variable OUTRIGGER_GRPC_PORT\)/);
 });
 
-test('a port already in use is reported with the key to change', async (t) => {
+test.serial('a port already in use is reported with the key to change', async (t) => {
   const first = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1']);
   const [, port] = await first.waitForOutput(/REST \+ metrics\s+http:\/\/127\.0\.0\.1:(\d+)/);
   const second = runCli(['hub', '--grpc-port', '0', '--http-port', port!, '--bind', '127.0.0.1']);
@@ -43,7 +43,7 @@ test('a port already in use is reported with the key to change', async (t) => {
   t.is(await first.exited, 0);
 });
 
-test('an unknown command prints the usage and fails', async (t) => {
+test.serial('an unknown command prints the usage and fails', async (t) => {
   const cli = runCli(['hubb']);
   t.is(await cli.exited, 2);
   t.regex(cli.stderr(), /unknown command "hubb"/);

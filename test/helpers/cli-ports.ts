@@ -49,7 +49,7 @@ export async function getJson<T>(url: string): Promise<{ status: number; body: T
 }
 
 /** Polls until the check returns a value other than undefined, or fails after `ms`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 40_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await check();

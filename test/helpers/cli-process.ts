@@ -41,7 +41,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess 
     stdout: () => out,
     stderr: () => err,
     exited,
-    waitForOutput(pattern, ms = 20_000) {
+    waitForOutput(pattern, ms = 60_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(check);

@@ -49,7 +49,7 @@ function sidecarArgs(o: { service: string; id: string; appPort: number; hubs: st
   ];
 }
 
-test('health transitions of the app reach the hub within interval × threshold plus a margin', async (t) => {
+test.serial('health transitions of the app reach the hub within interval × threshold plus a margin', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
   const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hubs: [hub.grpc] }));
@@ -75,7 +75,7 @@ test('health transitions of the app reach the hub within interval × threshold p
   t.true(list[0]!.lease.held, 'the session holds the lease');
 });
 
-test('hub SIGKILLed and restarted: the sidecar keeps its peers, re-registers, and the hub ends with one instance per sidecar', async (t) => {
+test.serial('hub SIGKILLed and restarted: the sidecar keeps its peers, re-registers, and the hub ends with one instance per sidecar', async (t) => {
   const port = await freePort();
   let hub = await startHub(port);
   const apps = await Promise.all([flippableApp(), flippableApp()]);
@@ -114,7 +114,7 @@ test('hub SIGKILLed and restarted: the sidecar keeps its peers, re-registers, an
   });
 });
 
-test('a sidecar restarted while the hub is down serves its peers from the cache file', async (t) => {
+test.serial('a sidecar restarted while the hub is down serves its peers from the cache file', async (t) => {
   const cache = path.join(mkdtempSync(path.join(tmpdir(), 'outrigger-cache-test-')), 'peers.json');
   const port = await freePort();
   const hub = await startHub(port);
@@ -149,7 +149,7 @@ test('a sidecar restarted while the hub is down serves its peers from the cache 
   t.deepEqual(clusters.clusters[0]!.endpoints.map((e) => e.id), ['worker-1']);
 });
 
-test('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
+test.serial('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
   const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-drain', appPort: app.port, hubs: [hub.grpc], extra: ['--drain-period', '2s'] }));
@@ -169,7 +169,7 @@ test('SIGTERM: the instance becomes DRAINING at the hub before the process exits
   t.deepEqual(await instances(hub.http, 'web'), [], 'deregistered on the way out');
 });
 
-test('POST /quitquitquit ends a draining sidecar at once, so a Job completes', async (t) => {
+test.serial('POST /quitquitquit ends a draining sidecar at once, so a Job completes', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
   const sidecar = startSidecar(sidecarArgs({ service: 'job', id: 'job-1', appPort: app.port, hubs: [hub.grpc], extra: ['--drain-period', '10m'] }));
@@ -186,7 +186,7 @@ test('POST /quitquitquit ends a draining sidecar at once, so a Job completes', a
   t.deepEqual(await instances(hub.http, 'job'), []);
 });
 
-test('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 on timeout', async (t) => {
+test.serial('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 on timeout', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
   app.setHealthy(false);
@@ -217,7 +217,7 @@ const badConfigs: Array<[string, string[], RegExp]> = [
 ];
 
 for (const [what, args, message] of badConfigs) {
-  test(`the sidecar refuses ${what} at start with an error naming the key`, async (t) => {
+  test.serial(`the sidecar refuses ${what} at start with an error naming the key`, async (t) => {
     const proc = runCli(['sidecar', ...args]);
     t.is(await proc.exited, 2);
     t.regex(proc.stderr(), message);
