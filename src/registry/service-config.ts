@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { createPolicyRegistry } from '../balancers/builtin-policies.js';
+import { OutriggerError } from '../common/errors.js';
 import { parseWith } from '../config/parse.js';
 
 export const LB_POLICIES = [
@@ -69,7 +71,7 @@ const healthCheck = z.strictObject({
   deregister_critical_after_ms: ms(0, 30 * 86_400_000).default(90_000),
 });
 
-/** Options a policy may take; the sidecar's balancer registry validates them per policy. */
+/** Options a policy may take; checked per policy by parseServiceConfig. */
 const lbOptions = z.record(z.string(), z.unknown(), { error: 'must be an object' });
 
 export const serviceConfigSchema = z.strictObject({
@@ -89,9 +91,20 @@ export const serviceConfigSchema = z.strictObject({
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 
+/** The balancers' policy registry checks each policy's own `lb_options` (one schema per policy). */
+const policies = createPolicyRegistry();
+
 /** Validates a service config as written by a user; every omitted field takes its default. */
 export function parseServiceConfig(input: unknown, prefix = 'config'): ServiceConfig {
-  return parseWith(serviceConfigSchema, input ?? {}, prefix);
+  const config = parseWith(serviceConfigSchema, input ?? {}, prefix);
+  try {
+    const policy = policies.parse(config, prefix);
+    return { ...config, lb_options: { ...policy.options } };
+  } catch (err) {
+    // The same problem a REST or gRPC caller made: reported as their bad argument.
+    if (err instanceof OutriggerError) throw new OutriggerError('invalid_argument', err.message, err.field);
+    throw err;
+  }
 }
 
 export const DEFAULT_SERVICE_CONFIG: ServiceConfig = parseServiceConfig({});

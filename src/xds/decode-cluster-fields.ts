@@ -19,13 +19,18 @@ import { decodeAny, type AnyMessage } from './envoy-protos.js';
 
 const POLICY_PREFIX = 'envoy.extensions.load_balancing_policies.';
 
-/** Extension policies of `load_balancing_policy` we can run, by their message type name. */
+/**
+ * Extension policies of `load_balancing_policy` we can run, by their message type name. Envoy's
+ * ring hash and Maglev take their key from the route's hash policy, which a sidecar reading CDS
+ * and EDS never sees; without a key Envoy picks a random host, and so do we. (Our own hub sends
+ * the exact policy and its key in the cluster's outrigger metadata, which wins over these.)
+ */
 const EXTENSION_POLICIES: Readonly<Record<string, LbPolicyName>> = {
   [`${POLICY_PREFIX}round_robin.v3.RoundRobin`]: 'round_robin',
   [`${POLICY_PREFIX}least_request.v3.LeastRequest`]: 'least_request',
   [`${POLICY_PREFIX}random.v3.Random`]: 'random',
-  [`${POLICY_PREFIX}ring_hash.v3.RingHash`]: 'consistent_hash',
-  [`${POLICY_PREFIX}maglev.v3.Maglev`]: 'consistent_hash',
+  [`${POLICY_PREFIX}ring_hash.v3.RingHash`]: 'random',
+  [`${POLICY_PREFIX}maglev.v3.Maglev`]: 'random',
 };
 
 /** Envoy's `lb_policy` enum, by name. */
@@ -33,8 +38,8 @@ const LB_POLICY_ENUM: Readonly<Record<string, LbPolicyName>> = {
   ROUND_ROBIN: 'round_robin',
   LEAST_REQUEST: 'least_request',
   RANDOM: 'random',
-  RING_HASH: 'consistent_hash',
-  MAGLEV: 'consistent_hash',
+  RING_HASH: 'random',
+  MAGLEV: 'random',
 };
 
 interface PolicyChoice {
@@ -48,15 +53,6 @@ function leastRequestOptions(config: Message, path: string): Record<string, unkn
   if (choices !== undefined) options['choice_count'] = choices;
   const bias = messageAt(config, 'active_request_bias', path);
   if (bias !== undefined && typeof bias['default_value'] === 'number') options['active_request_bias'] = bias['default_value'];
-  return options;
-}
-
-function ringOptions(config: Message, path: string): Record<string, unknown> {
-  const options: Record<string, unknown> = {};
-  const min = wrappedUIntAt(config, 'minimum_ring_size', path);
-  const max = wrappedUIntAt(config, 'maximum_ring_size', path);
-  if (min !== undefined) options['minimum_ring_size'] = min;
-  if (max !== undefined) options['maximum_ring_size'] = max;
   return options;
 }
 
@@ -83,7 +79,7 @@ function fromPolicyList(lbp: Message): PolicyChoice {
       // A policy we support whose options message we do not load (ring hash, maglev): defaults.
     }
     const at = join(join(path, i), 'typed_extension_config.typed_config');
-    const options = policy === 'least_request' ? leastRequestOptions(config, at) : policy === 'consistent_hash' ? ringOptions(config, at) : {};
+    const options = policy === 'least_request' ? leastRequestOptions(config, at) : {};
     return { lb_policy: policy, lb_options: options };
   }
   return reject('load_balancing_policy', `none of the policies is supported by this client (got ${seen.join(', ') || 'none'})`);
@@ -99,10 +95,6 @@ function policyOf(cluster: Message): PolicyChoice {
   if (policy === 'least_request') {
     const cfg = messageAt(cluster, 'least_request_lb_config', '');
     return { lb_policy: policy, lb_options: cfg === undefined ? {} : leastRequestOptions(cfg, 'least_request_lb_config') };
-  }
-  if (policy === 'consistent_hash') {
-    const cfg = messageAt(cluster, 'ring_hash_lb_config', '');
-    return { lb_policy: policy, lb_options: cfg === undefined ? {} : ringOptions(cfg, 'ring_hash_lb_config') };
   }
   return { lb_policy: policy, lb_options: {} };
 }

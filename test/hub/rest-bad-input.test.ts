@@ -260,3 +260,13 @@ test('bodies: the limit is configurable', async (t) => {
   t.regex(r.json.error.message, /limit of 64 bytes/);
   t.is((await call(server, 'GET', '/health')).status, 200, 'the server is still serving');
 });
+
+test('a service config whose lb_options do not fit its policy is refused with the field named', async (t) => {
+  const server = await populated(t);
+  const before = registrySnapshot(server.registry);
+  const res = await call(server, 'PUT', '/api/v1/namespaces/demo.local/services/idle', { lb_policy: 'consistent_hash', lb_options: { hash_on: 'cookie' } });
+  t.is(res.status, 400);
+  t.is(res.json.error.field, 'lb_options.name');
+  t.regex(res.json.error.message, /is required with hash_on: cookie/);
+  t.deepEqual(registrySnapshot(server.registry), before);
+});

@@ -43,7 +43,7 @@ test('service configs: put (create, then replace), get, list, instances, delete'
   t.is(created.json.data.config.circuit_breakers.max_connections, 1024, 'omitted fields take their defaults');
   t.truthy(server.registry.getNamespace('shop.local'));
 
-  const replaced = await call(server, 'PUT', path, { lb_policy: 'consistent_hash', health_check: { ttl_ms: 10_000 } });
+  const replaced = await call(server, 'PUT', path, { lb_policy: 'consistent_hash', lb_options: { hash_on: 'header', name: 'x-user' }, health_check: { ttl_ms: 10_000 } });
   t.is(replaced.status, 200);
   t.is(replaced.json.data.config.lb_policy, 'consistent_hash');
   t.is(replaced.json.data.config.circuit_breakers.max_requests, 1024, 'PUT replaces the whole config');

@@ -82,7 +82,7 @@ test('success-rate ejection is switched off unless configured, and disabled dete
 });
 
 test('the exact Outrigger config rides in cluster metadata for our sidecar', (t) => {
-  const svc = service({ lb_policy: 'peak_ewma', lb_options: { decay_ms: 10_000, tags: ['a', 'b'], nested: { on: true } } });
+  const svc = service({ lb_policy: 'peak_ewma', lb_options: { decay_time_ms: 5000, default_rtt_ms: 12.5 } });
   const c = decodeEncodedAny(encodeCluster(svc)).message;
   const meta = readOutriggerMetadata(c['metadata']);
   t.truthy(meta);
@@ -90,7 +90,7 @@ test('the exact Outrigger config rides in cluster metadata for our sidecar', (t)
   t.is(meta!['namespace'], 'demo.local');
   const config = meta!['config'] as Obj;
   t.is(config['lb_policy'], 'peak_ewma');
-  t.deepEqual(config['lb_options'], { decay_ms: 10_000, tags: ['a', 'b'], nested: { on: true } });
+  t.deepEqual(config['lb_options'], { decay_time_ms: 5000, default_rtt_ms: 12.5 });
   t.deepEqual(config, JSON.parse(JSON.stringify(svc.config)));
 });
 
@@ -197,7 +197,11 @@ test('hostname instances are left out and reported; a service with no endpoints 
 test('the same state always encodes to the same bytes', (t) => {
   const a = instances([{ id: 'x', address: '10.0.0.1', metadata: { b: '2', a: '1' } }, { id: 'y', address: '10.0.0.2', zone: 'z' }]);
   t.true(encodeClusterLoadAssignment('s', a).equals(encodeClusterLoadAssignment('s', [...a].reverse())));
-  t.true(encodeCluster(service({ lb_options: { b: 1, a: 2 } })).equals(encodeCluster(service({ lb_options: { a: 2, b: 1 } }))));
+  t.true(
+    encodeCluster(service({ lb_policy: 'consistent_hash', lb_options: { hash_on: 'header', name: 'x-user' } })).equals(
+      encodeCluster(service({ lb_policy: 'consistent_hash', lb_options: { name: 'x-user', hash_on: 'header' } })),
+    ),
+  );
 });
 
 test('the listener is an API listener whose connection manager uses RDS over ADS and ends with the router', (t) => {
