@@ -9,6 +9,7 @@ import { untilSignal } from './signals.js';
 /** The hub's options, plus where web's sidecar serves its admin API. */
 const demoConfigSchema = hubConfigSchema.extend({
   admin_port: listenPort("Admin port of web's sidecar", 15000),
+  outbound_port: listenPort("Outbound proxy port of web's sidecar", 15001),
 });
 
 const HELP = `Usage: outrigger demo [options]
@@ -33,7 +34,7 @@ export const demoCommand: Command = {
       return 0;
     }
     const logger = createLogger(config.log_level === 'info' ? 'warn' : config.log_level, { service: 'outrigger-demo' });
-    const demo = await startDemo(config, logger, { webAdminPort: config.admin_port });
+    const demo = await startDemo(config, logger, { webAdminPort: config.admin_port, webOutboundPort: config.outbound_port });
     const { http, grpc } = demo.addresses;
     const web = demo.web.admin.admin;
     process.stdout.write(

@@ -74,7 +74,10 @@ export const sidecarCommand: Command = {
     const logger = createLogger(config.log_level, { service: 'outrigger-sidecar', instance: config.instance_id });
     const sidecar = new Sidecar(config, { logger });
     const at = await sidecar.start();
-    process.stdout.write(`outrigger sidecar ready to serve ${config.service}.${config.namespace} (instance ${config.instance_id})\n  admin  ${at.admin}\n`);
+    const locals = Object.entries(at.localPorts).map(([name, port]) => `\n  ${name}  127.0.0.1:${port}`).join('');
+    process.stdout.write(
+      `outrigger sidecar ready to serve ${config.service}.${config.namespace} (instance ${config.instance_id})\n  admin     ${at.admin}\n  outbound  ${at.outbound}  (HTTP_PROXY, or Host: <service>.<namespace>)${locals}\n`,
+    );
     const signal = await Promise.race([untilSignal(), sidecar.done.then(() => undefined)]);
     if (signal !== undefined) {
       logger.info('signal received: draining', { signal });

@@ -27,6 +27,8 @@ export interface Demo {
 export interface DemoOptions {
   /** Admin port of web's sidecar (the one a user looks at); 0 picks a free one. */
   webAdminPort: number;
+  /** Outbound port of web's sidecar; 0 picks a free one. */
+  webOutboundPort: number;
 }
 
 /**
@@ -76,6 +78,7 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
     ]);
     const web = await member('web-1', 'web', 'zone-a', {
       admin_port: options.webAdminPort,
+      outbound_port: options.webOutboundPort,
       upstreams: [{ service: 'echo' }],
     });
     return { hub, addresses, echoes, web, stop: stopAll };

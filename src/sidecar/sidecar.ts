@@ -5,11 +5,15 @@ import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { ResolvedSidecarConfig } from '../config/sidecar-config.js';
 import { HealthManager } from '../health/health-manager.js';
+import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
+import type { ClusterDescription } from '../proxy/cluster-runtime.js';
+import { OutboundProxy } from '../proxy/outbound-proxy.js';
 import { serviceKey } from '../registry/model.js';
 import { AdsClient } from '../xds/ads-client.js';
 import { createAdminHandler, startAdminServer, type AdminServer } from './admin-server.js';
 import { ClusterManager } from './cluster-manager.js';
+import { ClusterUpstreamSource } from './cluster-upstream-source.js';
 import { PeerCache } from './peer-cache.js';
 import { Registrar } from './registrar.js';
 import { upstreamName } from './upstream-name.js';
@@ -19,6 +23,11 @@ export type SidecarPhase = 'starting' | 'running' | 'draining' | 'stopped';
 export interface SidecarAddresses {
   admin: string;
   adminPort: number;
+  /** The outbound proxy (HTTP_PROXY target, Host routing). */
+  outbound: string;
+  outboundPort: number;
+  /** Per-upstream local ports, by cluster name. */
+  localPorts: Record<string, number>;
 }
 
 /**
@@ -31,6 +40,7 @@ export class Sidecar {
   readonly registrar: Registrar;
   readonly clusters: ClusterManager;
   readonly metrics: SidecarMetrics;
+  readonly proxy: OutboundProxy;
   private readonly ads: AdsClient;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -109,6 +119,24 @@ export class Sidecar {
       cacheAgeSeconds: () => this.clusters.staleAgeMs() / 1000,
       clusters: () => this.clusters.list().map((c) => ({ name: c.name, endpoints: c.endpoints ?? [] })),
     });
+    this.proxy = new OutboundProxy({
+      source: new ClusterUpstreamSource(this.clusters),
+      namespace: config.namespace,
+      locality: { zone: config.zone, region: config.region },
+      listen: { host: config.outbound_bind, port: config.outbound_port },
+      upstreams: config.upstreams.map((u) => ({
+        service: u.service,
+        local_port: u.local_port,
+        protocol: u.protocol,
+        lb_policy: u.lb_policy,
+        lb_options: u.lb_options,
+        timeout_ms: u.timeout,
+      })),
+      passthrough: config.passthrough,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'proxy' }),
+      metrics: new ProxyMetrics(this.metrics.register),
+    });
     this.health.on('result', (r) => {
       this.metrics.checkResults.inc({ status: r.status });
       this.metrics.checkDuration.observe(r.durationMs / 1000);
@@ -158,11 +186,18 @@ export class Sidecar {
       this.config.admin_port,
     );
     await this.clusters.start();
+    const outbound = await this.proxy.start();
     this.health.start();
     this.registrar.start();
     this.state = 'running';
-    const host = this.config.admin_bind === '0.0.0.0' || this.config.admin_bind === '::' ? '127.0.0.1' : this.config.admin_bind;
-    return { admin: `http://${host}:${this.admin.port}`, adminPort: this.admin.port };
+    const shown = (bind: string): string => (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind);
+    return {
+      admin: `http://${shown(this.config.admin_bind)}:${this.admin.port}`,
+      adminPort: this.admin.port,
+      outbound: `http://${shown(this.config.outbound_bind)}:${outbound.port}`,
+      outboundPort: outbound.port,
+      localPorts: outbound.localPorts,
+    };
   }
 
   /**
@@ -207,6 +242,7 @@ export class Sidecar {
         this.logger.warn('could not deregister at the hub; its lease will expire', { err: String(err) });
       }
       await this.health.stop();
+      await this.proxy.stop();
       await this.clusters.stop();
       await this.admin?.close();
       this.state = 'stopped';
@@ -216,9 +252,11 @@ export class Sidecar {
   }
 
   describeClusters(): unknown {
+    const live = new Map(this.proxy.describeClusters().map((d) => [d.name, d]));
     return {
       stale_age_ms: this.clusters.staleAgeMs(),
       clusters: this.clusters.list().map((c) => ({
+        ...this.liveState(live.get(c.name)),
         name: c.name,
         declared: c.declared,
         status: c.status,
@@ -239,6 +277,12 @@ export class Sidecar {
         })),
       })),
     };
+  }
+
+  /** What the data plane knows of a cluster: routing mode, breaker state, per-endpoint load and ejection. */
+  private liveState(d: ClusterDescription | undefined): Record<string, unknown> {
+    if (d === undefined) return {};
+    return { routing_mode: d.routing_mode, circuit_breakers: d.circuit_breakers, data_plane_endpoints: d.endpoints };
   }
 
   configDump(): unknown {

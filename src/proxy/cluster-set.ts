@@ -1,0 +1,90 @@
+/**
+ * The clusters the proxy has in use, by name: created on first use (on demand from the source),
+ * rebuilt in place when the source reports a change, closed when the service disappears.
+ */
+import { OutriggerError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { ClusterRuntime, type ClusterDescription, type ClusterRuntimeDeps, type UpstreamOverride } from './cluster-runtime.js';
+import type { UpstreamCluster, UpstreamSource } from './upstream-source.js';
+
+/** How often a cluster in use is reported to the source with touch(). */
+const TOUCH_INTERVAL_MS = 1000;
+
+export class ClusterSet {
+  private readonly runtimes = new Map<string, ClusterRuntime>();
+  private readonly pending = new Map<string, Promise<ClusterRuntime | undefined>>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly source: UpstreamSource,
+    private readonly overrides: ReadonlyMap<string, UpstreamOverride>,
+    private readonly deps: ClusterRuntimeDeps,
+    private readonly logger: Logger,
+  ) {
+    this.unsubscribe = source.onChange((cluster, name) => this.onChange(cluster, name));
+  }
+
+  /** The runtime if already built (the hot path); touches the source at most once a second. */
+  get(name: string): ClusterRuntime | undefined {
+    let runtime = this.runtimes.get(name);
+    if (runtime === undefined) {
+      const cluster = this.source.get(name);
+      if (cluster === undefined) return undefined;
+      runtime = this.create(cluster);
+    }
+    const now = this.deps.clock.monotonic();
+    if (now - runtime.lastTouch >= TOUCH_INTERVAL_MS) {
+      runtime.lastTouch = now;
+      this.source.touch(name);
+    }
+    return runtime;
+  }
+
+  /** Resolves the runtime, asking the source on demand; undefined when the service does not exist. */
+  resolve(name: string): ClusterRuntime | Promise<ClusterRuntime | undefined> | undefined {
+    const known = this.get(name);
+    if (known !== undefined) return known;
+    let p = this.pending.get(name);
+    if (p === undefined) {
+      p = this.source.ensure(name).then(
+        (cluster) => this.runtimes.get(name) ?? this.create(cluster),
+        (err: unknown) => {
+          if (err instanceof OutriggerError && err.code === 'not_found') return undefined;
+          throw err;
+        },
+      );
+      p.finally(() => this.pending.delete(name)).catch(() => undefined);
+      this.pending.set(name, p);
+    }
+    return p;
+  }
+
+  describe(): ClusterDescription[] {
+    return [...this.runtimes.values()].map((r) => r.describe());
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe();
+    const all = [...this.runtimes.values()];
+    this.runtimes.clear();
+    await Promise.all(all.map((r) => r.close()));
+  }
+
+  private create(cluster: UpstreamCluster): ClusterRuntime {
+    const runtime = new ClusterRuntime(cluster.name, cluster, this.overrides.get(cluster.name), this.deps);
+    this.runtimes.set(cluster.name, runtime);
+    return runtime;
+  }
+
+  private onChange(cluster: UpstreamCluster | undefined, name: string): void {
+    const runtime = this.runtimes.get(name);
+    if (runtime === undefined) return;
+    if (cluster === undefined) {
+      this.runtimes.delete(name);
+      this.logger.info('cluster removed', { cluster: name });
+      void runtime.close();
+      return;
+    }
+    runtime.update(cluster);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The upstream connections of one endpoint, created on first use and kept for the endpoint's
+ * life: an undici Pool (HTTP/1.1 keep-alive) and one HTTP/2 session (requests are multiplexed as
+ * streams, so balancing stays per request). Built once per endpoint, never per request.
+ */
+import http2 from 'node:http2';
+import { Pool } from 'undici';
+import type { Endpoint } from '../balancers/endpoint.js';
+import { hostKey } from '../balancers/endpoint.js';
+
+export interface ConnectionObserver {
+  opened(endpoint: Endpoint): void;
+  closed(endpoint: Endpoint): void;
+}
+
+/** Keep-alive connections per endpoint; past it requests queue in the pool. */
+export const MAX_POOL_CONNECTIONS = 128;
+
+export class EndpointConnections {
+  readonly origin: string;
+  private pool: Pool | undefined;
+  private session: http2.ClientHttp2Session | undefined;
+  private closed = false;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    private readonly observer: ConnectionObserver,
+  ) {
+    this.origin = `http://${hostKey(endpoint)}`;
+  }
+
+  http1(): Pool {
+    if (this.pool !== undefined) return this.pool;
+    const pool = new Pool(this.origin, {
+      connections: MAX_POOL_CONNECTIONS,
+      pipelining: 1,
+      // Timeouts are the proxy's (overall, per try); undici's own would fire on long streams.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 30_000,
+      connectTimeout: 5_000,
+    });
+    pool.on('connect', () => this.observer.opened(this.endpoint));
+    pool.on('disconnect', () => this.observer.closed(this.endpoint));
+    this.pool = pool;
+    return pool;
+  }
+
+  /** A live HTTP/2 (cleartext) session, reconnecting when the previous one went away. */
+  http2(): http2.ClientHttp2Session {
+    const s = this.session;
+    if (s !== undefined && !s.closed && !s.destroyed) return s;
+    const session = http2.connect(this.origin);
+    let opened = false;
+    session.on('connect', () => {
+      opened = true;
+      this.observer.opened(this.endpoint);
+    });
+    session.on('close', () => {
+      if (this.session === session) this.session = undefined;
+      if (opened) this.observer.closed(this.endpoint);
+    });
+    // Errors surface on the streams; an unhandled 'error' on the session would crash the process.
+    session.on('error', () => undefined);
+    session.on('goaway', () => {
+      if (this.session === session) this.session = undefined;
+    });
+    session.unref();
+    this.session = session;
+    return session;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const session = this.session;
+    this.session = undefined;
+    if (session !== undefined && !session.destroyed) await new Promise<void>((resolve) => session.close(resolve));
+    if (this.pool !== undefined) await this.pool.close();
+  }
+
+  /** Immediate teardown (endpoint removed while requests were in flight there). */
+  destroy(): void {
+    this.closed = true;
+    this.session?.destroy();
+    this.session = undefined;
+    void this.pool?.destroy().catch(() => undefined);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, so a proxy drops them, and
+ * also any header the Connection header lists. `x-forwarded-*` are added on the way up. The
+ * header lists are built once per request as flat [name, value, ...] arrays, which undici takes
+ * without re-parsing.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Dropped on both directions. `expect` is answered by this hop (Node sends 100 Continue). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'http2-settings',
+]);
+
+export function isHopByHop(lowerName: string): boolean {
+  return HOP_BY_HOP.has(lowerName);
+}
+
+/** Names the Connection header lists (lower-case), or undefined when there are none to drop. */
+export function connectionListed(connection: string | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  let listed: Set<string> | undefined;
+  for (const token of connection.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name === '' || name === 'close' || name === 'keep-alive') continue;
+    (listed ??= new Set()).add(name);
+  }
+  return listed;
+}
+
+export interface ForwardedInfo {
+  /** The downstream peer's address. */
+  readonly remoteAddress: string | undefined;
+  readonly proto: string;
+  /** The authority the client asked for. */
+  readonly host: string | undefined;
+  /** Absolute-form request: the URI's authority replaces the Host header (RFC 9112 §3.2.2). */
+  readonly replaceHost: boolean;
+}
+
+/**
+ * The upstream request's headers from the downstream raw headers: hop-by-hop dropped, `te: trailers`
+ * kept (gRPC needs it end to end), x-forwarded-for appended to, x-forwarded-proto/host set when absent.
+ */
+export function upstreamRequestHeaders(rawHeaders: readonly string[], connection: string | undefined, fwd: ForwardedInfo): string[] {
+  const listed = connectionListed(connection);
+  const out: string[] = [];
+  let xff: string | undefined;
+  let hasProto = false;
+  let hasHost = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const value = rawHeaders[i + 1]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'te' && value.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
+      continue;
+    }
+    if (listed !== undefined && listed.has(lower)) continue;
+    if (lower === 'host' && fwd.replaceHost) continue;
+    if (lower === 'x-forwarded-for') {
+      xff = xff === undefined ? value : `${xff}, ${value}`;
+      continue;
+    }
+    if (lower === 'x-forwarded-proto') hasProto = true;
+    else if (lower === 'x-forwarded-host') hasHost = true;
+    out.push(name, value);
+  }
+  if (fwd.replaceHost && fwd.host !== undefined) out.push('host', fwd.host);
+  if (fwd.remoteAddress !== undefined) xff = xff === undefined ? fwd.remoteAddress : `${xff}, ${fwd.remoteAddress}`;
+  if (xff !== undefined) out.push('x-forwarded-for', xff);
+  if (!hasProto) out.push('x-forwarded-proto', fwd.proto);
+  if (!hasHost && fwd.host !== undefined) out.push('x-forwarded-host', fwd.host);
+  return out;
+}
+
+/** The downstream response's headers as a flat [name, value, ...] list, hop-by-hop dropped. */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders): string[] {
+  const connection = headers['connection'];
+  const listed = connectionListed(typeof connection === 'string' ? connection : undefined);
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || (listed !== undefined && listed.has(name))) continue;
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
+  return out;
+}
