@@ -3,6 +3,7 @@ import { hubConfigSchema } from '../config/hub-config.js';
 import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
 import { listenPort } from '../config/listen-port.js';
 import { DEMO_NAMESPACE, startDemo } from '../demo/demo.js';
+import { sampleCalls } from '../demo/sample-calls.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
 
@@ -37,6 +38,8 @@ export const demoCommand: Command = {
     const demo = await startDemo(config, logger, { webAdminPort: config.admin_port, webOutboundPort: config.outbound_port });
     const { http, grpc } = demo.addresses;
     const web = demo.web.admin.admin;
+    const proxy = demo.web.admin.outbound;
+    const calls = await sampleCalls(demo.web.admin.outboundPort, `echo.${DEMO_NAMESPACE}`, 6);
     process.stdout.write(
       [
         'Outrigger demo is running (Ctrl-C to stop).',
@@ -44,9 +47,14 @@ export const demoCommand: Command = {
         `  hub REST, /metrics    ${http}`,
         `  hub gRPC + xDS        ${grpc}   (registration API, Watch, Session, Envoy v3 ADS)`,
         ...demo.echoes.map((m) => `  ${m.app.name} app         http://127.0.0.1:${m.app.port}   sidecar admin ${m.admin.admin}`),
-        `  web-1 app          http://127.0.0.1:${demo.web.app.port}   sidecar admin ${web}   (calls echo.${DEMO_NAMESPACE})`,
+        `  web-1 app          http://127.0.0.1:${demo.web.app.port}   sidecar admin ${web}   outbound proxy ${proxy}`,
+        '',
+        `Six calls from web to echo.${DEMO_NAMESPACE} through web's sidecar (round robin, zone-aware: web is in zone-a):`,
+        ...calls.map((c, i) => `  ${i + 1}. answered by ${c}`),
         '',
         'Try:',
+        `  curl -x ${proxy} http://echo.${DEMO_NAMESPACE}/hello             # as an app with HTTP_PROXY set`,
+        `  curl -H 'Host: echo.${DEMO_NAMESPACE}' ${proxy}/hello            # Host routing`,
         `  curl '${http}/api/v1/discover?service_name=echo&namespace=${DEMO_NAMESPACE}'   # the hub's view`,
         `  curl ${web}/clusters      # web's sidecar: its view of echo`,
         `  curl ${web}/ready         # 200 once web is healthy and its sidecar has peer config`,

@@ -81,9 +81,24 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
       outbound_port: options.webOutboundPort,
       upstreams: [{ service: 'echo' }],
     });
+    await allHealthy(web.sidecar, `echo.${DEMO_NAMESPACE}`, echoes.length);
     return { hub, addresses, echoes, web, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+/** Resolves once the sidecar sees `count` HEALTHY endpoints of the cluster (the demo's calls then all succeed). */
+function allHealthy(sidecar: Sidecar, cluster: string, count: number): Promise<void> {
+  const done = (): boolean => (sidecar.clusters.get(cluster)?.endpoints ?? []).filter((e) => e.health === 'HEALTHY').length >= count;
+  if (done()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (!done()) return;
+      sidecar.clusters.off('change', check);
+      resolve();
+    };
+    sidecar.clusters.on('change', check);
+  });
 }

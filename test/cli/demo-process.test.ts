@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { eventually, getJson } from '../helpers/cli-ports.js';
 import { runCli } from '../helpers/cli-process.js';
@@ -6,7 +7,18 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
   const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0']);
   t.teardown(() => demo.child.kill('SIGKILL'));
   const [, hub] = await demo.waitForOutput(/hub REST, \/metrics\s+(http:\/\/\S+)/);
-  const [, web] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)/);
+  const [, web, proxy] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)\s+outbound proxy (http:\/\/\S+)/);
+  const [calls] = await demo.waitForOutput(/(  \d\. answered by .*\n){6}/);
+  t.deepEqual(
+    [...calls!.matchAll(/answered by (echo-\d)/g)].map((m) => m[1]),
+    ['echo-1', 'echo-2', 'echo-1', 'echo-2', 'echo-1', 'echo-2'],
+    "web's sidecar balances round robin over the echoes in its own zone",
+  );
+  // fetch() does not let a caller set Host, so Host routing is tried with curl, as a user would.
+  const curl = spawnSync('curl', ['-s', '-H', 'Host: echo.demo.local', `${proxy}/hello`], { encoding: 'utf8' });
+  t.regex(curl.stdout, /"instance":"echo-[12]"/);
+  const forward = spawnSync('curl', ['-s', '-x', proxy!, 'http://echo.demo.local/hello'], { encoding: 'utf8' });
+  t.regex(forward.stdout, /"instance":"echo-[12]"/);
   const ready = await eventually('web ready', async () => {
     const r = await getJson<{ ready: boolean }>(`${web}/ready`);
     return r?.status === 200 ? r : undefined;
