@@ -83,7 +83,7 @@ test('a command that outlives the timeout fails and its whole process group is k
   t.regex(r.output, /timed out after 5000ms; process killed/);
   t.is(manager.health, 'UNHEALTHY');
   await waitFor(() => !processAlive(parentPid) && !processAlive(grandchildPid), 'both processes to die');
-  t.pass();
+  t.false(processAlive(parentPid) || processAlive(grandchildPid), 'the check and its grandchild were killed');
 });
 
 test('exec through the manager: a warning still routes, and the warning is visible', async (t) => {
