@@ -1,3 +1,4 @@
+import { systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { parseWith } from '../config/parse.js';
@@ -89,16 +90,23 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
   }
 }
 
-/** Resolves once the sidecar sees `count` HEALTHY endpoints of the cluster (the demo's calls then all succeed). */
-function allHealthy(sidecar: Sidecar, cluster: string, count: number): Promise<void> {
+/**
+ * Resolves once the sidecar sees `count` HEALTHY endpoints of the cluster (so the demo's calls
+ * all succeed), or after `boundMs` in any case: the calls then show what is wrong.
+ */
+function allHealthy(sidecar: Sidecar, cluster: string, count: number, boundMs = 15_000): Promise<void> {
   const done = (): boolean => (sidecar.clusters.get(cluster)?.endpoints ?? []).filter((e) => e.health === 'HEALTHY').length >= count;
   if (done()) return Promise.resolve();
   return new Promise((resolve) => {
-    const check = (): void => {
-      if (!done()) return;
+    const finish = (): void => {
+      systemClock.clearTimeout(timer);
       sidecar.clusters.off('change', check);
       resolve();
     };
+    const check = (): void => {
+      if (done()) finish();
+    };
+    const timer = systemClock.setTimeout(finish, boundMs).unref();
     sidecar.clusters.on('change', check);
   });
 }
