@@ -227,12 +227,6 @@ export class Sidecar {
     await this.finish();
   }
 
-  /** Stops without deregistering: the hub's TTL then runs (used when the hub should keep the instance). */
-  async abandon(): Promise<void> {
-    this.registrar.stop();
-    await this.finish();
-  }
-
   private finish(): Promise<void> {
     this.finishing ??= (async () => {
       this.clock.clearTimeout(this.drainTimer);
