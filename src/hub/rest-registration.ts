@@ -26,7 +26,7 @@ export function registrationFromBody(body: Record<string, unknown>): Registratio
   if (healthCheck !== undefined) {
     throw invalidArgument(
       'health_check',
-      'health_check: the hub runs no active health checks; they live in the sidecar next to your app (its health_checks config). ' +
+      'health_check: the hub runs no active health checks; they live in the sidecar next to your app (its health_check config). ' +
         'Keep the instance alive with POST /api/v1/services/{id}/heartbeat within its ttl, or set its health with PUT /api/v1/services/{id}/health',
     );
   }
