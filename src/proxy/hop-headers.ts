@@ -28,6 +28,11 @@ export function isHopByHop(lowerName: string): boolean {
 /** Names the Connection header lists (lower-case), or undefined when there are none to drop. */
 export function connectionListed(connection: string | undefined): Set<string> | undefined {
   if (connection === undefined) return undefined;
+  // The common values list nothing: no split, trim or lower-casing per message.
+  if (connection.length <= 10) {
+    const lower = connection.toLowerCase();
+    if (lower === 'keep-alive' || lower === 'close' || lower === '') return undefined;
+  }
   let listed: Set<string> | undefined;
   for (const token of connection.split(',')) {
     const name = token.trim().toLowerCase();

@@ -65,7 +65,20 @@ export function parseRequestTarget(url: string, hostHeader: string | undefined):
  * `<service>.<namespace>`; IP literals and `localhost` are never services.
  */
 export function clusterNameFor(host: string, namespace: string): string | undefined {
-  if (host === 'localhost' || isIP(host) !== 0) return undefined;
+  if (host === 'localhost' || (mayBeIp(host) && isIP(host) !== 0)) return undefined;
   const name = host.endsWith('.') ? host.slice(0, -1) : host;
   return name.includes('.') ? name : `${name}.${namespace}`;
+}
+
+/**
+ * False when `host` cannot be an IP literal, so the hot path skips isIP's regular expressions: an
+ * IPv6 literal has a ':', an IPv4 literal only digits and dots.
+ */
+function mayBeIp(host: string): boolean {
+  if (host.includes(':')) return true;
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (c !== 46 /* '.' */ && (c < 48 || c > 57)) return false;
+  }
+  return true;
 }
