@@ -1,5 +1,5 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { runToExit } from '../helpers/child-exit.js';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -197,15 +197,7 @@ test('a missing port is a config error naming the field', (t) => {
 
 test('stopped checks of every type let the process exit on its own', async (t) => {
   const fixture = fileURLToPath(new URL('./fixtures/run-and-stop.js', import.meta.url));
-  const child = spawn(process.execPath, [fixture], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
-  // Upper bound only: a process that does not exit by itself is killed and the test fails.
-  const bound = setTimeout(() => child.kill('SIGKILL'), 2 * WAIT_MS);
-  const [code, signal] = await exited;
-  clearTimeout(bound);
+  const { code, signal, out } = await runToExit(fixture, [], 2 * WAIT_MS);
   t.is(signal, null, `the process had to be killed; it printed: ${out}`);
   t.is(code, 0, out);
   t.regex(out, /all checks healthy: http, tcp, grpc, exec, ttl/);

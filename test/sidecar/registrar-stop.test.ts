@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runToExit } from '../helpers/child-exit.js';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
@@ -32,17 +32,8 @@ for (const mode of ['stop', 'deregister'] as const) {
   test(`after ${mode}() the process exits by itself`, async (t) => {
     const hub = await RestartableHub.start();
     t.teardown(() => hub.close());
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../helpers/registrar-exit-child.js', import.meta.url)), hub.address, mode], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
-    // Upper bound only: a process that does not exit by itself is killed and the test fails.
-    const bound = setTimeout(() => child.kill('SIGKILL'), 2 * WAIT_MS);
-    const [code, signal] = await exited;
-    clearTimeout(bound);
+    const script = fileURLToPath(new URL('../helpers/registrar-exit-child.js', import.meta.url));
+    const { code, signal, out } = await runToExit(script, [hub.address, mode], 2 * WAIT_MS);
     t.is(signal, null, `the process had to be killed; it printed: ${out}`);
     t.is(code, 0, out);
     t.is(out.trim(), `${mode}: stopped`);
