@@ -3,8 +3,11 @@
  * (from EDS or the registry). Endpoints are immutable values; a change replaces the object and the
  * balancer builds a new picker.
  */
-export const ENDPOINT_HEALTH = ['HEALTHY', 'UNHEALTHY', 'UNKNOWN', 'DRAINING'] as const;
-export type EndpointHealth = (typeof ENDPOINT_HEALTH)[number];
+import { HEALTH_STATES, type Health } from '../registry/model.js';
+
+/** An endpoint's health is an instance's health, defined once in the registry's model. */
+export const ENDPOINT_HEALTH = HEALTH_STATES;
+export type EndpointHealth = Health;
 
 export interface Endpoint {
   /** Stable identity; per-endpoint load and ejection state are keyed by it. */

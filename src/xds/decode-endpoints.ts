@@ -5,13 +5,12 @@
  * cannot honour (hostnames, named ports, priorities other than 0), rejected rather than guessed.
  */
 import { isIP } from 'node:net';
-import { PROTOCOLS, type Protocol } from '../registry/model.js';
+import { PROTOCOLS, type Health as EndpointHealth, type Protocol } from '../registry/model.js';
 import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-resource.js';
 import { integerAt, join, listAt, messageAt, stringAt, wrappedUIntAt, type Message } from './decode-values.js';
 import { readOutriggerMetadata } from './outrigger-metadata.js';
 import { ENDPOINT_TYPE_URL } from './type-urls.js';
 
-export type EndpointHealth = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN' | 'DRAINING';
 
 export interface DecodedEndpoint {
   /** The instance id from the hub's metadata, else `address:port`. */
