@@ -89,7 +89,11 @@ export class ClusterRuntime {
       }
       this.outlier.updateConfig(cluster.config.outlier_detection);
       this.breaker.update(cluster.config.circuit_breakers, budgetOf(cluster.config));
+      const resized = cluster.config.circuit_breakers.max_connections !== this.config.circuit_breakers.max_connections;
       this.config = cluster.config;
+      // Pools are sized once: a new max_connections takes effect on fresh pools; requests in
+      // flight finish on the old ones, which close when idle.
+      if (resized) this.closeConnections(() => true);
     }
     this.apply(cluster);
   }
@@ -115,10 +119,14 @@ export class ClusterRuntime {
     let c = this.connections.get(endpoint.id);
     if (c === undefined || c.endpoint.address !== endpoint.address || c.endpoint.port !== endpoint.port) {
       c?.destroy();
-      c = new EndpointConnections(endpoint, {
-        opened: (ep) => this.balancer.onConnectionOpened(ep),
-        closed: (ep) => this.balancer.onConnectionClosed(ep),
-      });
+      c = new EndpointConnections(
+        endpoint,
+        {
+          opened: (ep) => this.balancer.onConnectionOpened(ep),
+          closed: (ep) => this.balancer.onConnectionClosed(ep),
+        },
+        this.config.circuit_breakers.max_connections,
+      );
       this.connections.set(endpoint.id, c);
     }
     return c;
@@ -166,8 +174,12 @@ export class ClusterRuntime {
     this.timeoutMs = this.override?.timeout_ms ?? cluster.config.timeout_ms;
     this.outlier.updateEndpoints(cluster.endpoints);
     const present = new Set(cluster.endpoints.map((ep) => ep.id));
+    this.closeConnections((id) => !present.has(id));
+  }
+
+  private closeConnections(which: (id: string) => boolean): void {
     for (const [id, c] of this.connections) {
-      if (present.has(id)) continue;
+      if (!which(id)) continue;
       this.connections.delete(id);
       void c.close();
     }

@@ -13,7 +13,10 @@ export interface ConnectionObserver {
   closed(endpoint: Endpoint): void;
 }
 
-/** Keep-alive connections per endpoint; past it requests queue in the pool. */
+/**
+ * Keep-alive connections per endpoint at most, whatever the cluster's `max_connections`; past the
+ * pool's size requests queue in the pool (they are "pending" for the breaker).
+ */
 export const MAX_POOL_CONNECTIONS = 128;
 
 export class EndpointConnections {
@@ -25,6 +28,8 @@ export class EndpointConnections {
   constructor(
     readonly endpoint: Endpoint,
     private readonly observer: ConnectionObserver,
+    /** Size of the HTTP/1.1 pool: the cluster's `max_connections`, capped. */
+    readonly poolSize: number = MAX_POOL_CONNECTIONS,
   ) {
     this.origin = `http://${hostKey(endpoint)}`;
   }
@@ -32,7 +37,7 @@ export class EndpointConnections {
   http1(): Pool {
     if (this.pool !== undefined) return this.pool;
     const pool = new Pool(this.origin, {
-      connections: MAX_POOL_CONNECTIONS,
+      connections: Math.min(this.poolSize, MAX_POOL_CONNECTIONS),
       pipelining: 1,
       // Timeouts are the proxy's (overall, per try); undici's own would fire on long streams.
       headersTimeout: 0,

@@ -54,6 +54,8 @@ class H2Call {
   private tried: string[] = [];
   private retries = 0;
   private holdsRetry = false;
+  /** True while a stream waits for its endpoint's session to connect (Envoy's "pending"). */
+  private holdsPending = false;
   private committed = false;
   private done = false;
   private trailers: IncomingHttpHeaders | undefined;
@@ -126,6 +128,14 @@ class H2Call {
       this.fail(new ProxyError('no_healthy_upstream', `cluster ${runtime.name}: no healthy endpoint`), true);
       return;
     }
+    const session = runtime.connectionsOf(endpoint).http2();
+    if (session.connecting) {
+      if (!runtime.breaker.tryAcquire('pending_requests')) {
+        this.fail(new ProxyError('overflow', `cluster ${runtime.name}: max_pending_requests reached`, 'pending_requests'), true);
+        return;
+      }
+      this.holdsPending = true;
+    }
     this.tried.push(endpoint.id);
     this.endpoint = endpoint;
     this.attemptEnded = false;
@@ -133,12 +143,14 @@ class H2Call {
     runtime.outlier.onCallStarted(endpoint);
     let up: ClientHttp2Stream;
     try {
-      up = runtime.connectionsOf(endpoint).http2().request(this.requestHeaders, { endStream: false });
+      up = session.request(this.requestHeaders, { endStream: false });
     } catch (err) {
       this.onUpstreamFailure(undefined, 'reset', err);
       return;
     }
     this.upstream = up;
+    // 'ready': the stream has its id, i.e. the session is connected and the stream is sent.
+    if (this.holdsPending) up.once('ready', this.releasePending);
     const perTry = runtime.config.retry.per_try_timeout_ms;
     if (perTry > 0) this.perTryTimer = this.deps.clock.setTimeout(() => this.onPerTryTimeout(up), perTry);
     for (const chunk of this.chunks) up.write(chunk);
@@ -279,7 +291,14 @@ class H2Call {
     this.retryTimer = this.deps.clock.setTimeout(() => this.send(), retryBackoffMs(this.retries - 1, this.deps.random));
   }
 
+  private readonly releasePending = (): void => {
+    if (!this.holdsPending) return;
+    this.holdsPending = false;
+    this.runtime.breaker.release('pending_requests');
+  };
+
   private endAttempt(status: number): void {
+    this.releasePending();
     if (this.attemptEnded || this.endpoint === undefined) return;
     this.attemptEnded = true;
     this.deps.clock.clearTimeout(this.perTryTimer);
@@ -315,6 +334,7 @@ class H2Call {
     clock.clearTimeout(this.perTryTimer);
     clock.clearTimeout(this.retryTimer);
     if (this.holdsRetry) this.runtime.breaker.release('retries');
+    this.releasePending();
     this.runtime.breaker.release('requests');
     this.downstream.off('close', this.onDownstreamClose);
     this.runtime.requestCounters?.inc(this.grpc ? 'grpc' : 'http2', status);

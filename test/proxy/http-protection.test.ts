@@ -144,3 +144,37 @@ test('the retry budget stops a retry storm when every endpoint fails', async (t)
   t.true(hits <= calls + 4 * 5, `hits ${hits}`);
   t.true(hits < calls * 6);
 });
+
+test('requests beyond the pool wait as pending; over max_pending_requests an immediate 503 names pending_requests', async (t) => {
+  const backends = await startBackends(1);
+  const held: ServerResponse[] = [];
+  backends[0]!.handler = (_req, res) => void held.push(res);
+  const fx = await startProxy({
+    'echo.demo.local': { config: { circuit_breakers: { max_connections: 1, max_pending_requests: 1 } }, endpoints: endpointsOf(backends) },
+  });
+  t.teardown(async () => {
+    await fx.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  const breakers = () => fx.proxy.describeClusters()[0]!.circuit_breakers;
+  const active = send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
+  await waitFor(() => held.length === 1, 10_000, 'the first request at the backend');
+  // One connection per endpoint: the second request queues for it.
+  const pending = send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
+  await waitFor(() => breakers().pending_requests.active === 1, 10_000, 'one pending request');
+  const over = await send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
+  t.is(over.status, 503);
+  t.is(over.headers['x-outrigger-error'], 'overflow');
+  t.is(over.headers['x-outrigger-overflow'], 'pending_requests');
+  t.is(held.length, 1, 'the pending request has not reached the backend');
+  held[0]!.end('first');
+  await waitFor(() => held.length === 2, 10_000, 'the pending request sent once the connection is free');
+  t.is(breakers().pending_requests.active, 0);
+  held[1]!.end('second');
+  t.deepEqual((await Promise.all([active, pending])).map((r) => [r.status, r.body]), [
+    [200, 'first'],
+    [200, 'second'],
+  ]);
+  t.is(backends[0]!.hits, 2);
+  t.is(breakers().pending_requests.overflows, 1);
+});
