@@ -18,6 +18,7 @@ import type { PickContext, RandomSource } from '../balancers/picker.js';
 import { codeClass, type ProxyMetrics } from '../metrics/proxy-metrics.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './hop-headers.js';
+import { BUFFER_LIMIT } from './http2-forwarder.js';
 import { ProxyError } from './proxy-errors.js';
 import { failureCause, isIdempotent, retriableFailure, retriableStatus, retryBackoffMs, type FailureCause } from './retry-policy.js';
 import { sendHttpError } from './send-error.js';
@@ -54,6 +55,9 @@ class ProxyCall {
   private readonly headers: string[];
   private readonly hasBody: boolean;
   private readonly replayable: boolean;
+  /** A small body of an idempotent request, read whole before the first try so a retry can resend it. */
+  private body: Buffer | undefined;
+  private readonly buffersBody: boolean;
   private readonly clusterName: string;
   private attempt: Attempt | undefined;
   private retries = 0;
@@ -77,7 +81,11 @@ class ProxyCall {
     this.clusterName = route.runtime?.name ?? 'passthrough';
     const h = req.headers;
     this.hasBody = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
-    this.replayable = !this.hasBody && isIdempotent(req.method ?? 'GET');
+    const idempotent = isIdempotent(req.method ?? 'GET');
+    // Only a body of known, small length is kept (Envoy buffers for retries too); a chunked or
+    // large one is streamed, and then the request is not retried.
+    this.buffersBody = idempotent && this.hasBody && h['transfer-encoding'] === undefined && Number(h['content-length']) <= BUFFER_LIMIT;
+    this.replayable = idempotent && (!this.hasBody || this.buffersBody);
     this.headers = upstreamRequestHeaders(req.rawHeaders, h.connection, {
       remoteAddress: req.socket.remoteAddress,
       proto: 'http',
@@ -96,7 +104,16 @@ class ProxyCall {
     this.res.once('close', this.onDownstreamClose);
     const timeout = runtime?.timeoutMs ?? 0;
     if (timeout > 0) this.overallTimer = this.deps.clock.setTimeout(this.onOverallTimeout, timeout);
-    this.send();
+    if (!this.buffersBody || runtime === undefined) {
+      this.send();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    this.req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    this.req.once('end', () => {
+      this.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.send();
+    });
   }
 
   private send(): void {
@@ -136,7 +153,7 @@ class ProxyCall {
           path: this.route.path,
           method: this.req.method as Dispatcher.HttpMethod,
           headers: this.headers,
-          body: this.hasBody ? this.req : null,
+          body: this.body ?? (this.hasBody ? this.req : null),
           idempotent: false, // the proxy decides on retries, not undici
           headersTimeout: 0,
           bodyTimeout: 0,

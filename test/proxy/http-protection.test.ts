@@ -178,3 +178,37 @@ test('requests beyond the pool wait as pending; over max_pending_requests an imm
   t.is(backends[0]!.hits, 2);
   t.is(breakers().pending_requests.overflows, 1);
 });
+
+test('an idempotent request with a small body is retried with the same body; a large one is not retried', async (t) => {
+  const backends = await startBackends(2);
+  const received: Record<string, string[]> = { b0: [], b1: [] };
+  for (const b of backends) {
+    b.handler = (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received[b.name]!.push(Buffer.concat(chunks).toString());
+        res.statusCode = b.name === 'b0' ? 503 : 200;
+        res.end(b.name);
+      });
+    };
+  }
+  const fx = await startProxy({ 'echo.demo.local': { config: { outlier_detection: NO_OUTLIERS }, endpoints: endpointsOf(backends) } });
+  t.teardown(async () => {
+    await fx.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  for (let i = 0; i < 4; i++) {
+    const r = await send(fx.port, 'http://echo.demo.local/', { method: 'PUT', body: `doc-${i}` });
+    t.is(r.status, 200);
+    t.is(r.body, 'b1');
+  }
+  t.deepEqual(received['b1'], ['doc-0', 'doc-1', 'doc-2', 'doc-3']);
+  t.true(received['b0']!.length >= 1);
+  t.true(received['b0']!.every((body) => /^doc-\d$/.test(body)), 'the failed try got the whole body too');
+  // Over the buffer limit the body is streamed, so a 503 is returned as it is.
+  const large = 'x'.repeat(64 * 1024 + 1);
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i++) statuses.push((await send(fx.port, 'http://echo.demo.local/', { method: 'PUT', body: large })).status);
+  t.deepEqual(counts(statuses.map(String)), { '200': 2, '503': 2 });
+});
