@@ -10,9 +10,17 @@ import type { UpstreamCluster, UpstreamSource } from './upstream-source.js';
 /** How often a cluster in use is reported to the source with touch(). */
 const TOUCH_INTERVAL_MS = 1000;
 
+/**
+ * How long a name the source said does not exist is answered `unknown_service` at once, without
+ * asking again: an app retrying a typo must not wait for the hub on every request.
+ */
+export const NEGATIVE_TTL_MS = 5000;
+
 export class ClusterSet {
   private readonly runtimes = new Map<string, ClusterRuntime>();
   private readonly pending = new Map<string, Promise<ClusterRuntime | undefined>>();
+  /** Names the source said do not exist, with when that answer expires (monotonic ms). */
+  private readonly unknownUntil = new Map<string, number>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -44,12 +52,20 @@ export class ClusterSet {
   resolve(name: string): ClusterRuntime | Promise<ClusterRuntime | undefined> | undefined {
     const known = this.get(name);
     if (known !== undefined) return known;
+    const until = this.unknownUntil.get(name);
+    if (until !== undefined) {
+      if (this.deps.clock.monotonic() < until) return undefined;
+      this.unknownUntil.delete(name);
+    }
     let p = this.pending.get(name);
     if (p === undefined) {
       p = this.source.ensure(name).then(
         (cluster) => this.runtimes.get(name) ?? this.create(cluster),
         (err: unknown) => {
-          if (err instanceof OutriggerError && err.code === 'not_found') return undefined;
+          if (err instanceof OutriggerError && err.code === 'not_found') {
+            this.unknownUntil.set(name, this.deps.clock.monotonic() + NEGATIVE_TTL_MS);
+            return undefined;
+          }
           throw err;
         },
       );
@@ -77,6 +93,7 @@ export class ClusterSet {
   }
 
   private onChange(cluster: UpstreamCluster | undefined, name: string): void {
+    if (cluster !== undefined) this.unknownUntil.delete(name);
     const runtime = this.runtimes.get(name);
     if (runtime === undefined) return;
     if (cluster === undefined) {

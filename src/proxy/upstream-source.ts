@@ -58,6 +58,8 @@ export class StaticUpstreamSource implements UpstreamSource {
   private readonly listeners = new Set<(cluster: UpstreamCluster | undefined, name: string) => void>();
   /** How often each cluster was touched; tests read it, a real source would renew a subscription. */
   readonly touches = new Map<string, number>();
+  /** How often each name was asked for on demand (a real source would ask the hub each time). */
+  readonly ensures = new Map<string, number>();
 
   constructor(clusters: Readonly<Record<string, StaticClusterInput>> = {}) {
     for (const [name, input] of Object.entries(clusters)) this.clusters.set(name, build(name, input));
@@ -80,6 +82,7 @@ export class StaticUpstreamSource implements UpstreamSource {
   }
 
   ensure(name: string): Promise<UpstreamCluster> {
+    this.ensures.set(name, (this.ensures.get(name) ?? 0) + 1);
     const cluster = this.clusters.get(name);
     if (cluster !== undefined) return Promise.resolve(cluster);
     return Promise.reject(new OutriggerError('not_found', `no service named "${name}"`));

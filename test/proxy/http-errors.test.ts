@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startBackends, send, type Reply } from '../helpers/proxy-backends.js';
 import { endpointsOf, startProxy } from '../helpers/proxy-fixture.js';
+import { ManualClock } from '../../src/common/manual-clock.js';
+import { NEGATIVE_TTL_MS } from '../../src/proxy/cluster-set.js';
 
 const run = promisify(execFile);
 
@@ -102,4 +104,25 @@ test('curl -x through the forward proxy, and a CONNECT tunnel (curl -p) to a mes
     (err: { stdout: string }) => err,
   );
   t.is(failed.stdout, '502');
+});
+
+test('a service the source does not know is answered at once for a while, and served as soon as it appears', async (t) => {
+  const backends = await startBackends(1);
+  const clock = new ManualClock();
+  const fx = await startProxy({}, { extra: { clock } });
+  t.teardown(async () => {
+    await fx.stop();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+  const ask = () => send(fx.port, '/', { headers: { host: 'later.demo.local' } });
+  assertError(t, await ask(), 502, 'unknown_service');
+  assertError(t, await ask(), 502, 'unknown_service');
+  t.is(fx.source.ensures.get('later.demo.local'), 1, 'the second request did not ask the source again');
+  clock.advance(NEGATIVE_TTL_MS);
+  assertError(t, await ask(), 502, 'unknown_service');
+  t.is(fx.source.ensures.get('later.demo.local'), 2, 'asked again once the answer expired');
+  fx.source.set('later.demo.local', { endpoints: endpointsOf(backends) });
+  const served = await ask();
+  t.is(served.status, 200);
+  t.is(served.body, 'b0');
 });
