@@ -5,6 +5,7 @@
  * `pick()`; the picker itself is replaced by the balancer, never here.
  */
 import type { Clock } from '../common/clock.js';
+import { DeadlineQueue } from '../common/deadline-queue.js';
 import type { Logger } from '../common/logger.js';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { PolicyBalancer } from '../balancers/load-balancer.js';
@@ -43,6 +44,9 @@ export class ClusterRuntime {
   endpoints: readonly Endpoint[] = [];
   /** Overall request timeout in ms; 0 = none. */
   timeoutMs = 0;
+  /** One queue per timeout duration, one timer each, instead of a timer per request. */
+  requestDeadlines: DeadlineQueue | undefined;
+  perTryDeadlines: DeadlineQueue | undefined;
   /** When the source was last told the cluster is in use (monotonic ms). */
   lastTouch = -Infinity;
   /** Per-request counters of this cluster, undefined without metrics. */
@@ -172,9 +176,17 @@ export class ClusterRuntime {
   private apply(cluster: UpstreamCluster): void {
     this.endpoints = cluster.endpoints;
     this.timeoutMs = this.override?.timeout_ms ?? cluster.config.timeout_ms;
+    // A queue whose duration changed is dropped here; its deadlines already queued still fire.
+    this.requestDeadlines = this.deadlines(this.requestDeadlines, this.timeoutMs);
+    this.perTryDeadlines = this.deadlines(this.perTryDeadlines, cluster.config.retry.per_try_timeout_ms);
     this.outlier.updateEndpoints(cluster.endpoints);
     const present = new Set(cluster.endpoints.map((ep) => ep.id));
     this.closeConnections((id) => !present.has(id));
+  }
+
+  private deadlines(current: DeadlineQueue | undefined, ms: number): DeadlineQueue | undefined {
+    if (ms <= 0) return undefined;
+    return current?.durationMs === ms ? current : new DeadlineQueue(this.deps.clock, ms);
   }
 
   private closeConnections(which: (id: string) => boolean): void {

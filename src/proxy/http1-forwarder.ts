@@ -11,6 +11,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Dispatcher } from 'undici';
 import type { Agent } from 'undici';
 import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Deadline } from '../common/deadline-queue.js';
 import type { Logger } from '../common/logger.js';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { LOCAL_ORIGIN_FAILURE } from '../balancers/call-outcome.js';
@@ -67,7 +68,7 @@ class ProxyCall {
   private holdsRequest = false;
   private holdsRetry = false;
   private corked = false;
-  private overallTimer: TimerHandle | undefined;
+  private overallDeadline: Deadline | undefined;
   private retryTimer: TimerHandle | undefined;
   private context: PickContext | undefined;
 
@@ -102,8 +103,7 @@ class ProxyCall {
     }
     this.holdsRequest = runtime !== undefined;
     this.res.once('close', this.onDownstreamClose);
-    const timeout = runtime?.timeoutMs ?? 0;
-    if (timeout > 0) this.overallTimer = this.deps.clock.setTimeout(this.onOverallTimeout, timeout);
+    this.overallDeadline = runtime?.requestDeadlines?.add(this.onOverallTimeout);
     if (!this.buffersBody || runtime === undefined) {
       this.send();
       return;
@@ -144,8 +144,8 @@ class ProxyCall {
     const attempt = new Attempt(this, endpoint, this.deps.clock.monotonic());
     this.attempt = attempt;
     if (runtime !== undefined) attempt.pending = runtime;
-    const perTry = runtime?.config.retry.per_try_timeout_ms ?? 0;
-    if (perTry > 0) attempt.timer = this.deps.clock.setTimeout(() => this.onAttemptTimeout(attempt), perTry);
+    const perTry = runtime?.perTryDeadlines;
+    if (perTry !== undefined) attempt.deadline = perTry.add(() => this.onAttemptTimeout(attempt));
     try {
       dispatcher.dispatch(
         {
@@ -237,7 +237,7 @@ class ProxyCall {
   }
 
   private onAttemptTimeout(attempt: Attempt): void {
-    attempt.timer = undefined;
+    attempt.deadline = undefined;
     if (attempt !== this.attempt || this.done) return;
     attempt.timedOut = true;
     // The controller's abort reports through onResponseError → onAttemptError (cause: timeout).
@@ -245,7 +245,7 @@ class ProxyCall {
   }
 
   private readonly onOverallTimeout = (): void => {
-    this.overallTimer = undefined;
+    this.overallDeadline = undefined;
     if (this.done) return;
     if (this.attempt !== undefined) this.drop(this.attempt, 504);
     this.fail(new ProxyError('timeout', `cluster ${this.clusterName}: no complete response within ${this.runtime?.timeoutMs ?? 0} ms`));
@@ -306,11 +306,10 @@ class ProxyCall {
   private finish(status: number): void {
     if (this.done) return;
     this.done = true;
-    const clock = this.deps.clock;
-    clock.clearTimeout(this.overallTimer);
-    clock.clearTimeout(this.retryTimer);
+    this.overallDeadline?.cancel();
+    this.deps.clock.clearTimeout(this.retryTimer);
     if (this.holdsRetry) this.runtime!.breaker.release('retries');
-    if (this.attempt?.timer !== undefined) clock.clearTimeout(this.attempt.timer);
+    this.attempt?.deadline?.cancel();
     if (this.holdsRequest) this.runtime!.breaker.release('requests');
     this.res.off('close', this.onDownstreamClose);
     const metrics = this.deps.metrics;
@@ -331,7 +330,8 @@ class ProxyCall {
 /** One upstream try; its callbacks are ignored once the call has moved on (retry, timeout). */
 class Attempt implements Dispatcher.DispatchHandler {
   controller: Dispatcher.DispatchController | undefined;
-  timer: TimerHandle | undefined;
+  /** The per-try timeout, when the cluster has one. */
+  deadline: Deadline | undefined;
   status = 0;
   timedOut = false;
   /** Set while the attempt holds the cluster's `pending_requests`. */
@@ -392,9 +392,9 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.ended) return;
     this.ended = true;
     const clock = this.call.clock;
-    if (this.timer !== undefined) {
-      clock.clearTimeout(this.timer);
-      this.timer = undefined;
+    if (this.deadline !== undefined) {
+      this.deadline.cancel();
+      this.deadline = undefined;
     }
     const runtime = this.call.cluster;
     if (runtime === undefined || this.endpoint === undefined) return;

@@ -9,6 +9,7 @@
  */
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream, type ClientHttp2Stream } from 'node:http2';
 import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Deadline } from '../common/deadline-queue.js';
 import type { Logger } from '../common/logger.js';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { LOCAL_ORIGIN_FAILURE, httpStatusForGrpc } from '../balancers/call-outcome.js';
@@ -60,8 +61,10 @@ class H2Call {
   private done = false;
   private trailers: IncomingHttpHeaders | undefined;
   private status = 0;
+  /** The cluster's timeout (a queue shared by the cluster's calls) or a shorter gRPC deadline (a timer). */
+  private deadline: Deadline | undefined;
   private timer: TimerHandle | undefined;
-  private perTryTimer: TimerHandle | undefined;
+  private perTryDeadline: Deadline | undefined;
   private retryTimer: TimerHandle | undefined;
 
   constructor(
@@ -84,7 +87,8 @@ class H2Call {
     if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
     this.requestHeaders = out;
     const timeout = shorterTimeout(runtime.timeoutMs, this.grpc ? parseGrpcTimeout(headers['grpc-timeout']) : undefined);
-    if (timeout > 0) this.timer = deps.clock.setTimeout(this.onTimeout, timeout);
+    if (timeout > 0 && timeout === runtime.timeoutMs) this.deadline = runtime.requestDeadlines?.add(this.onTimeout);
+    else if (timeout > 0) this.timer = deps.clock.setTimeout(this.onTimeout, timeout);
   }
 
   start(): void {
@@ -151,8 +155,8 @@ class H2Call {
     this.upstream = up;
     // 'ready': the stream has its id, i.e. the session is connected and the stream is sent.
     if (this.holdsPending) up.once('ready', this.releasePending);
-    const perTry = runtime.config.retry.per_try_timeout_ms;
-    if (perTry > 0) this.perTryTimer = this.deps.clock.setTimeout(() => this.onPerTryTimeout(up), perTry);
+    const perTry = runtime.perTryDeadlines;
+    if (perTry !== undefined) this.perTryDeadline = perTry.add(() => this.onPerTryTimeout(up));
     for (const chunk of this.chunks) up.write(chunk);
     if (this.downstreamEnded) up.end();
     up.on('response', (headers, flags) => this.onResponse(up, headers, flags));
@@ -247,13 +251,14 @@ class H2Call {
   }
 
   private onPerTryTimeout(up: ClientHttp2Stream): void {
-    this.perTryTimer = undefined;
+    this.perTryDeadline = undefined;
     if (up !== this.upstream || this.done || this.committed) return;
     this.onUpstreamFailure(up, 'timeout', new Error('per-try timeout'));
   }
 
   private readonly onTimeout = (): void => {
     this.timer = undefined;
+    this.deadline = undefined;
     if (this.done) return;
     const up = this.upstream;
     this.endAttempt(504);
@@ -301,8 +306,8 @@ class H2Call {
     this.releasePending();
     if (this.attemptEnded || this.endpoint === undefined) return;
     this.attemptEnded = true;
-    this.deps.clock.clearTimeout(this.perTryTimer);
-    this.perTryTimer = undefined;
+    this.perTryDeadline?.cancel();
+    this.perTryDeadline = undefined;
     const latency = status === LOCAL_ORIGIN_FAILURE ? undefined : this.deps.clock.monotonic() - this.attemptStarted;
     this.runtime.outlier.onCallEnded(this.endpoint, status, latency);
   }
@@ -323,6 +328,7 @@ class H2Call {
     else {
       this.done = true;
       this.deps.clock.clearTimeout(this.timer);
+      this.deadline?.cancel();
     }
   }
 
@@ -331,7 +337,8 @@ class H2Call {
     this.done = true;
     const clock = this.deps.clock;
     clock.clearTimeout(this.timer);
-    clock.clearTimeout(this.perTryTimer);
+    this.deadline?.cancel();
+    this.perTryDeadline?.cancel();
     clock.clearTimeout(this.retryTimer);
     if (this.holdsRetry) this.runtime.breaker.release('retries');
     this.releasePending();
