@@ -3,6 +3,7 @@ import path from 'node:path';
 import test from 'ava';
 import { PACKAGE_ROOT } from '../src/common/paths.js';
 import { hubConfigSchema } from '../src/config/hub-config.js';
+import { injectorConfigSchema } from '../src/config/injector-config.js';
 import { describeOptions } from '../src/config/layered-config.js';
 import { sidecarConfigSchema } from '../src/config/sidecar-config.js';
 
@@ -17,6 +18,15 @@ test('the README documents every hub config key with its environment variable', 
 test('the README documents every sidecar config key with its environment variable', (t) => {
   for (const o of describeOptions(sidecarConfigSchema)) {
     t.true(readme.includes(`| \`${o.key}\` | \`${o.env}\` |`), `README documents ${o.key}`);
+  }
+});
+
+test('the README documents every injector config key with its environment variable', (t) => {
+  const start = readme.indexOf('### The sidecar injector');
+  t.not(start, -1, 'the README has a section for the injector');
+  const section = readme.slice(start);
+  for (const o of describeOptions(injectorConfigSchema)) {
+    t.true(section.includes(`| \`${o.key}\` | \`${o.env}\` |`), `README documents ${o.key}`);
   }
 });
 

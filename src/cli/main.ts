@@ -6,10 +6,12 @@ import { PACKAGE_ROOT } from '../common/paths.js';
 import { demoCommand } from './demo-command.js';
 import { endpointsCommand } from './endpoints-command.js';
 import { hubCommand } from './hub-command.js';
+import { injectCommand } from './inject-command.js';
+import { injectorCommand } from './injector-command.js';
 import { sidecarCommand } from './sidecar-command.js';
 import type { Command } from './command.js';
 
-const COMMANDS: readonly Command[] = [hubCommand, sidecarCommand, endpointsCommand, demoCommand];
+const COMMANDS: readonly Command[] = [hubCommand, sidecarCommand, endpointsCommand, demoCommand, injectorCommand, injectCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -18,6 +18,8 @@ export const ERROR_KINDS = {
   unavailable: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   internal: { http: 500, grpc: GrpcStatus.INTERNAL },
   config_invalid: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  /** A pod's `outrigger.io/*` annotation the injector cannot use. */
+  annotation_invalid: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_KINDS;

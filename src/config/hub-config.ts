@@ -1,11 +1,16 @@
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
-import { namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
+import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
 import { listenPort } from './listen-port.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
 const positiveInt = (max: number) =>
   z.number({ error: `must be an integer from 1 to ${max}` }).int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
+
+/** A Kubernetes namespace name: a DNS label. */
+const k8sNamespaceSchema = z
+  .string({ error: 'must be a Kubernetes namespace name' })
+  .refine(isDnsLabel, { error: 'must be a Kubernetes namespace name: a DNS label (lowercase letters, digits or "-", at most 63 characters)' });
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
@@ -39,6 +44,19 @@ export const hubConfigSchema = z.strictObject({
     })
     .default({ max_body_bytes: 1024 * 1024, rate_limit_rps: 0, rate_limit_burst: 100 }),
   watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),
+  kubernetes: z
+    .strictObject({
+      enabled: z.boolean({ error: 'must be true or false' }).default(false).describe('Watch Kubernetes Services and EndpointSlices and register their endpoints (source "kubernetes")'),
+      kubeconfig: z.string({ error: 'must be a path to a kubeconfig file, or empty' }).default('').describe("Kubeconfig file; empty: the pod's service account when running in a pod, else KUBECONFIG or ~/.kube/config"),
+      namespaces: z
+        .array(k8sNamespaceSchema)
+        .refine((a) => new Set(a).size === a.length, { error: 'must not name a namespace twice' })
+        .default([])
+        .describe('Kubernetes namespaces to watch; empty: all namespaces'),
+      namespace_suffix: namespaceNameSchema.default('svc.cluster.local').describe('Registry namespace of a Kubernetes namespace ns is ns.<namespace_suffix>'),
+      max_backoff: durationSchema({ min: 1000, max: 600_000 }).default(30_000).describe('Longest wait between retries of a failed list or watch (default 30s)'),
+    })
+    .default({ enabled: false, kubeconfig: '', namespaces: [], namespace_suffix: 'svc.cluster.local', max_backoff: 30_000 }),
   services: z
     .array(
       z.strictObject({

@@ -1,11 +1,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { listenError } from '../common/listen-error.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
+import { EndpointSliceSource } from '../k8s/endpoint-slice/endpoint-slice-source.js';
+import { loadKubeConfig } from '../k8s/endpoint-slice/kube-config.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { Registry } from '../registry/registry.js';
 import { AdsServer } from '../xds/ads-server.js';
@@ -41,12 +44,13 @@ export class Hub {
   private readonly grpcServer: grpc.Server;
   private readonly httpServer: http.Server;
   private registryService: { close(): void } | undefined;
+  private kubernetes: EndpointSliceSource | undefined;
   private started = false;
   private stopping = false;
 
   constructor(
     private readonly config: HubConfig,
-    deps: { clock?: Clock; logger?: Logger } = {},
+    private readonly deps: { clock?: Clock; logger?: Logger; kubeConfig?: KubeConfig } = {},
   ) {
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? silentLogger;
@@ -77,7 +81,8 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger.child({ component: 'rest' }),
       clock: this.clock,
-      isReady: () => this.started && !this.stopping,
+      // With the Kubernetes source on, the hub is not ready until it holds what the cluster holds.
+      isReady: () => this.started && !this.stopping && (this.kubernetes?.synced ?? true),
       maxBodyBytes: config.rest.max_body_bytes,
       ...(config.rest.rate_limit_rps > 0
         ? { rateLimit: { requestsPerSecond: config.rest.rate_limit_rps, burst: config.rest.rate_limit_burst } }
@@ -98,6 +103,8 @@ export class Hub {
 
   private async open(): Promise<HubAddresses> {
     this.seed();
+    // Built before the listeners open, so a kubeconfig that cannot be loaded fails the start early.
+    this.kubernetes = this.createKubernetesSource();
     this.ads.addTo(this.grpcServer);
     this.registryService = addRegistryService(this.grpcServer, {
       registry: this.registry,
@@ -117,6 +124,7 @@ export class Hub {
       this.httpServer.listen(this.config.http_port, this.config.bind, () => resolve((this.httpServer.address() as AddressInfo).port));
     });
     this.registry.start();
+    this.kubernetes?.start();
     this.started = true;
     const shown = this.config.bind === '0.0.0.0' || this.config.bind === '::' ? '127.0.0.1' : host;
     const addresses = { grpc: `${shown}:${grpcPort}`, http: `http://${shown}:${httpPort}`, grpcPort, httpPort };
@@ -128,6 +136,7 @@ export class Hub {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.kubernetes?.stop();
     this.registry.stop();
     this.ads.close();
     this.registryService?.close();
@@ -145,6 +154,26 @@ export class Hub {
         this.httpServer.closeAllConnections();
       });
     }
+  }
+
+  /** The EndpointSlice source, when enabled (exposed for tests and diagnostics). */
+  get kubernetesSource(): EndpointSliceSource | undefined {
+    return this.kubernetes;
+  }
+
+  private createKubernetesSource(): EndpointSliceSource | undefined {
+    const k = this.config.kubernetes;
+    if (!k.enabled) return undefined;
+    return new EndpointSliceSource({
+      registry: this.registry,
+      kubeConfig: this.deps.kubeConfig ?? loadKubeConfig(k.kubeconfig),
+      namespaces: k.namespaces,
+      namespaceSuffix: k.namespace_suffix,
+      maxBackoffMs: k.max_backoff,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'kubernetes' }),
+      metrics: { counters: (resource) => this.metrics.k8sCounters(resource) },
+    });
   }
 
   private seed(): void {

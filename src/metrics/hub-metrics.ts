@@ -16,6 +16,9 @@ export class HubMetrics {
   readonly nacks: client.Counter<'type'>;
   readonly registrations: client.Counter<'api'>;
   readonly requests: client.Counter<'api' | 'route' | 'code'>;
+  readonly k8sEvents: client.Counter<'resource'>;
+  readonly k8sRelists: client.Counter<'resource'>;
+  readonly k8sWatchErrors: client.Counter<'resource'>;
 
   constructor(registry: Registry) {
     const register = this.register;
@@ -96,5 +99,32 @@ export class HubMetrics {
       labelNames: ['api', 'route', 'code'] as const,
       registers: [register],
     });
+    this.k8sEvents = new client.Counter({
+      name: 'outrigger_hub_k8s_events_total',
+      help: 'Kubernetes watch events (added, modified, deleted) applied, by resource',
+      labelNames: ['resource'] as const,
+      registers: [register],
+    });
+    this.k8sRelists = new client.Counter({
+      name: 'outrigger_hub_k8s_relists_total',
+      help: 'Kubernetes lists after the first one (410 Gone or a failed list), by resource',
+      labelNames: ['resource'] as const,
+      registers: [register],
+    });
+    this.k8sWatchErrors = new client.Counter({
+      name: 'outrigger_hub_k8s_watch_errors_total',
+      help: 'Failed Kubernetes lists and watches, and ERROR events other than 410 Gone, by resource',
+      labelNames: ['resource'] as const,
+      registers: [register],
+    });
+  }
+
+  /** The EndpointSlice source's counters for one resource. */
+  k8sCounters(resource: string): { event(): void; relist(): void; error(): void } {
+    return {
+      event: () => this.k8sEvents.inc({ resource }),
+      relist: () => this.k8sRelists.inc({ resource }),
+      error: () => this.k8sWatchErrors.inc({ resource }),
+    };
   }
 }

@@ -204,6 +204,14 @@ export class Registry {
     const namespace = req.namespace ?? this.defaultNamespace;
     const id = req.id ?? randomUUID();
     const existing = this.instances.get(id);
+    // A static instance belongs to the hub's config: a registration must not quietly make it another source's.
+    if (existing?.source === 'static' && req.source !== 'static') {
+      throw new OutriggerError(
+        'failed_precondition',
+        `id: instance ${id} is a static instance from the hub's config; a registration with source "${req.source}" cannot replace it (use another id)`,
+        'id',
+      );
+    }
     if (existing === undefined && this.instances.size >= this.maxInstances) {
       throw new OutriggerError('resource_exhausted', `the hub holds its maximum of ${this.maxInstances} instances`);
     }

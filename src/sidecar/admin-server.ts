@@ -9,10 +9,13 @@ import { Router } from '../http/router.js';
 
 export type TtlStatus = 'pass' | 'warn' | 'fail';
 
+/** `pod`: the app and the sidecar (the pod's readiness); `proxy`: the sidecar can route. */
+export type ReadyScope = 'pod' | 'proxy';
+
 /** What the admin API reads and triggers; the sidecar supplies it. */
 export interface AdminDeps {
   /** Empty when ready; otherwise why not (each a short sentence). */
-  notReadyReasons(): string[];
+  notReadyReasons(scope: ReadyScope): string[];
   clusters(): unknown;
   configDump(): unknown;
   metrics: client.Registry;
@@ -42,6 +45,10 @@ function readText(req: http.IncomingMessage): Promise<string> {
   });
 }
 
+function readiness(reasons: string[]): HttpReply {
+  return reasons.length === 0 ? reply(200, { ready: true }) : reply(503, { ready: false, reasons });
+}
+
 /**
  * The sidecar's admin API (Envoy's names where Envoy has one): /ready and /live for
  * Kubernetes probes, /clusters, /config_dump and /metrics to look inside, and the POSTs an app
@@ -50,10 +57,8 @@ function readText(req: http.IncomingMessage): Promise<string> {
 export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const logger = deps.logger ?? silentLogger;
   const router = new Router<AdminRoute>()
-    .add('GET', '/ready', () => {
-      const reasons = deps.notReadyReasons();
-      return reasons.length === 0 ? reply(200, { ready: true }) : reply(503, { ready: false, reasons });
-    })
+    .add('GET', '/ready', () => readiness(deps.notReadyReasons('pod')))
+    .add('GET', '/ready/proxy', () => readiness(deps.notReadyReasons('proxy')))
     .add('GET', '/live', () => reply(200, { live: true }))
     .add('GET', '/clusters', () => reply(200, deps.clusters()))
     .add('GET', '/config_dump', () => reply(200, deps.configDump()))

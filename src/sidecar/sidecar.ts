@@ -11,7 +11,7 @@ import type { ClusterDescription } from '../proxy/cluster-runtime.js';
 import { OutboundProxy } from '../proxy/outbound-proxy.js';
 import { serviceKey } from '../registry/model.js';
 import { AdsClient } from '../xds/ads-client.js';
-import { createAdminHandler, startAdminServer, type AdminServer } from './admin-server.js';
+import { createAdminHandler, startAdminServer, type AdminServer, type ReadyScope } from './admin-server.js';
 import { ClusterManager } from './cluster-manager.js';
 import { ClusterUpstreamSource } from './cluster-upstream-source.js';
 import { PeerCache } from './peer-cache.js';
@@ -151,12 +151,16 @@ export class Sidecar {
     return this.state;
   }
 
-  /** Why /ready is not 200 (empty when ready). */
-  notReadyReasons(): string[] {
+  /**
+   * Why /ready is not 200 (empty when ready). Scope `pod`: the pod can take traffic (the app is
+   * healthy and the sidecar can route). Scope `proxy`: the sidecar can route the app's calls,
+   * whatever the app's own health — what an app waiting for its sidecar needs.
+   */
+  notReadyReasons(scope: ReadyScope = 'pod'): string[] {
     const reasons: string[] = [];
     if (this.state === 'draining') reasons.push('the sidecar is draining');
     if (this.state === 'stopped') reasons.push('the sidecar has stopped');
-    if (this.health.health !== 'HEALTHY') reasons.push(`the app is ${this.health.health} (last check: ${this.health.lastResult?.output ?? 'none yet'})`);
+    if (scope === 'pod' && this.health.health !== 'HEALTHY') reasons.push(`the app is ${this.health.health} (last check: ${this.health.lastResult?.output ?? 'none yet'})`);
     if (!this.clusters.ready) {
       const pending = this.clusters.list().filter((c) => c.declared && c.status === 'pending');
       reasons.push(`no peer config yet for ${pending.map((c) => c.name).join(', ')}`);
@@ -168,7 +172,7 @@ export class Sidecar {
   async start(): Promise<SidecarAddresses> {
     this.admin = await startAdminServer(
       createAdminHandler({
-        notReadyReasons: () => this.notReadyReasons(),
+        notReadyReasons: (scope) => this.notReadyReasons(scope),
         clusters: () => this.describeClusters(),
         configDump: () => this.configDump(),
         metrics: this.metrics.register,

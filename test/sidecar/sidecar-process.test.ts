@@ -186,7 +186,7 @@ test.serial('POST /quitquitquit ends a draining sidecar at once, so a Job comple
   t.deepEqual(await instances(hub.http, 'job'), []);
 });
 
-test.serial('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 on timeout', async (t) => {
+test.serial('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 on timeout; --proxy ignores the app\'s health', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
   app.setHealthy(false);
@@ -200,6 +200,11 @@ test.serial('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 o
   const early = runCli(['sidecar', 'wait-ready', '--admin', admin, '--timeout', '1s']);
   t.is(await early.exited, 1);
   t.regex(early.stderr(), /not ready after 1s: the app is (UNKNOWN|UNHEALTHY)/);
+  // --proxy: the sidecar can route although the app is not healthy (a postStart hook's case).
+  const proxy = runCli(['sidecar', 'wait-ready', '--proxy', '--admin', admin, '--timeout', '30s']);
+  t.is(await proxy.exited, 0, proxy.stderr());
+  t.is((await getJson(`${admin}/ready/proxy`))?.status, 200);
+  t.is((await getJson(`${admin}/ready`))?.status, 503);
   const waiting = runCli(['sidecar', 'wait-ready', '--admin', admin, '--timeout', '30s']);
   app.setHealthy(true);
   t.is(await waiting.exited, 0);
