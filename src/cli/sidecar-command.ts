@@ -10,14 +10,16 @@ import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
 
 const HELP = `Usage: outrigger sidecar [--config sidecar.yaml] [options]
-       outrigger sidecar wait-ready [--admin http://127.0.0.1:15000] [--timeout 60s]
+       outrigger sidecar wait-ready [--admin http://127.0.0.1:15000] [--timeout 60s] [--proxy]
 
 Runs the sidecar beside an app: registers it with the hub, health-checks it, watches the
 services it calls, and serves the admin API. On SIGTERM it marks the instance DRAINING, waits
 drain_period, deregisters and exits (POST /quitquitquit cuts the wait short).
 
-\`wait-ready\` exits 0 once the local sidecar answers /ready with 200 (for a postStart hook or
-an entrypoint wrapper), 1 when the timeout passes first.
+\`wait-ready\` exits 0 once the local sidecar answers /ready with 200 (the app is healthy and
+the sidecar can route), 1 when the timeout passes first. With --proxy it waits for
+/ready/proxy instead (the sidecar can route the app's calls, whatever the app's health): what a
+postStart hook or an entrypoint wrapper holding the app until its sidecar is up needs.
 
 Settings come from defaults, then the YAML file, then OUTRIGGER_* environment variables, then
 flags (a later layer wins). On Kubernetes, POD_UID, POD_NAME, POD_IP, POD_NAMESPACE and
@@ -31,11 +33,11 @@ ${formatOptionsHelp(sidecarConfigSchema)}
 `;
 
 async function runWaitReady(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let values: { admin?: string; timeout?: string; help?: boolean };
+  let values: { admin?: string; timeout?: string; proxy?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args,
-      options: { admin: { type: 'string' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { admin: { type: 'string' }, timeout: { type: 'string' }, proxy: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }));
   } catch (err) {
@@ -51,7 +53,7 @@ async function runWaitReady(args: string[], env: NodeJS.ProcessEnv): Promise<num
   if (timeoutMs === undefined) {
     throw new OutriggerError('config_invalid', `--timeout: must be a duration such as "30s" or a number of seconds, got ${JSON.stringify(timeoutText)}`, 'timeout');
   }
-  const result = await waitReady(admin, timeoutMs);
+  const result = await waitReady(admin, timeoutMs, values.proxy === true ? 'proxy' : 'pod');
   if (result.ready) {
     process.stdout.write(`sidecar at ${admin} is ready\n`);
     return 0;
