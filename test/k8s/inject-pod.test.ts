@@ -8,32 +8,9 @@ import { parseWith } from '../../src/config/parse.js';
 import { resolveSidecarConfig, sidecarConfigSchema } from '../../src/config/sidecar-config.js';
 import { injectPod, type InjectResult } from '../../src/k8s/inject/inject-pod.js';
 import { applyPatchToYaml } from '../../src/k8s/inject/yaml-patch.js';
+import type { Container, Pod } from './helpers/injected-pod.js';
 
 const config = (over: Record<string, unknown> = {}): InjectorConfig => parseWith(injectorConfigSchema, over, '', 'config_invalid');
-
-interface Env {
-  name: string;
-  value?: string;
-  valueFrom?: { fieldRef: { fieldPath: string } };
-}
-interface Container {
-  name: string;
-  image?: string;
-  env?: Env[];
-  restartPolicy?: string;
-  args?: string[];
-  lifecycle?: { postStart: { exec: { command: string[] } } };
-  startupProbe?: { httpGet: { path: string; port: number } };
-  readinessProbe?: { httpGet: { path: string; port: number } };
-  livenessProbe?: { httpGet: { path: string; port: number } };
-  securityContext?: Record<string, unknown>;
-  resources?: Record<string, unknown>;
-  ports?: Array<{ name?: string; containerPort: number }>;
-}
-interface Pod {
-  metadata: { name?: string; generateName?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[]; initContainers?: Container[]; volumes?: Array<{ name: string }> };
-}
 
 function pod(annotations?: Record<string, string>, extra: Partial<Pod['spec']> = {}): Pod {
   return {

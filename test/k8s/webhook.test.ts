@@ -9,28 +9,10 @@ import { PACKAGE_ROOT } from '../../src/common/paths.js';
 import { injectorConfigSchema } from '../../src/config/injector-config.js';
 import { parseWith } from '../../src/config/parse.js';
 import { InjectorServer, type InjectorAddress } from '../../src/k8s/inject/webhook-server.js';
+import type { Container, Pod } from './helpers/injected-pod.js';
 
 const FIXTURES = path.join(PACKAGE_ROOT, 'test', 'k8s', 'fixtures');
 
-interface Env {
-  name: string;
-  value?: string;
-  valueFrom?: { fieldRef: { fieldPath: string } };
-}
-interface Container {
-  name: string;
-  env?: Env[];
-  ports?: Array<{ containerPort: number }>;
-  restartPolicy?: string;
-  lifecycle?: { postStart: { exec: { command: string[] } } };
-  startupProbe?: { httpGet: { path: string; port: number } };
-  readinessProbe?: { httpGet: { path: string; port: number } };
-  livenessProbe?: { httpGet: { path: string; port: number } };
-}
-interface Pod {
-  metadata: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[]; initContainers?: Container[]; volumes?: Array<{ name: string }> };
-}
 interface Review {
   apiVersion: string;
   kind: string;

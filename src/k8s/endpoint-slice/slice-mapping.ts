@@ -1,23 +1,13 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { Health, Protocol } from '../../registry/model.js';
+import type { Health, Instance, Protocol } from '../../registry/model.js';
 import { LIMITS, isDnsLabel } from '../../registry/validation.js';
 
 /** The label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** An instance the source wants in the registry: the registration fields it sets. */
-export interface DesiredInstance {
-  readonly id: string;
-  readonly namespace: string;
-  readonly service: string;
-  readonly address: string;
-  readonly port: number;
-  readonly protocol: Protocol;
-  readonly zone: string;
-  readonly health: Health;
-  readonly metadata: Readonly<Record<string, string>>;
-}
+export type DesiredInstance = Pick<Instance, 'id' | 'namespace' | 'service' | 'address' | 'port' | 'protocol' | 'zone' | 'health' | 'metadata'>;
 
 /** What the source keeps of one EndpointSlice. */
 export interface SliceView {
