@@ -26,8 +26,6 @@ ${formatOptionsHelp(demoConfigSchema)}
 `;
 
 export const demoCommand: Command = {
-  name: 'demo',
-  summary: 'Run a hub and sample apps with their sidecars on loopback (what `npm start` runs)',
   async run(args, env) {
     const { config, help } = loadConfig(demoConfigSchema, { args, env });
     if (help) {

@@ -11,8 +11,6 @@ env: OUTRIGGER_HUB_URL for --hub.
 `;
 
 export const endpointsCommand: Command = {
-  name: 'endpoints',
-  summary: "Show a service's endpoints as the hub and a sidecar see them",
   async run(args, env) {
     let parsed: ReturnType<typeof parseArgs<{ options: { hub: { type: 'string' }; sidecar: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
     try {

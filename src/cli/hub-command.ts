@@ -18,8 +18,6 @@ ${formatOptionsHelp(hubConfigSchema)}
 `;
 
 export const hubCommand: Command = {
-  name: 'hub',
-  summary: 'Run the registry hub (REST, gRPC registration API, Watch, xDS)',
   async run(args, env) {
     const { config, help } = loadConfig(hubConfigSchema, { args, env });
     if (help) {

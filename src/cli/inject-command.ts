@@ -56,8 +56,6 @@ async function readStdin(): Promise<string> {
 }
 
 export const injectCommand: Command = {
-  name: 'inject',
-  summary: 'Add the sidecar to the workloads of a YAML manifest (offline, as the injector would)',
   async run(args, env) {
     const { file, rest } = splitFilename(args);
     const { config, help, positionals } = loadConfig(injectorConfigSchema, { args: rest, env });

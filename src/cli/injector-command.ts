@@ -27,8 +27,6 @@ ${formatOptionsHelp(injectorConfigSchema)}
 `;
 
 export const injectorCommand: Command = {
-  name: 'injector',
-  summary: 'Run the Kubernetes sidecar injector (mutating admission webhook)',
   async run(args, env) {
     const { config, help } = loadConfig(injectorConfigSchema, { args, env });
     if (help) {

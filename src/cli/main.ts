@@ -3,15 +3,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { OutriggerError } from '../common/errors.js';
 import { PACKAGE_ROOT } from '../common/paths.js';
-import { demoCommand } from './demo-command.js';
-import { endpointsCommand } from './endpoints-command.js';
-import { hubCommand } from './hub-command.js';
-import { injectCommand } from './inject-command.js';
-import { injectorCommand } from './injector-command.js';
-import { sidecarCommand } from './sidecar-command.js';
-import type { Command } from './command.js';
+import type { CommandEntry } from './command.js';
 
-const COMMANDS: readonly Command[] = [hubCommand, sidecarCommand, endpointsCommand, demoCommand, injectorCommand, injectCommand];
+const COMMANDS: readonly CommandEntry[] = [
+  { name: 'hub', summary: 'Run the registry hub (REST, gRPC registration API, Watch, xDS)', load: async () => (await import('./hub-command.js')).hubCommand },
+  { name: 'sidecar', summary: 'Run the sidecar beside an app (`sidecar wait-ready` waits until it can route)', load: async () => (await import('./sidecar-command.js')).sidecarCommand },
+  { name: 'endpoints', summary: "Show a service's endpoints as the hub and a sidecar see them", load: async () => (await import('./endpoints-command.js')).endpointsCommand },
+  { name: 'inject', summary: 'Add the sidecar to the workloads of a YAML manifest (offline, as the injector would)', load: async () => (await import('./inject-command.js')).injectCommand },
+  { name: 'injector', summary: 'Run the Kubernetes sidecar injector (mutating admission webhook)', load: async () => (await import('./injector-command.js')).injectorCommand },
+  { name: 'demo', summary: 'Run a hub and sample apps with their sidecars on loopback (what `npm start` runs)', load: async () => (await import('./demo-command.js')).demoCommand },
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -42,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await command.run(rest, process.env);
+    return await (await command.load()).run(rest, process.env);
   } catch (err) {
     if (err instanceof OutriggerError) {
       process.stderr.write(`outrigger ${name}: ${err.message}\n`);

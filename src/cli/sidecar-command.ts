@@ -63,8 +63,6 @@ async function runWaitReady(args: string[], env: NodeJS.ProcessEnv): Promise<num
 }
 
 export const sidecarCommand: Command = {
-  name: 'sidecar',
-  summary: 'Run the sidecar beside an app (`sidecar wait-ready` waits until it can route)',
   async run(args, env) {
     if (args[0] === 'wait-ready') return runWaitReady(args.slice(1), env);
     const { config: parsed, help } = loadConfig(sidecarConfigSchema, { args, env });
