@@ -224,3 +224,18 @@ test('unknown ids are reported as not found', (t) => {
   t.is(t.throws(() => registry.deregister('nope'), { instanceOf: OutriggerError }).code, 'not_found');
   t.is(t.throws(() => registry.heartbeat('nope'), { instanceOf: OutriggerError }).code, 'not_found');
 });
+
+test('a registration cannot take over a static instance; the static one and the registry stay as they were', (t) => {
+  const { registry, changes } = setup();
+  const stat = registry.register(echo('fixed', { source: 'static' }));
+  const before = changes.length;
+  for (const source of ['self', 'kubernetes']) {
+    const err = t.throws(() => registry.register(echo('fixed', { source, port: 6000 })), { instanceOf: OutriggerError });
+    t.is(err?.code, 'failed_precondition');
+    t.is(err?.field, 'id');
+    t.regex(err?.message ?? '', /static instance/);
+  }
+  t.is(registry.getInstance('fixed'), stat);
+  t.is(changes.length, before);
+  t.is(registry.register(echo('fixed', { source: 'static', port: 6000 })).port, 6000, 'the config itself may still replace it');
+});
