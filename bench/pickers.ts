@@ -5,9 +5,10 @@
  * through the same harness (the floor every figure is compared to), and the O(n) scans that
  * weighted and least_connections avoid.
  *
- *   npx tsc -p . && node dist/bench/pickers.js
+ *   npx tsc -p . && node dist/bench/pickers.js [--quick]
  *
- * Prints a table and writes bench/results/pickers.json. Takes about half a minute.
+ * Prints a table and writes bench/results/pickers.json (pickers.quick.json with --quick: one
+ * short pass, a few seconds). Takes about half a minute. `npm run bench -- pickers` runs it too.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,8 +24,9 @@ import {
 } from '../src/balancers/index.js';
 
 const SIZES = [3, 100, 10_000] as const;
-const ROUND_MS = 20;
-const PASSES = 5;
+const QUICK = process.argv.includes('--quick');
+const ROUND_MS = QUICK ? 5 : 20;
+const PASSES = QUICK ? 1 : 5;
 
 interface Case {
   label: string;
@@ -278,6 +280,8 @@ const machine = {
   arch: process.arch,
   /** 1-minute load average when the run ended: other work on the machine makes figures noisier. */
   loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)),
+  /** 1, 5 and 15-minute load averages, as the other benchmarks record them. */
+  loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
 };
 console.log(
   `pickers: ${machine.cores} cores (${machine.cpu}), ${fmt(machine.memoryBytes / 2 ** 30, 1)} GiB, Node ${machine.node}, load average ${machine.loadAverage1m}`,
@@ -285,13 +289,15 @@ console.log(
 console.log(`ns per pick: best of ${PASSES} passes over all cells; rebuild: one endpoint changes health, median per update, best pass\n`);
 for (const line of lines) console.log(line);
 
-const out = new URL('../../bench/results/pickers.json', import.meta.url);
+const out = new URL(`../../bench/results/pickers${QUICK ? '.quick' : ''}.json`, import.meta.url);
 mkdirSync(new URL('.', out), { recursive: true });
 writeFileSync(
   out,
   JSON.stringify(
     {
+      name: 'pickers',
       date: new Date().toISOString(),
+      quick: QUICK,
       machine,
       method: {
         sizes: SIZES,
@@ -303,6 +309,8 @@ writeFileSync(
       },
       results: rows,
       references: refs,
+      skipped: [],
+      table: lines,
       sink,
     },
     null,

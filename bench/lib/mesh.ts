@@ -1,0 +1,149 @@
+/** Real processes for the benchmarks: `outrigger hub`, `outrigger sidecar`, nginx, HAProxy, backends. */
+import { chmodSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FatalWait, start, tempDir, until, type Proc } from './procs.js';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const HTTP_BACKEND = fileURLToPath(new URL('./http-backend.js', import.meta.url));
+export const NAMESPACE = 'bench';
+
+export interface HubProc {
+  proc: Proc;
+  /** host:port of the gRPC listener (registration API and ADS). */
+  grpc: string;
+  /** http://host:port of the REST API. */
+  http: string;
+}
+
+export async function startHub(name: string, config: Record<string, unknown>, cpus?: string): Promise<HubProc> {
+  const dir = tempDir(name);
+  const file = path.join(dir, 'hub.yaml');
+  // JSON is YAML.
+  writeFileSync(file, JSON.stringify({ bind: '127.0.0.1', grpc_port: 0, http_port: 0, log_level: 'warn', ...config }));
+  const proc = start(name, process.execPath, [CLI, 'hub', '--config', file], { cpus });
+  const [, rest] = (await proc.waitFor(/REST \+ metrics\s+(\S+)/, 120_000)) as unknown as [string, string];
+  const [, grpc] = (await proc.waitFor(/gRPC \+ xDS\s+(\S+)/)) as unknown as [string, string];
+  return { proc, grpc: grpc.replace(/^[a-z]+:\/\//, ''), http: rest };
+}
+
+export interface SidecarProc {
+  proc: Proc;
+  admin: string;
+  outboundPort: number;
+}
+
+export async function startSidecar(name: string, config: Record<string, unknown>, cpus?: string): Promise<SidecarProc> {
+  const dir = tempDir(name);
+  const file = path.join(dir, 'sidecar.yaml');
+  writeFileSync(
+    file,
+    JSON.stringify({ namespace: NAMESPACE, outbound_port: 0, admin_port: 0, admin_bind: '127.0.0.1', log_level: 'warn', cache_file: path.join(dir, 'peers.json'), ...config }),
+  );
+  const proc = start(name, process.execPath, [CLI, 'sidecar', '--config', file], { cpus });
+  const [, admin] = (await proc.waitFor(/admin\s+(http:\/\/\S+)/, 60_000)) as unknown as [string, string];
+  const [, outbound] = (await proc.waitFor(/outbound\s+http:\/\/[^\s:]+:(\d+)/)) as unknown as [string, string];
+  return { proc, admin, outboundPort: Number(outbound) };
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+const agent = new http.Agent({ keepAlive: false });
+
+/** One GET to 127.0.0.1:port, optionally with a Host header or an absolute-form target. */
+export function httpGet(port: number, target = '/', host?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: target, agent, headers: host !== undefined ? { host } : {}, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url);
+  return res.json();
+}
+
+/** Waits until something accepts connections on the port; fails at once when proc exits first. */
+export function waitPort(port: number, proc?: Proc, ms = 30_000): Promise<void> {
+  return until(
+    `port ${port}`,
+    () =>
+      new Promise<boolean>((resolve, reject) => {
+        if (proc !== undefined && (proc.child.exitCode !== null || proc.child.signalCode !== null)) {
+          reject(new FatalWait(`${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}): ${proc.stderr().slice(-1500)}`));
+          return;
+        }
+        const s = connect(port, '127.0.0.1');
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      }),
+    ms,
+  );
+}
+
+/** Waits until the sidecar answers /ready with 200 and a request through it succeeds. */
+export async function sidecarRoutes(sc: SidecarProc, probe: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  await until(`${sc.proc.name} /ready`, async () => (await fetch(`${sc.admin}/ready`)).status === 200, ms);
+  await until(`${sc.proc.name} routing`, probe, ms);
+}
+
+export interface BackendProc {
+  proc: Proc;
+  port: number;
+  id: string;
+}
+
+/** A small Node HTTP server that answers every request with a fixed body and `x-backend: <id>`. */
+export async function startNodeBackend(id: string, cpus?: string, listen = 0): Promise<BackendProc> {
+  const proc = start(`backend ${id}`, process.execPath, [HTTP_BACKEND, id, String(listen)], { cpus });
+  const [, port] = (await proc.waitFor(/listening on (\d+)/)) as unknown as [string, string];
+  return { proc, port: Number(port), id };
+}
+
+export const BODY = 'hello from a benchmark backend\n';
+
+/** nginx serving BODY on each port (one worker), each server stamping its own x-backend id. */
+export async function startNginxBackends(nginx: string, ports: number[], cpus?: string): Promise<Proc> {
+  const servers = ports
+    .map((p, i) => `server { listen 127.0.0.1:${p} reuseport backlog=4096; keepalive_requests 1000000; location / { add_header x-backend b${i + 1}; return 200 "${BODY.trim()}\\n"; } }`)
+    .join('\n  ');
+  const proc = await startNginx('nginx backends', nginx, `http {\n  access_log off;\n  default_type text/plain;\n  ${servers}\n}`, cpus);
+  for (const p of ports) await waitPort(p, proc);
+  return proc;
+}
+
+/** nginx with one worker and the given http block, in a temp prefix. */
+export function startNginx(name: string, nginx: string, httpBlock: string, cpus?: string): Promise<Proc> {
+  const dir = tempDir('nginx');
+  chmodSync(dir, 0o755);
+  const conf = path.join(dir, 'nginx.conf');
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${path.join(dir, t)};`).join(' ');
+  writeFileSync(
+    conf,
+    `daemon off;\nmaster_process on;\nworker_processes 1;\npid ${path.join(dir, 'nginx.pid')};\nerror_log ${path.join(dir, 'error.log')} warn;\nevents { worker_connections 4096; }\n${httpBlock.replace('http {', `http {\n  ${temps}`)}\n`,
+  );
+  return Promise.resolve(start(name, nginx, ['-p', dir, '-c', conf], { cpus }));
+}
+
+export function startHaproxy(haproxy: string, config: string, cpus?: string): Proc {
+  const dir = tempDir('haproxy');
+  const file = path.join(dir, 'haproxy.cfg');
+  writeFileSync(file, config);
+  return start('haproxy', haproxy, ['-db', '-f', file], { cpus });
+}
