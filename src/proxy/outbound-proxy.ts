@@ -224,8 +224,14 @@ export class OutboundProxy {
   }
 
   private onLocalRequest(cluster: string, req: IncomingMessage, res: ServerResponse): void {
-    const route = toRoute(this.clusters.resolve(cluster), cluster);
+    const resolved = this.clusters.resolve(cluster);
     const path = req.url ?? '/';
+    if (resolved !== undefined && !(resolved instanceof Promise)) {
+      // The hot path: a cluster in use, no route object and no promise.
+      this.http1.forward(req, res, { runtime: resolved, origin: undefined, path, authority: req.headers.host, absolute: false });
+      return;
+    }
+    const route = toRoute(resolved, cluster);
     const forward = (r: RouteResult): void => {
       if (r.kind === 'error') return sendHttpError(res, r.error);
       if (r.kind === 'cluster') this.http1.forward(req, res, { runtime: r.runtime, origin: undefined, path, authority: req.headers.host, absolute: false });
@@ -236,7 +242,9 @@ export class OutboundProxy {
 
   private onLocalStream(cluster: string, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => undefined);
-    void this.withRoute(toRoute(this.clusters.resolve(cluster), cluster), (r) => {
+    const resolved = this.clusters.resolve(cluster);
+    if (resolved !== undefined && !(resolved instanceof Promise)) return this.http2.forward(stream, headers, resolved);
+    void this.withRoute(toRoute(resolved, cluster), (r) => {
       if (r.kind === 'cluster') return this.http2.forward(stream, headers, r.runtime);
       if (r.kind !== 'error' || stream.destroyed || stream.headersSent) return;
       const ct = headers['content-type'];
@@ -255,11 +263,12 @@ export class OutboundProxy {
 }
 
 function toRoute(r: ReturnType<ClusterSet['resolve']>, cluster: string): RouteResult | Promise<RouteResult> {
-  const unknown: RouteResult = { kind: 'error', error: new ProxyError('unknown_service', `no service named "${cluster}" in the mesh`) };
-  if (r === undefined) return unknown;
+  // Built only when needed: an Error captures a stack trace, far too dear for every request.
+  const unknown = (): RouteResult => ({ kind: 'error', error: new ProxyError('unknown_service', `no service named "${cluster}" in the mesh`) });
+  if (r === undefined) return unknown();
   if (!(r instanceof Promise)) return { kind: 'cluster', runtime: r };
   return r.then(
-    (runtime) => (runtime === undefined ? unknown : { kind: 'cluster', runtime }),
+    (runtime) => (runtime === undefined ? unknown() : { kind: 'cluster', runtime }),
     (err: unknown) => ({ kind: 'error', error: new ProxyError('unknown_service', `cannot resolve service "${cluster}": ${String(err)}`) }),
   );
 }
