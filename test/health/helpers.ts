@@ -4,6 +4,7 @@ import type { EventEmitter } from 'node:events';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { parseHealthCheck, type HealthCheckConfig } from '../../src/health/check-config.js';
 import { HealthManager, type CheckResult, type HealthManagerOptions, type HealthTransition } from '../../src/health/health-manager.js';
+import { until } from '../helpers/wait.js';
 
 /** Generous bound for anything that waits on real I/O: a loaded 2-core CI box can be slow. */
 export const WAIT_MS = 10_000;
@@ -36,12 +37,8 @@ export function nextEvent<T>(emitter: EventEmitter, event: string, ms = WAIT_MS)
 }
 
 /** Polls `condition` until it holds, failing after `ms`; for states that raise no event (a pid gone). */
-export async function waitFor(condition: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export function waitFor(condition: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
+  return until(condition, what, ms);
 }
 
 /** A manager on a ManualClock, with every transition collected. */

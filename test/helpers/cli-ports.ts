@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { eventually as poll } from './wait.js';
 
 /**
  * A port that was free a moment ago, for a process that must come back on the same port
@@ -49,12 +50,6 @@ export async function getJson<T>(url: string): Promise<{ status: number; body: T
 }
 
 /** Polls until the check returns a value other than undefined, or fails after `ms`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 40_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+export function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 40_000): Promise<T> {
+  return poll(what, check, ms, 100);
 }

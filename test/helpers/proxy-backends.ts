@@ -2,6 +2,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { until } from './wait.js';
 
 export interface Backend {
   readonly name: string;
@@ -65,12 +66,8 @@ export function send(port: number, path: string, opts: { method?: string; header
 }
 
 /** Waits for a condition, polling; fails after `ms`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+export function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  return until(cond, what, ms);
 }
 
 /** A port with nothing listening (bound then closed). */
