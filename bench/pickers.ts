@@ -14,6 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { systemClock } from '../src/common/clock.js';
+import { machineInfo } from './lib/machine.js';
 import {
   createPolicyRegistry,
   effectiveWeight,
@@ -272,16 +273,9 @@ for (const label of refLabels) {
 }
 
 const machine = {
-  cores: os.cpus().length,
-  cpu: os.cpus()[0]?.model ?? 'unknown',
-  memoryBytes: os.totalmem(),
-  node: process.version,
-  platform: process.platform,
-  arch: process.arch,
+  ...machineInfo(),
   /** 1-minute load average when the run ended: other work on the machine makes figures noisier. */
   loadAverage1m: Number(os.loadavg()[0]!.toFixed(2)),
-  /** 1, 5 and 15-minute load averages, as the other benchmarks record them. */
-  loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
 };
 console.log(
   `pickers: ${machine.cores} cores (${machine.cpu}), ${fmt(machine.memoryBytes / 2 ** 30, 1)} GiB, Node ${machine.node}, load average ${machine.loadAverage1m}`,
