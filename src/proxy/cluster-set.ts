@@ -63,7 +63,7 @@ export class ClusterSet {
         (cluster) => this.runtimes.get(name) ?? this.create(cluster),
         (err: unknown) => {
           if (err instanceof OutriggerError && err.code === 'not_found') {
-            this.unknownUntil.set(name, this.deps.clock.monotonic() + NEGATIVE_TTL_MS);
+            this.rememberUnknown(name);
             return undefined;
           }
           throw err;
@@ -84,6 +84,20 @@ export class ClusterSet {
     const all = [...this.runtimes.values()];
     this.runtimes.clear();
     await Promise.all(all.map((r) => r.close()));
+  }
+
+  /**
+   * One TTL for every entry, so insertion order is expiry order: expired entries are dropped from
+   * the front, and names asked for once (a scan of made-up hosts) do not pile up.
+   */
+  private rememberUnknown(name: string): void {
+    const now = this.deps.clock.monotonic();
+    for (const [old, until] of this.unknownUntil) {
+      if (until > now) break;
+      this.unknownUntil.delete(old);
+    }
+    this.unknownUntil.delete(name);
+    this.unknownUntil.set(name, now + NEGATIVE_TTL_MS);
   }
 
   private create(cluster: UpstreamCluster): ClusterRuntime {

@@ -19,9 +19,8 @@ import type { PickContext, RandomSource } from '../balancers/picker.js';
 import { codeClass, type ProxyMetrics } from '../metrics/proxy-metrics.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './hop-headers.js';
-import { BUFFER_LIMIT } from './http2-forwarder.js';
 import { ProxyError } from './proxy-errors.js';
-import { failureCause, isIdempotent, retriableFailure, retriableStatus, retryBackoffMs, type FailureCause } from './retry-policy.js';
+import { REPLAY_BUFFER_LIMIT, failureCause, isIdempotent, retriableFailure, retriableStatus, retryBackoffMs, type FailureCause } from './retry-policy.js';
 import { sendHttpError } from './send-error.js';
 
 export interface Http1Deps {
@@ -85,7 +84,7 @@ class ProxyCall {
     const idempotent = isIdempotent(req.method ?? 'GET');
     // Only a body of known, small length is kept (Envoy buffers for retries too); a chunked or
     // large one is streamed, and then the request is not retried.
-    this.buffersBody = idempotent && this.hasBody && h['transfer-encoding'] === undefined && Number(h['content-length']) <= BUFFER_LIMIT;
+    this.buffersBody = idempotent && this.hasBody && h['transfer-encoding'] === undefined && Number(h['content-length']) <= REPLAY_BUFFER_LIMIT;
     this.replayable = idempotent && (!this.hasBody || this.buffersBody);
     this.headers = upstreamRequestHeaders(req.rawHeaders, h.connection, {
       remoteAddress: req.socket.remoteAddress,

@@ -4,7 +4,7 @@
  * Trailers pass through (gRPC status lives there), trailers-only responses stay trailers-only,
  * RST_STREAM travels both ways, and a gRPC deadline (`grpc-timeout`) bounds the call.
  *
- * The request body is kept in memory while it is small (BUFFER_LIMIT) so that a failed attempt
+ * The request body is kept in memory while it is small (REPLAY_BUFFER_LIMIT) so that a failed attempt
  * (refused, reset, gRPC UNAVAILABLE before any response) can be replayed on another endpoint.
  */
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream, type ClientHttp2Stream } from 'node:http2';
@@ -19,12 +19,9 @@ import type { ClusterRuntime } from './cluster-runtime.js';
 import { isHopByHop } from './hop-headers.js';
 import { ProxyError } from './proxy-errors.js';
 import { parseGrpcTimeout, shorterTimeout } from './request-timeouts.js';
-import { isIdempotent, retriableFailure, retriableGrpcStatus, retriableStatus, retryBackoffMs } from './retry-policy.js';
+import { REPLAY_BUFFER_LIMIT, isIdempotent, retriableFailure, retriableGrpcStatus, retriableStatus, retryBackoffMs } from './retry-policy.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
-
-/** Request bodies up to this size are kept for replay. */
-export const BUFFER_LIMIT = 64 * 1024;
 
 export interface Http2Deps {
   readonly clock: Clock;
@@ -103,7 +100,7 @@ class H2Call {
     down.on('data', (chunk: Buffer) => {
       if (this.replayable) {
         this.buffered += chunk.length;
-        if (this.buffered <= BUFFER_LIMIT) this.chunks.push(chunk);
+        if (this.buffered <= REPLAY_BUFFER_LIMIT) this.chunks.push(chunk);
         else {
           this.replayable = false;
           this.chunks.length = 0;

@@ -8,6 +8,9 @@ import type { ServiceConfig } from '../registry/service-config.js';
 
 export type FailureCause = 'connect-failure' | 'reset' | 'timeout';
 
+/** Request bodies up to this size are kept in memory, so that a failed attempt can be replayed. */
+export const REPLAY_BUFFER_LIMIT = 64 * 1024;
+
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 export function isIdempotent(method: string): boolean {

@@ -5,27 +5,19 @@
  * cannot honour (hostnames, named ports, priorities other than 0), rejected rather than guessed.
  */
 import { isIP } from 'node:net';
+import type { Endpoint } from '../balancers/endpoint.js';
 import { PROTOCOLS, type Health as EndpointHealth, type Protocol } from '../registry/model.js';
 import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-resource.js';
 import { integerAt, join, listAt, messageAt, stringAt, wrappedUIntAt, type Message } from './decode-values.js';
 import { readOutriggerMetadata } from './outrigger-metadata.js';
 import { ENDPOINT_TYPE_URL } from './type-urls.js';
 
-
-export interface DecodedEndpoint {
-  /** The instance id from the hub's metadata, else `address:port`. */
-  readonly id: string;
-  readonly address: string;
-  readonly port: number;
-  readonly weight: number;
-  readonly zone: string;
-  readonly region: string;
-  readonly health: EndpointHealth;
+/** A picker's endpoint, plus what the hub says of the instance behind it. */
+export interface DecodedEndpoint extends Endpoint {
   /** The instance's version label ('' when unknown). */
   readonly version: string;
   /** Absent when the control plane does not say. */
   readonly protocol?: Protocol;
-  readonly metadata: Readonly<Record<string, string>>;
 }
 
 export interface DecodedEndpoints {
