@@ -103,9 +103,12 @@ export function start(name: string, cmd: string, args: string[], opts: StartOpti
     err = keep(err, d);
     for (const w of waiters) w();
   });
+  let closed = false;
+  child.on('exit', () => live.delete(proc));
+  // 'close' comes once stdout and stderr have ended too; after 'exit' the last output may still be unread.
   const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => {
-      live.delete(proc);
+    child.on('close', (code, signal) => {
+      closed = true;
       for (const w of waiters) w();
       resolve(code ?? signal ?? -1);
     });
@@ -129,7 +132,7 @@ export function start(name: string, cmd: string, args: string[], opts: StartOpti
             clearTimeout(timer);
             waiters.delete(check);
             resolve(m);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
+          } else if (closed) {
             clearTimeout(timer);
             waiters.delete(check);
             reject(new Error(`${name}: exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}\nstderr: ${err.slice(-2000)}`));

@@ -8,7 +8,8 @@ export interface ChildExit {
 }
 
 /**
- * Runs a Node script in a child process and resolves when it exits by itself. The bound is an
+ * Runs a Node script in a child process and resolves when it exits by itself and its output
+ * has all been read ('close', not 'exit', which can come first). The bound is an
  * upper limit only: a child still running then is killed, which shows as `signal: 'SIGKILL'`.
  */
 export function runToExit(script: string, args: string[], boundMs: number): Promise<ChildExit> {
@@ -18,7 +19,7 @@ export function runToExit(script: string, args: string[], boundMs: number): Prom
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const bound = setTimeout(() => child.kill('SIGKILL'), boundMs);
   return new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       clearTimeout(bound);
       resolve({ code, signal, out });
     }),

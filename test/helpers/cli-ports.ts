@@ -1,18 +1,43 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { CliProcess } from './cli-process.js';
 import { eventually as poll } from './wait.js';
 
 /**
  * A port that was free a moment ago, for a process that must come back on the same port
  * (a hub restarted after SIGKILL). Everything else in the tests binds port 0.
+ *
+ * It is taken from below the kernel's ephemeral range: every `listen(0)` and every outgoing
+ * connection of the tests running alongside draws from that range, and one of them could take
+ * the port in the moment the hub is away, so the sidecars would reconnect to a stranger.
  */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const low = ephemeralLow();
+  for (let attempt = 0; ; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    const server = net.createServer();
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      return port;
+    }
+    if (attempt >= 50) throw new Error(`no free port between 10000 and ${low}`);
+  }
+}
+
+/** The first port of the kernel's ephemeral range (Linux; 32768 where it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 /** A tiny HTTP app whose health endpoint can be flipped, as the app beside a sidecar. */
@@ -49,7 +74,16 @@ export async function getJson<T>(url: string): Promise<{ status: number; body: T
   }
 }
 
-/** Polls until the check returns a value other than undefined, or fails after `ms`. */
-export function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 40_000): Promise<T> {
-  return poll(what, check, ms, 100);
+/**
+ * Polls until the check returns a value other than undefined, or fails after `ms`. A timeout
+ * names the state and stderr of each process in `watched`: a wait that failed because a process
+ * died reads as that, not as slowness.
+ */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 40_000, watched: readonly CliProcess[] = []): Promise<T> {
+  try {
+    return await poll(what, check, ms, 100);
+  } catch (err) {
+    if (watched.length === 0) throw err;
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${watched.map((p) => p.describe()).join('\n')}`);
+  }
 }

@@ -25,7 +25,8 @@ function injectStdin(text: string): Promise<{ code: number | null; stdout: strin
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdin.end(text);
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  // 'close' comes after stdout and stderr have ended; 'exit' may come before the last output.
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 test('a Deployment between a Service and a ConfigMap: the workload is injected, the others are copied byte for byte', async (t) => {

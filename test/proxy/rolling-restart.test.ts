@@ -10,7 +10,8 @@ const DRAIN_PERIOD_MS = 1000;
 const healthyIds = (rows: EndpointRow[] | undefined): string[] => (rows ?? []).filter((r) => r.health === 'HEALTHY').map((r) => r.id).sort();
 
 test('rolling restart of all backends (sidecars draining) under steady load: zero failed requests', async (t) => {
-  t.timeout(60_000);
+  // Upper bounds only: a busy machine makes the rollout slower, never a failure.
+  t.timeout(120_000);
   const mesh = new RollingMesh(createLogger(process.env.OUTRIGGER_TEST_LOG === '1' ? 'info' : 'silent'), DRAIN_PERIOD_MS);
   let load: SteadyLoad | undefined;
   t.teardown(async () => {
@@ -30,7 +31,7 @@ test('rolling restart of all backends (sidecars draining) under steady load: zer
 
   await webSees('three HEALTHY echo endpoints', (rows) => healthyIds(rows).join() === 'echo-1,echo-2,echo-3');
 
-  load = startSteadyLoad({ proxy: web.addresses.outbound, host: CLUSTER, workers: 4, ratePerSecond: 300, maxRequests: 12_000, maxDurationMs: 35_000 });
+  load = startSteadyLoad({ proxy: web.addresses.outbound, host: CLUSTER, workers: 4, ratePerSecond: 300, maxRequests: 30_000, maxDurationMs: 90_000 });
   const running = load;
   const servedBy = (id: string): number => running.progress.byInstance[id] ?? 0;
   // The load is really flowing through all three before the first drain.
@@ -58,7 +59,7 @@ test('rolling restart of all backends (sidecars draining) under steady load: zer
 
   // A moment more of load on the new generation, then stop it.
   const after = running.progress.ok;
-  await eventually('200 more requests served after the rollout', async () => (running.progress.ok - after >= 200 || running.progress.sent >= 12_000 ? true : undefined), 10_000);
+  await eventually('200 more requests served after the rollout', async () => (running.progress.ok - after >= 200 || running.progress.sent >= 30_000 ? true : undefined), 10_000);
   const result = await running.stop();
 
   t.log(`requests sent: ${result.sent}, ok: ${result.ok}, failed: ${result.failures.length}`);

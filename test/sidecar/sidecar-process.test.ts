@@ -87,31 +87,37 @@ test.serial('hub SIGKILLed and restarted: the sidecar keeps its peers, re-regist
   });
   const adminA = await adminOf(a);
   await adminOf(b);
+  let last: ClustersJson | undefined;
   const workerSeen = async (): Promise<ClustersJson | undefined> => {
-    const c = (await getJson<ClustersJson>(`${adminA}/clusters`))?.body;
+    const c = (last = (await getJson<ClustersJson>(`${adminA}/clusters`))?.body);
     return c?.clusters.find((x) => x.name === 'worker.demo.local')?.endpoints.some((e) => e.id === 'worker-1' && e.health === 'HEALTHY') ? c : undefined;
   };
-  await eventually('api sees worker-1 healthy', workerSeen);
+  await eventually('api sees worker-1 healthy', workerSeen, undefined, [a, b, hub.proc]);
 
   hub.proc.child.kill('SIGKILL');
   await hub.proc.exited;
-  const stale = await eventually('a stale view of worker while the hub is away', async () => {
-    const c = await workerSeen();
-    return c !== undefined && c.stale_age_ms > 0 ? c : undefined;
-  });
+  const stale = await eventually(
+    'a stale view of worker while the hub is away',
+    async () => {
+      const c = await workerSeen();
+      return c !== undefined && c.stale_age_ms > 0 ? c : undefined;
+    },
+    undefined,
+    [a, b],
+  ).catch((err: Error) => Promise.reject(new Error(`${err.message}\nlast /clusters of api: ${JSON.stringify(last)}`)));
   t.true(stale.stale_age_ms > 0, 'stale age is visible in /clusters');
 
   hub = await startHub(port);
   await eventually('both sidecars re-registered', async () => {
     const [api, worker] = [await instances(hub.http, 'api'), await instances(hub.http, 'worker')];
     return api.length === 1 && worker.length === 1 && api[0]!.health === 'HEALTHY' && worker[0]!.health === 'HEALTHY' ? true : undefined;
-  });
+  }, undefined, [a, b, hub.proc]);
   const all = (await getJson<{ data: { services: InstanceJson[] } }>(`${hub.http}/api/v1/services`))!.body.data.services;
   t.deepEqual(all.map((i) => i.id).sort(), ['api-1', 'worker-1'], 'exactly one live instance per sidecar');
   await eventually('api back in sync', async () => {
     const c = await workerSeen();
     return c !== undefined && c.stale_age_ms === 0 ? c : undefined;
-  });
+  }, undefined, [a, b, hub.proc]);
 });
 
 test.serial('a sidecar restarted while the hub is down serves its peers from the cache file', async (t) => {
