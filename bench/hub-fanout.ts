@@ -7,7 +7,7 @@
  * and the REST discover endpoint's throughput with wrk.
  */
 import { fileURLToPath } from 'node:url';
-import { createRegistryClient, callUnary, type RegistryClient } from '../src/hub/grpc-registry-client.js';
+import { createRegistryClient, callUnary, type RegistryClient } from '../src/wire/registry-client.js';
 import type { SwarmCommand, SwarmReport, SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
 import { percentile, wrk, type LoadResult } from './lib/load.js';

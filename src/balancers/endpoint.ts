@@ -3,11 +3,8 @@
  * (from EDS or the registry). Endpoints are immutable values; a change replaces the object and the
  * balancer builds a new picker.
  */
-import { HEALTH_STATES, type Health } from '../registry/model.js';
+import type { Health } from '../model/health.js';
 
-/** An endpoint's health is an instance's health, defined once in the registry's model. */
-export const ENDPOINT_HEALTH = HEALTH_STATES;
-export type EndpointHealth = Health;
 
 export interface Endpoint {
   /** Stable identity; per-endpoint load and ejection state are keyed by it. */
@@ -22,7 +19,7 @@ export interface Endpoint {
    * Only HEALTHY endpoints take new requests normally. UNKNOWN is not routable (not yet checked),
    * DRAINING never gets new requests (not even in panic), UNHEALTHY only in panic.
    */
-  readonly health: EndpointHealth;
+  readonly health: Health;
   readonly metadata: Readonly<Record<string, string>>;
 }
 

@@ -1,5 +1,5 @@
 /** The balancers' public surface: pickers, policies by name, routing, outlier detection, breakers. */
-export { ENDPOINT_HEALTH, MAX_WEIGHT, MIN_WEIGHT, effectiveWeight, hostKey, type Endpoint, type EndpointHealth } from './endpoint.js';
+export { MAX_WEIGHT, MIN_WEIGHT, effectiveWeight, hostKey, type Endpoint } from './endpoint.js';
 export { EMPTY_PICKER, randomIndex, type LbPolicy, type PickContext, type Picker, type PickerEnv, type RandomSource } from './picker.js';
 export { DEFAULT_EWMA_DECAY_MS, EndpointStats, EndpointStatsStore, type EndpointStatsSnapshot, type LoadObserver } from './endpoint-stats.js';
 export { DEFAULT_POLICY, PolicyRegistry, type PolicyDefinition, type PolicySelection } from './policy-registry.js';

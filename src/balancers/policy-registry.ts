@@ -6,7 +6,7 @@
  */
 import type { z } from 'zod';
 import { OutriggerError } from '../common/errors.js';
-import { parseWith } from '../config/parse.js';
+import { parseWith } from '../model/parse-input.js';
 import type { LbPolicy } from './picker.js';
 
 export interface PolicyDefinition<O extends Record<string, unknown> = Record<string, unknown>> {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
-import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
-import { listenPort } from './listen-port.js';
+import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
+import { listenPort } from '../model/port.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
 const positiveInt = (max: number) =>

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { OutriggerError } from '../common/errors.js';
-import { parseWith } from './parse.js';
+import { parseWith } from '../model/parse-input.js';
 
 export const ENV_PREFIX = 'OUTRIGGER_';
 

@@ -2,19 +2,14 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
-import { LB_POLICIES } from '../registry/service-config.js';
-import {
-  instanceIdSchema,
-  isHostname,
-  metadataSchema,
-  namespaceNameSchema,
-  protocolSchema,
-  serviceNameSchema,
-} from '../registry/validation.js';
+import { LB_POLICIES } from '../model/service-config.js';
+import { instanceIdSchema, metadataSchema } from '../registry/validation.js';
+import { isHostname, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
+import { protocolSchema } from '../model/protocol.js';
 import { parseHealthCheck, type HealthCheckConfig } from '../health/check-config.js';
 import { LOG_LEVELS } from './hub-config.js';
-import { listenPort } from './listen-port.js';
-import { parseWith } from './parse.js';
+import { listenPort } from '../model/port.js';
+import { parseWith } from '../model/parse-input.js';
 
 const appPort = z
   .number({ error: 'must be an integer from 1 to 65535' })

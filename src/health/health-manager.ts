@@ -4,7 +4,8 @@ import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { HealthCheckConfig, ScheduleSettings } from './check-config.js';
 import { createProbe, type ProbeTarget } from './probe-factory.js';
-import { describeError, fail, type Health, type HealthProbe, type ProbeResult, type ProbeStatus } from './probe.js';
+import type { CheckedHealth } from '../model/health.js';
+import { describeError, fail, type HealthProbe, type ProbeResult, type ProbeStatus } from './probe.js';
 import { TtlCheck } from './ttl-check.js';
 
 /** One finished probe (or TTL report/expiry), as the manager recorded it. */
@@ -17,8 +18,8 @@ export interface CheckResult extends ProbeResult {
 
 /** Emitted when the instance's health changes. */
 export interface HealthTransition {
-  health: Health;
-  previous: Health;
+  health: CheckedHealth;
+  previous: CheckedHealth;
   status: ProbeStatus;
   output: string;
   durationMs: number;
@@ -77,7 +78,7 @@ export class HealthManager extends EventEmitter<HealthManagerEvents> {
   private readonly timing: Pick<ScheduleSettings, 'intervalMs' | 'timeoutMs' | 'jitter'> = { intervalMs: 0, timeoutMs: 0, jitter: 0 };
   private readonly ttl: TtlCheck | undefined;
 
-  private state: Health;
+  private state: CheckedHealth;
   private last: CheckResult | undefined;
   private readonly counters: HealthStats = {
     probes: 0,
@@ -150,7 +151,7 @@ export class HealthManager extends EventEmitter<HealthManagerEvents> {
     return this.last as CheckResult;
   }
 
-  get health(): Health {
+  get health(): CheckedHealth {
     return this.state;
   }
 

@@ -6,12 +6,6 @@
 /** One probe's verdict, with Consul's meaning: warn still routes, fail does not. */
 export type ProbeStatus = 'pass' | 'warn' | 'fail';
 
-/**
- * The instance's health as routing sees it. UNKNOWN is the start state: not routable until
- * the instance has first proven itself HEALTHY.
- */
-export type Health = 'HEALTHY' | 'UNHEALTHY' | 'UNKNOWN';
-
 export interface ProbeResult {
   status: ProbeStatus;
   /** What a person needs to understand the verdict (status line, exit code, error). */

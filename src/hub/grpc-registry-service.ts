@@ -9,8 +9,8 @@ import { OutriggerError, notFound } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Registry } from '../registry/registry.js';
-import { codedError, statusName, toGrpcError } from './grpc-errors.js';
-import type * as m from './grpc-registry-messages.js';
+import { codedError, statusName, toGrpcError } from '../wire/grpc-errors.js';
+import type * as m from '../wire/messages.js';
 import {
   discoverQuery,
   given,
@@ -21,8 +21,8 @@ import {
   registerInput,
   serviceConfigInput,
   serviceToWire,
-} from './grpc-registry-mapping.js';
-import { registryServiceDefinition } from './grpc-registry-proto.js';
+} from './grpc-mapping.js';
+import { registryServiceDefinition } from '../wire/registry-proto.js';
 import { SessionLeases } from './session-leases.js';
 import { SessionStream, type SessionCall } from './session-stream.js';
 import { WatchHub } from './watch-hub.js';

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { createPolicyRegistry } from '../balancers/builtin-policies.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { listenError } from '../common/listen-error.js';
@@ -10,8 +11,8 @@ import type { HubConfig } from '../config/hub-config.js';
 import type { EndpointSliceSource } from '../k8s/endpoint-slice/endpoint-slice-source.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { Registry } from '../registry/registry.js';
-import { AdsServer } from '../xds/ads-server.js';
-import { addRegistryService } from './registry-grpc.js';
+import { AdsServer } from '../xds/server/ads-server.js';
+import { addRegistryService } from './grpc-registry-service.js';
 import { createRestHandler } from './rest-api.js';
 
 export interface HubAddresses {
@@ -54,6 +55,7 @@ export class Hub {
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? silentLogger;
     this.registry = new Registry({
+      policies: createPolicyRegistry(),
       clock: this.clock,
       logger: this.logger.child({ component: 'registry' }),
       defaultNamespace: config.default_namespace,

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { invalidArgument } from '../common/errors.js';
-import { parseWith } from '../config/parse.js';
+import { parseWith } from '../model/parse-input.js';
 import type { HttpMethod } from '../http/router.js';
 import type { HttpReply } from '../http/response.js';
 import type { QueryReader, QuerySpec } from './rest-query.js';

@@ -1,9 +1,10 @@
 import { invalidArgument } from '../common/errors.js';
-import { parseWith } from '../config/parse.js';
+import { parseWith } from '../model/parse-input.js';
 import type { DiscoverQuery, Registry } from '../registry/registry.js';
-import { metadataSchema, namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
+import { metadataSchema } from '../registry/validation.js';
+import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { reply } from '../http/response.js';
-import { instanceToJson } from './instance-json.js';
+import { instanceToJson } from './rest-instance-json.js';
 import type { RestRoute } from './rest-context.js';
 
 export const MAX_DISCOVER_LIMIT = 10_000;

@@ -1,5 +1,5 @@
 import { invalidArgument } from '../common/errors.js';
-import { HEALTH_STATES, type Health } from '../registry/model.js';
+import { HEALTH_STATES, type Health } from '../model/health.js';
 
 /**
  * Health as REST callers write it. AI-CORE sends lowercase words (`"status": "healthy"`) and

@@ -1,7 +1,7 @@
 import { notFound } from '../common/errors.js';
 import type { Namespace } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import { namespaceNameSchema } from '../registry/validation.js';
+import { namespaceNameSchema } from '../model/names.js';
 import { reply } from '../http/response.js';
 import { objectBody, pathParam, type RestContext, type RestRoute } from './rest-context.js';
 import { namespaceToJson } from './rest-resource-json.js';

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { invalidArgument } from '../common/errors.js';
-import { parseWith } from '../config/parse.js';
+import { parseWith } from '../model/parse-input.js';
 
 /** The query parameters a route takes: exact names, and prefixes such as `metadata.`. */
 export interface QuerySpec {

@@ -1,10 +1,10 @@
 import { notFound } from '../common/errors.js';
-import { serviceKey, type Service } from '../registry/model.js';
+import { serviceKey } from '../model/names.js';
+import { type Service } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import { parseServiceConfig } from '../registry/service-config.js';
-import { namespaceNameSchema, serviceNameSchema } from '../registry/validation.js';
+import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { reply } from '../http/response.js';
-import { instanceToJson } from './instance-json.js';
+import { instanceToJson } from './rest-instance-json.js';
 import { objectBody, pathParam, type RestContext, type RestRoute } from './rest-context.js';
 import { requireNamespace } from './rest-namespace-routes.js';
 import { serviceToJson } from './rest-resource-json.js';
@@ -53,7 +53,7 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
         const { namespace, service } = names(ctx);
         const body = await objectBody(ctx, true);
         // Validated here first so errors name the body's own keys (`lb_policy`, not `config.lb_policy`).
-        parseServiceConfig(body, '');
+        registry.parseServiceConfig(body, '');
         const existed = registry.getService(namespace, service) !== undefined;
         const svc = registry.putService(namespace, service, body);
         const headers = { location: `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}` };

@@ -10,9 +10,9 @@ import type { Logger } from '../common/logger.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Instance } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import { codedError, statusName, toGrpcError, toWireError } from './grpc-errors.js';
-import type { SessionRequest, SessionResponse } from './grpc-registry-messages.js';
-import { healthFromWire, instanceToWire, registerInput } from './grpc-registry-mapping.js';
+import { codedError, statusName, toGrpcError, toWireError } from '../wire/grpc-errors.js';
+import type { SessionRequest, SessionResponse } from '../wire/messages.js';
+import { healthFromWire, instanceToWire, registerInput } from './grpc-mapping.js';
 import type { SessionLeases } from './session-leases.js';
 
 export type SessionCall = grpc.ServerDuplexStream<SessionRequest, SessionResponse>;

@@ -10,9 +10,9 @@ import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Instance } from '../registry/model.js';
-import { statusName, toGrpcError } from './grpc-errors.js';
-import type { WatchEvent, WatchRequest } from './grpc-registry-messages.js';
-import { instanceToWire } from './grpc-registry-mapping.js';
+import { statusName, toGrpcError } from '../wire/grpc-errors.js';
+import type { WatchEvent, WatchRequest } from '../wire/messages.js';
+import { instanceToWire } from './grpc-mapping.js';
 import type { InstanceChangeRecord } from './watch-history.js';
 
 /** Instances per snapshot message: far below grpc's 4 MB default message limit. */

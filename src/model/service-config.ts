@@ -1,7 +1,11 @@
+/**
+ * A service's config: Envoy's cluster fields in snake_case, durations in milliseconds, every field
+ * with a default. The fields common to every policy are checked here; each policy's own
+ * `lb_options` by the policy registry the caller hands in.
+ */
 import { z } from 'zod';
-import { createPolicyRegistry } from '../balancers/builtin-policies.js';
 import { OutriggerError } from '../common/errors.js';
-import { parseWith } from '../config/parse.js';
+import { parseWith } from './parse-input.js';
 
 export const LB_POLICIES = [
   'round_robin',
@@ -91,11 +95,16 @@ export const serviceConfigSchema = z.strictObject({
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 
-/** The balancers' policy registry checks each policy's own `lb_options` (one schema per policy). */
-const policies = createPolicyRegistry();
+/**
+ * Checks a policy's own `lb_options` and fills in their defaults: the balancers' PolicyRegistry,
+ * an instance handed in (as grpc-js keeps its registry), so this layer loads no picker.
+ */
+export interface LbOptionsParser {
+  parse(selection: { lb_policy: string; lb_options: Readonly<Record<string, unknown>> }, prefix?: string): { readonly options: Readonly<Record<string, unknown>> };
+}
 
 /** Validates a service config as written by a user; every omitted field takes its default. */
-export function parseServiceConfig(input: unknown, prefix = 'config'): ServiceConfig {
+export function parseServiceConfig(input: unknown, policies: LbOptionsParser, prefix = 'config'): ServiceConfig {
   const config = parseWith(serviceConfigSchema, input ?? {}, prefix);
   try {
     const policy = policies.parse(config, prefix);
@@ -107,4 +116,5 @@ export function parseServiceConfig(input: unknown, prefix = 'config'): ServiceCo
   }
 }
 
-export const DEFAULT_SERVICE_CONFIG: ServiceConfig = parseServiceConfig({});
+/** Every default; round_robin, the default policy, takes no options. */
+export const DEFAULT_SERVICE_CONFIG: ServiceConfig = serviceConfigSchema.parse({});

@@ -15,7 +15,7 @@ import { RetryBudget } from '../balancers/retry-budget.js';
 import type { PickContext, RandomSource } from '../balancers/picker.js';
 import type { PolicyRegistry } from '../balancers/policy-registry.js';
 import type { Locality } from '../balancers/routing.js';
-import type { ServiceConfig } from '../registry/service-config.js';
+import type { ServiceConfig } from '../model/service-config.js';
 import { ClusterRequestCounters, type ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { EndpointConnections } from './endpoint-connections.js';
 import type { UpstreamCluster } from './upstream-source.js';

@@ -4,7 +4,7 @@
  * method without a streamed body, or a gRPC call whose body is still buffered), a retriable
  * cause under `retry_on`, and room in the cluster's retry budget (the breaker's `retries`).
  */
-import type { ServiceConfig } from '../registry/service-config.js';
+import type { ServiceConfig } from '../model/service-config.js';
 
 export type FailureCause = 'connect-failure' | 'reset' | 'timeout';
 

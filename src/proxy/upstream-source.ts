@@ -5,7 +5,8 @@
  */
 import { OutriggerError } from '../common/errors.js';
 import type { Endpoint } from '../balancers/endpoint.js';
-import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../registry/service-config.js';
+import { parseBuiltinServiceConfig } from '../balancers/service-config.js';
+import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../model/service-config.js';
 
 export interface UpstreamCluster {
   /** `<service>.<namespace>`. */
@@ -105,7 +106,7 @@ export class StaticUpstreamSource implements UpstreamSource {
 function build(name: string, input: StaticClusterInput): UpstreamCluster {
   return Object.freeze({
     name,
-    config: parseServiceConfig(input.config ?? {}, `clusters.${name}.config`),
+    config: parseBuiltinServiceConfig(input.config ?? {}, `clusters.${name}.config`),
     endpoints: Object.freeze(input.endpoints.map(toEndpoint)),
   });
 }

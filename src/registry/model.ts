@@ -3,7 +3,7 @@
  * by the registry are immutable snapshots: a change replaces the object, so a subscriber may
  * keep a reference and compare by identity.
  */
-import type { ServiceConfig } from './service-config.js';
+import type { ServiceConfig } from '../model/service-config.js';
 
 export const PROTOCOLS = ['http', 'http2', 'grpc', 'tcp'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -63,18 +63,6 @@ export interface Namespace {
   readonly description: string;
   readonly createdAt: number;
   readonly revision: number;
-}
-
-/** `<service>.<namespace>`: the xDS cluster name, the proxyless listener name and the routing key. */
-export function serviceKey(service: string, namespace: string): string {
-  return `${service}.${namespace}`;
-}
-
-/** Splits `worker.secure-api.local` into service `worker` and namespace `secure-api.local`. */
-export function splitServiceKey(key: string): { service: string; namespace: string } | undefined {
-  const dot = key.indexOf('.');
-  if (dot <= 0 || dot === key.length - 1) return undefined;
-  return { service: key.slice(0, dot), namespace: key.slice(dot + 1) };
 }
 
 export type ChangeOp = 'upsert' | 'remove';

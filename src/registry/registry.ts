@@ -2,20 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError, notFound } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
-import { parseWith } from '../config/parse.js';
+import { parseWith } from '../model/parse-input.js';
 import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
-import { serviceKey, type Health, type Instance, type Namespace, type RegistryChange, type Service } from './model.js';
-import { DEFAULT_SERVICE_CONFIG, parseServiceConfig } from './service-config.js';
-import {
-  healthSchema,
-  instanceIdSchema,
-  namespaceInputSchema,
-  namespaceNameSchema,
-  registerInputSchema,
-  serviceNameSchema,
-} from './validation.js';
+import { serviceKey } from '../model/names.js';
+import { type Health } from '../model/health.js';
+import { type Instance, type Namespace, type RegistryChange, type Service } from './model.js';
+import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
+import { healthSchema } from '../model/health.js';
+import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
+import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 
 export interface RegistryOptions {
+  /** Checks each policy's own lb_options in service configs (the balancers' PolicyRegistry). */
+  policies: LbOptionsParser;
   clock?: Clock;
   logger?: Logger;
   /** Namespace for registrations that name none. */
@@ -56,6 +55,7 @@ export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { enabled: tru
 export class Registry {
   readonly clock: Clock;
   readonly defaultNamespace: string;
+  private readonly policies: LbOptionsParser;
   private readonly logger: Logger;
   private readonly namespaces = new Map<string, Namespace>();
   private readonly services = new Map<string, ServiceEntry>();
@@ -69,7 +69,8 @@ export class Registry {
   private preserving = false;
   private expiries = 0;
 
-  constructor(options: RegistryOptions = {}) {
+  constructor(options: RegistryOptions) {
+    this.policies = options.policies;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.defaultNamespace = options.defaultNamespace ?? 'default';
@@ -148,13 +149,18 @@ export class Registry {
   putService(namespace: string, name: string, config?: unknown): Service {
     parseWith(namespaceNameSchema, namespace, 'namespace');
     parseWith(serviceNameSchema, name, 'service');
-    const parsed = config === undefined ? undefined : parseServiceConfig(config);
+    const parsed = config === undefined ? undefined : this.parseServiceConfig(config);
     const entry = this.ensureService(namespace, name);
     if (parsed === undefined) return entry.service;
     const service: Service = { ...entry.service, config: parsed, revision: this.bump() };
     entry.service = service;
     this.emit({ kind: 'service', op: 'upsert', version: service.revision, service });
     return service;
+  }
+
+  /** Validates a service config with this registry's policies; `prefix` names where it sits. */
+  parseServiceConfig(config: unknown, prefix = 'config'): ServiceConfig {
+    return parseServiceConfig(config, this.policies, prefix);
   }
 
   getService(namespace: string, name: string): Service | undefined {

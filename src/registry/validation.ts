@@ -1,7 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
-import { HEALTH_STATES, PROTOCOLS, SOURCES } from './model.js';
+import { healthSchema } from '../model/health.js';
+import { namespaceNameSchema, isHostname, serviceNameSchema } from '../model/names.js';
+import { portSchema } from '../model/port.js';
+import { protocolSchema } from '../model/protocol.js';
+import { SOURCES } from './model.js';
 
 /** Limits on what one instance may carry, so one registration cannot bloat every push. */
 export const LIMITS = {
@@ -13,29 +17,6 @@ export const LIMITS = {
   descriptionLength: 1024,
 } as const;
 
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const HOST_LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-export function isDnsLabel(s: string): boolean {
-  return LABEL.test(s);
-}
-
-export function isDnsName(s: string): boolean {
-  return s.length <= 253 && s.split('.').every((l) => LABEL.test(l));
-}
-
-export function isHostname(s: string): boolean {
-  return s.length <= 253 && s.split('.').every((l) => HOST_LABEL.test(l));
-}
-
-export const serviceNameSchema = z
-  .string({ error: 'must be a string' })
-  .refine(isDnsLabel, { error: 'must be a DNS label: 1-63 lowercase letters, digits or "-", starting and ending with a letter or digit' });
-
-export const namespaceNameSchema = z
-  .string({ error: 'must be a string' })
-  .refine(isDnsName, { error: 'must be a DNS name: dot-separated DNS labels (lowercase letters, digits, "-"), at most 253 characters' });
-
 export const instanceIdSchema = z
   .string({ error: 'must be a string' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, { error: 'must start with a letter or digit and contain only letters, digits and . _ : @ -' })
@@ -44,12 +25,6 @@ export const instanceIdSchema = z
 const addressSchema = z
   .string({ error: 'must be a string' })
   .refine((a) => isIP(a) !== 0 || isHostname(a), { error: 'must be an IPv4 address, an IPv6 address or a hostname' });
-
-const portSchema = z
-  .number({ error: 'must be an integer from 1 to 65535' })
-  .int({ error: 'must be an integer from 1 to 65535' })
-  .min(1, { error: 'must be an integer from 1 to 65535' })
-  .max(65535, { error: 'must be an integer from 1 to 65535' });
 
 const weightSchema = z
   .number({ error: 'must be an integer from 1 to 1000' })
@@ -86,8 +61,6 @@ export const metadataSchema = z
     }
   });
 
-export const protocolSchema = z.enum(PROTOCOLS, { error: `must be one of ${PROTOCOLS.join(', ')}` });
-export const healthSchema = z.enum(HEALTH_STATES, { error: `must be one of ${HEALTH_STATES.join(', ')}` });
 
 /**
  * A registration as callers send it (REST body or gRPC message, both snake_case).

@@ -4,7 +4,7 @@
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
-import type { AdsClient } from '../xds/ads-client.js';
+import type { AdsClient } from '../xds/client/ads-client.js';
 import { parseClusterName } from './cluster-name.js';
 import type { PeerCache } from './peer-cache.js';
 

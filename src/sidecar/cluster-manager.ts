@@ -13,10 +13,10 @@
 import { EventEmitter } from 'node:events';
 import type { TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
-import type { AdsClientStats, AdsResourceError, ClusterWatcher } from '../xds/ads-client.js';
-import type { DecodedCluster } from '../xds/decode-cluster.js';
-import type { DecodedEndpoints } from '../xds/decode-endpoints.js';
-import { canonicalJson } from '../xds/decode-resource.js';
+import type { AdsClientStats, AdsResourceError, ClusterWatcher } from '../xds/client/ads-client.js';
+import type { DecodedCluster } from '../xds/resources/cluster-decode.js';
+import type { DecodedEndpoints } from '../xds/resources/endpoints-decode.js';
+import { canonicalJson } from '../xds/resources/decode-result.js';
 import { EnsureWaiters } from './cluster-ensure.js';
 import { resolveClusterManagerOptions, type ClusterManagerOptions, type ResolvedClusterManagerOptions } from './cluster-manager-options.js';
 import { parseClusterName } from './cluster-name.js';

@@ -4,8 +4,8 @@
  * fails at once with the reason instead of waiting out a bound.
  */
 import { OutriggerError } from '../common/errors.js';
-import { splitServiceKey } from '../registry/model.js';
-import { isDnsLabel, isDnsName } from '../registry/validation.js';
+import { splitServiceKey } from '../model/names.js';
+import { isDnsLabel, isDnsName } from '../model/names.js';
 
 export function parseClusterName(name: unknown, field = 'cluster'): string {
   if (typeof name !== 'string') throw new OutriggerError('invalid_argument', `${field}: must be a string <service>.<namespace>`, field);

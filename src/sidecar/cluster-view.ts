@@ -3,8 +3,8 @@
  * replaces the object, so the data plane may keep the one it built its picker from and compare
  * by identity (grpc-js's picker idea, one level up).
  */
-import type { ServiceConfig } from '../registry/service-config.js';
-import type { DecodedEndpoint } from '../xds/decode-endpoints.js';
+import type { ServiceConfig } from '../model/service-config.js';
+import type { DecodedEndpoint } from '../xds/resources/endpoints-decode.js';
 
 /** Where the current state came from: the hub, or the cache file of a previous run. */
 export type ClusterSource = 'hub' | 'cache';

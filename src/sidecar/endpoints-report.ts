@@ -1,5 +1,5 @@
 import { OutriggerError } from '../common/errors.js';
-import { splitServiceKey } from '../registry/model.js';
+import { splitServiceKey } from '../model/names.js';
 
 interface Row {
   id: string;

@@ -5,10 +5,11 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseWith } from '../config/parse.js';
-import { PROTOCOLS } from '../registry/model.js';
-import { parseServiceConfig, type ServiceConfig } from '../registry/service-config.js';
-import type { DecodedEndpoint } from '../xds/decode-endpoints.js';
+import { parseWith } from '../model/parse-input.js';
+import { PROTOCOLS } from '../model/protocol.js';
+import { parseBuiltinServiceConfig } from '../balancers/service-config.js';
+import { parseServiceConfig, type ServiceConfig } from '../model/service-config.js';
+import type { DecodedEndpoint } from '../xds/resources/endpoints-decode.js';
 import { parseClusterName } from './cluster-name.js';
 
 export const PEER_CACHE_FORMAT = 'outrigger.peer-cache';
@@ -86,7 +87,7 @@ export function decodePeerCache(text: string): PeerCacheFile {
     written_at: file.written_at,
     clusters: file.clusters.map((c, i) => ({
       name: parseClusterName(c.name, `clusters[${i}].name`),
-      config: parseServiceConfig(c.config, `clusters[${i}].config`),
+      config: parseBuiltinServiceConfig(c.config, `clusters[${i}].config`),
       config_version: c.config_version,
       endpoints: c.endpoints,
       endpoints_version: c.endpoints_version,

@@ -8,7 +8,8 @@ import { DEFAULT_BACKOFF, type BackoffOptions } from '../common/backoff.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
-import { isAppHealth, type Registration } from './registrar-registration.js';
+import { isCheckedHealth } from '../model/health.js';
+import type { Registration } from './registrar-registration.js';
 import { REGISTRAR_CHANNEL_OPTIONS } from './registrar-session.js';
 
 export interface RegistrarOptions {
@@ -62,7 +63,7 @@ export function resolveRegistrarOptions(options: RegistrarOptions): ResolvedRegi
   // Without a stable id the hub makes one up on every registration, and each reconnect would
   // add an instance instead of replacing it.
   if (typeof reg?.id !== 'string' || reg.id === '') throw invalid('registration.id', 'must be set to a stable id (e.g. the pod UID)');
-  if (reg.health !== undefined && !isAppHealth(reg.health)) throw invalid('registration.health', 'must be HEALTHY, UNHEALTHY or UNKNOWN');
+  if (reg.health !== undefined && !isCheckedHealth(reg.health)) throw invalid('registration.health', 'must be HEALTHY, UNHEALTHY or UNKNOWN');
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   positiveMs(backoff.initialMs, 'backoff.initialMs');
   positiveMs(backoff.maxMs, 'backoff.maxMs');

@@ -3,16 +3,9 @@
  * request. The id is stable (the pod UID on Kubernetes), so registering again after a reconnect
  * replaces the instance at the hub instead of adding a second one.
  */
-import type { RegisterRequest, WireDuration, WireProtocol } from '../hub/grpc-registry-messages.js';
-import type { Health, Protocol } from '../registry/model.js';
-
-/** The health a check can report; DRAINING is the registrar's own (see Registrar.drain). */
-export const APP_HEALTH_STATES = ['HEALTHY', 'UNHEALTHY', 'UNKNOWN'] as const;
-export type AppHealth = (typeof APP_HEALTH_STATES)[number];
-
-export function isAppHealth(value: unknown): value is AppHealth {
-  return (APP_HEALTH_STATES as readonly unknown[]).includes(value);
-}
+import type { RegisterRequest, WireDuration, WireProtocol } from '../wire/messages.js';
+import type { CheckedHealth, Health } from '../model/health.js';
+import type { Protocol } from '../model/protocol.js';
 
 export interface Registration {
   /** Stable across restarts of the app and reconnects; required. */
@@ -31,7 +24,7 @@ export interface Registration {
   weight?: number;
   metadata?: Record<string, string>;
   /** Health to register with before the first check result; default UNKNOWN. */
-  health?: AppHealth;
+  health?: CheckedHealth;
   /** How long the hub keeps the instance once the session drops (the lease TTL). */
   ttl_ms: number;
   /** Removal delay after the lease expired; default: the service's. */

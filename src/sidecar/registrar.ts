@@ -19,15 +19,15 @@ import { Backoff } from '../common/backoff.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { SessionResponse, WireError, WireInstance } from '../hub/grpc-registry-messages.js';
-import type { Health } from '../registry/model.js';
+import type { SessionResponse, WireError, WireInstance } from '../wire/messages.js';
+import { isCheckedHealth, type CheckedHealth, type Health } from '../model/health.js';
 import { BoundedWait } from './registrar-bounded-wait.js';
 import { resolveRegistrarOptions, type RegistrarOptions, type ResolvedRegistrarOptions } from './registrar-options.js';
-import { isAppHealth, registerRequest, type AppHealth } from './registrar-registration.js';
+import { registerRequest } from './registrar-registration.js';
 import { HubSession, type SessionRequestKind } from './registrar-session.js';
 
 export type { RegistrarOptions } from './registrar-options.js';
-export type { AppHealth, Registration } from './registrar-registration.js';
+export type { Registration } from './registrar-registration.js';
 export type { SessionRequestKind } from './registrar-session.js';
 
 /**
@@ -88,7 +88,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
   private session: HubSession | undefined;
   private heartbeatTimer: TimerHandle | undefined;
   private nextHub = 0;
-  private appHealth: AppHealth;
+  private appHealth: CheckedHealth;
   private draining = false;
   private readonly drainWaits = new Set<BoundedWait>();
   private deregistration: BoundedWait | undefined;
@@ -135,8 +135,8 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
    * reconnect. Only transitions are sent. After drain() the hub keeps seeing DRAINING; the
    * value is still remembered.
    */
-  setHealth(health: AppHealth): void {
-    if (!isAppHealth(health)) throw new OutriggerError('invalid_argument', `health: must be HEALTHY, UNHEALTHY or UNKNOWN, got ${String(health)}`, 'health');
+  setHealth(health: CheckedHealth): void {
+    if (!isCheckedHealth(health)) throw new OutriggerError('invalid_argument', `health: must be HEALTHY, UNHEALTHY or UNKNOWN, got ${String(health)}`, 'health');
     if (health === this.appHealth) return;
     this.appHealth = health;
     const session = this.session;

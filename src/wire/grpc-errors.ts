@@ -6,7 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import type { WireError } from './grpc-registry-messages.js';
+import type { WireError } from './messages.js';
 
 export const ERROR_CODE_KEY = 'outrigger-error-code';
 export const ERROR_FIELD_KEY = 'outrigger-error-field';

@@ -5,7 +5,7 @@
  * proto3 cannot tell an unset field from a default one. An enum value this build does not know
  * arrives as its number.
  */
-import type { Health } from '../registry/model.js';
+import type { Health } from '../model/health.js';
 
 export type WireEnum<T extends string> = T | number;
 

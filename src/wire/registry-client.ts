@@ -4,8 +4,8 @@
  * form of the unary calls.
  */
 import * as grpc from '@grpc/grpc-js';
-import type * as m from './grpc-registry-messages.js';
-import { registryClientConstructor } from './grpc-registry-proto.js';
+import type * as m from './messages.js';
+import { registryClientConstructor } from './registry-proto.js';
 import { ERROR_CODE_KEY, ERROR_FIELD_KEY } from './grpc-errors.js';
 
 export interface UnaryMethod<Req, Res> {

@@ -3,7 +3,7 @@
  * schema lives in one place (the registry's parser) for REST and gRPC alike.
  */
 import { invalidArgument } from '../common/errors.js';
-import type { WireStruct, WireValue } from './grpc-registry-messages.js';
+import type { WireStruct, WireValue } from './messages.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 

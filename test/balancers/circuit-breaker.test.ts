@@ -1,7 +1,7 @@
 import test from 'ava';
 import { CircuitBreaker, RESOURCES } from '../../src/balancers/circuit-breaker.js';
 import { RetryBudget } from '../../src/balancers/retry-budget.js';
-import { DEFAULT_SERVICE_CONFIG } from '../../src/registry/service-config.js';
+import { DEFAULT_SERVICE_CONFIG } from '../../src/model/service-config.js';
 
 test('each resource admits up to its threshold, then overflows until a release', (t) => {
   const cb = new CircuitBreaker({ max_connections: 2, max_pending_requests: 3, max_requests: 4, max_retries: 1 });

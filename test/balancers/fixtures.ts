@@ -1,5 +1,6 @@
 /** Shared helpers for the balancer tests: endpoints, a seeded random source, pick counting. */
-import type { Endpoint, EndpointHealth } from '../../src/balancers/endpoint.js';
+import type { Endpoint } from '../../src/balancers/endpoint.js';
+import type { Health } from '../../src/model/health.js';
 import type { PickContext, Picker, RandomSource } from '../../src/balancers/picker.js';
 
 /**
@@ -22,7 +23,7 @@ export interface EndpointSpec {
   weight?: number;
   zone?: string;
   region?: string;
-  health?: EndpointHealth;
+  health?: Health;
 }
 
 export function endpoint(i: number, spec: EndpointSpec = {}): Endpoint {

@@ -6,7 +6,7 @@ import type { Endpoint } from '../../src/balancers/endpoint.js';
 import { PolicyBalancer } from '../../src/balancers/load-balancer.js';
 import { OutlierDetectionBalancer, type EjectionEvent, type OutlierDetectionConfig } from '../../src/balancers/outlier-detection.js';
 import { DEFAULT_ROUTING } from '../../src/balancers/routing.js';
-import { DEFAULT_SERVICE_CONFIG } from '../../src/registry/service-config.js';
+import { DEFAULT_SERVICE_CONFIG } from '../../src/model/service-config.js';
 import { countPicks, endpoints, seededRandom } from './fixtures.js';
 
 const registry = createPolicyRegistry();

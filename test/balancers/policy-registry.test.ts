@@ -4,7 +4,7 @@ import { OutriggerError } from '../../src/common/errors.js';
 import { createPolicyRegistry } from '../../src/balancers/builtin-policies.js';
 import { PolicyRegistry } from '../../src/balancers/policy-registry.js';
 import { RoundRobinPicker } from '../../src/balancers/round-robin.js';
-import { DEFAULT_SERVICE_CONFIG, LB_POLICIES } from '../../src/registry/service-config.js';
+import { DEFAULT_SERVICE_CONFIG, LB_POLICIES } from '../../src/model/service-config.js';
 
 test('every policy the service config accepts is registered', (t) => {
   t.deepEqual(createPolicyRegistry().names().sort(), [...LB_POLICIES].sort());

@@ -2,7 +2,7 @@ import test from 'ava';
 import { createPolicyRegistry } from '../../src/balancers/builtin-policies.js';
 import { PolicyBalancer } from '../../src/balancers/load-balancer.js';
 import { DEFAULT_ROUTING, selectRoutable, type RoutingConfig } from '../../src/balancers/routing.js';
-import { DEFAULT_SERVICE_CONFIG } from '../../src/registry/service-config.js';
+import { DEFAULT_SERVICE_CONFIG } from '../../src/model/service-config.js';
 import { countPicks, endpoint, endpoints, seededRandom } from './fixtures.js';
 
 const registry = createPolicyRegistry();

@@ -1,11 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { parseServiceConfig, type ServiceConfigInput } from '../../src/registry/service-config.js';
+import { parseBuiltinServiceConfig } from '../../src/balancers/service-config.js';
+import { parseServiceConfig, type ServiceConfigInput } from '../../src/model/service-config.js';
 import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../../src/xds/ads-service.js';
-import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/cluster-resource.js';
-import { ENDPOINT_MESSAGE } from '../../src/xds/endpoint-resource.js';
+import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
+import { ENDPOINT_MESSAGE } from '../../src/xds/resources/endpoints-encode.js';
 import { packAny, type AnyMessage } from '../../src/xds/envoy-protos.js';
-import { outriggerMetadata } from '../../src/xds/outrigger-metadata.js';
+import { outriggerMetadata } from '../../src/xds/resources/outrigger-metadata.js';
 
 /** A DiscoveryRequest as the fake hub receives it. */
 export interface FakeHubRequest {
@@ -112,7 +113,7 @@ export class FakeAdsHub {
 
 /** A Cluster as the hub builds it, for service `name` of `namespace`. */
 export function clusterAny(name: string, namespace: string, config: ServiceConfigInput = {}): AnyMessage {
-  return packAny(CLUSTER_MESSAGE, buildCluster({ namespace, name, config: parseServiceConfig(config), createdAt: 0, revision: 1 }));
+  return packAny(CLUSTER_MESSAGE, buildCluster({ namespace, name, config: parseBuiltinServiceConfig(config), createdAt: 0, revision: 1 }));
 }
 
 export interface FakeEndpoint {

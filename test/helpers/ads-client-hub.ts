@@ -2,7 +2,8 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
-import { AdsServer } from '../../src/xds/ads-server.js';
+import { newRegistry } from './registry.js';
+import { AdsServer } from '../../src/xds/server/ads-server.js';
 
 /**
  * The hub's real xDS side (AdsServer over a Registry) on a loopback port that survives a
@@ -23,7 +24,7 @@ export class RestartableXdsHub {
   }
 
   static async start(opts: { registry?: Registry; coalesceMs?: number } = {}): Promise<RestartableXdsHub> {
-    const hub = new RestartableXdsHub(opts.registry ?? new Registry(), opts.coalesceMs ?? 5);
+    const hub = new RestartableXdsHub(opts.registry ?? newRegistry(), opts.coalesceMs ?? 5);
     await hub.start();
     return hub;
   }

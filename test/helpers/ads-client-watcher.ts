@@ -1,6 +1,6 @@
-import type { AdsResourceError, ClusterWatcher } from '../../src/xds/ads-client.js';
-import type { DecodedCluster } from '../../src/xds/decode-cluster.js';
-import type { DecodedEndpoints } from '../../src/xds/decode-endpoints.js';
+import type { AdsResourceError, ClusterWatcher } from '../../src/xds/client/ads-client.js';
+import type { DecodedCluster } from '../../src/xds/resources/cluster-decode.js';
+import type { DecodedEndpoints } from '../../src/xds/resources/endpoints-decode.js';
 
 interface Pending {
   check: () => boolean;

@@ -7,8 +7,9 @@ import type { ExecutionContext } from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry, type RegistryOptions } from '../../src/registry/registry.js';
-import { createRegistryClient, errorDetails, type RegistryClient } from '../../src/hub/grpc-registry-client.js';
-import { addRegistryService } from '../../src/hub/registry-grpc.js';
+import { newRegistry } from './registry.js';
+import { createRegistryClient, errorDetails, type RegistryClient } from '../../src/wire/registry-client.js';
+import { addRegistryService } from '../../src/hub/grpc-registry-service.js';
 
 /** Upper bound for anything that waits on real I/O; a loaded CI box can be slow. Never a sleep. */
 export const WAIT_MS = 15_000;
@@ -26,7 +27,7 @@ export interface GrpcHub {
 
 export async function startGrpcHub(options: { watchBufferLimit?: number; registry?: RegistryOptions } = {}): Promise<GrpcHub> {
   const clock = new ManualClock();
-  const registry = new Registry({ clock, sweepIntervalMs: 1000, ...options.registry });
+  const registry = newRegistry({ clock, sweepIntervalMs: 1000, ...options.registry });
   registry.start();
   const metrics = new HubMetrics(registry);
   const server = new grpc.Server();

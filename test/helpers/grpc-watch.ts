@@ -3,7 +3,7 @@
  * a map, and records what it saw so tests can check order and completeness.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { WatchEvent, WireInstance } from '../../src/hub/grpc-registry-messages.js';
+import type { WatchEvent, WireInstance } from '../../src/wire/messages.js';
 import { WAIT_MS } from './grpc-hub.js';
 
 export class WatchRecorder {

@@ -4,6 +4,7 @@ import { ManualClock } from '../../src/common/manual-clock.js';
 import { createRestHandler, type RestHandlerDeps } from '../../src/hub/rest-api.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
+import { newRegistry } from './registry.js';
 
 export interface RestServer {
   /** Base URL, e.g. http://127.0.0.1:PORT (no trailing slash). */
@@ -33,7 +34,7 @@ export async function startRestServer(
   options: Pick<RestHandlerDeps, 'maxBodyBytes' | 'rateLimit'> = {},
 ): Promise<RestServer> {
   const clock = new ManualClock();
-  const registry = new Registry({ clock });
+  const registry = newRegistry({ clock });
   const metrics = new HubMetrics(registry);
   const ready = { value: true };
   const server = http.createServer(createRestHandler({ registry, metrics, clock, isReady: () => ready.value, ...options }));

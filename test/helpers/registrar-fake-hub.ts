@@ -4,8 +4,8 @@
  * can be played. Every other method is left unimplemented.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { SessionRequest, SessionResponse } from '../../src/hub/grpc-registry-messages.js';
-import { registryServiceDefinition } from '../../src/hub/grpc-registry-proto.js';
+import type { SessionRequest, SessionResponse } from '../../src/wire/messages.js';
+import { registryServiceDefinition } from '../../src/wire/registry-proto.js';
 import { WAIT_MS } from './grpc-hub.js';
 
 /** The answer to send (without the nonce), or undefined to stay silent. */

@@ -8,9 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import { addRegistryService } from '../../src/hub/registry-grpc.js';
+import { addRegistryService } from '../../src/hub/grpc-registry-service.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
+import { newRegistry } from './registry.js';
 import { WAIT_MS } from './grpc-hub.js';
 
 export class RestartableHub {
@@ -37,7 +38,7 @@ export class RestartableHub {
   /** Starts serving, on the same port as before if there was one, with an empty registry. */
   async up(): Promise<void> {
     if (this.server !== undefined) throw new Error('the hub is already up');
-    const registry = new Registry({ clock: this.clock, sweepIntervalMs: 1000 });
+    const registry = newRegistry({ clock: this.clock, sweepIntervalMs: 1000 });
     registry.start();
     this.registry = registry;
     this.metrics = new HubMetrics(registry);

@@ -3,7 +3,8 @@ import type { Clock } from '../../src/common/clock.js';
 import type { Logger } from '../../src/common/logger.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
-import { AdsServer } from '../../src/xds/ads-server.js';
+import { newRegistry } from './registry.js';
+import { AdsServer } from '../../src/xds/server/ads-server.js';
 
 export interface XdsHub {
   registry: Registry;
@@ -25,7 +26,7 @@ export interface XdsHubOptions {
 
 /** A real gRPC server on a loopback port with only the ADS service, over a fresh registry. */
 export async function startXdsHub(opts: XdsHubOptions = {}): Promise<XdsHub> {
-  const registry = opts.registry ?? new Registry(opts.clock !== undefined ? { clock: opts.clock } : {});
+  const registry = opts.registry ?? newRegistry(opts.clock !== undefined ? { clock: opts.clock } : {});
   const metrics = new HubMetrics(registry);
   const ads = new AdsServer({
     registry,

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { OutriggerError } from '../../src/common/errors.js';
-import type { WireStruct } from '../../src/hub/grpc-registry-messages.js';
-import { registryServiceDefinition } from '../../src/hub/grpc-registry-proto.js';
-import { fromStruct, toStruct } from '../../src/hub/grpc-struct.js';
+import type { WireStruct } from '../../src/wire/messages.js';
+import { registryServiceDefinition } from '../../src/wire/registry-proto.js';
+import { fromStruct, toStruct } from '../../src/wire/struct.js';
 
 test('JSON survives a Struct round trip through the real protobuf encoding', (t) => {
   const json = { a: 1.5, b: 'x', c: true, d: null, e: [1, 'two', { f: false }], g: { h: { i: [] } } };

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import { callUnary, errorDetails } from '../../src/hub/grpc-registry-client.js';
-import type { RegisterRequest } from '../../src/hub/grpc-registry-messages.js';
-import { fromStruct, toStruct } from '../../src/hub/grpc-struct.js';
+import { callUnary, errorDetails } from '../../src/wire/registry-client.js';
+import type { RegisterRequest } from '../../src/wire/messages.js';
+import { fromStruct, toStruct } from '../../src/wire/struct.js';
 import { metricValue, rejectsWith, startGrpcHub, type GrpcHub } from '../helpers/grpc-hub.js';
 
 const echo = (id: string, extra: Partial<RegisterRequest> = {}): RegisterRequest => ({

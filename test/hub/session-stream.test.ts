@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import type { RegisterRequest, SessionRequest, SessionResponse } from '../../src/hub/grpc-registry-messages.js';
+import type { RegisterRequest, SessionRequest, SessionResponse } from '../../src/wire/messages.js';
 import { metricValue, startGrpcHub, waitFor, WAIT_MS, type GrpcHub } from '../helpers/grpc-hub.js';
 
 /** A sidecar's session: sends requests, collects answers in order, remembers how it ended. */

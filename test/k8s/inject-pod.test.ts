@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { OutriggerError } from '../../src/common/errors.js';
 import { injectorConfigSchema, type InjectorConfig } from '../../src/config/injector-config.js';
 import { loadConfig } from '../../src/config/layered-config.js';
-import { parseWith } from '../../src/config/parse.js';
+import { parseWith } from '../../src/model/parse-input.js';
 import { resolveSidecarConfig, sidecarConfigSchema } from '../../src/config/sidecar-config.js';
 import { injectPod, type InjectResult } from '../../src/k8s/inject/inject-pod.js';
 import { applyPatchToYaml } from '../../src/k8s/inject/yaml-patch.js';

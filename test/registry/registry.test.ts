@@ -2,11 +2,12 @@ import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { OutriggerError } from '../../src/common/errors.js';
 import type { RegistryChange } from '../../src/registry/model.js';
-import { Registry } from '../../src/registry/registry.js';
+import type { Registry, RegistryOptions } from '../../src/registry/registry.js';
+import { newRegistry } from '../helpers/registry.js';
 
-function setup(opts: ConstructorParameters<typeof Registry>[0] = {}) {
+function setup(opts: Partial<RegistryOptions> = {}) {
   const clock = new ManualClock();
-  const registry = new Registry({ clock, sweepIntervalMs: 1000, ...opts });
+  const registry = newRegistry({ clock, sweepIntervalMs: 1000, ...opts });
   const changes: RegistryChange[] = [];
   registry.subscribe((c) => changes.push(c));
   registry.start();

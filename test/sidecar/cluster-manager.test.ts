@@ -3,7 +3,7 @@ import type { Clock } from '../../src/common/clock.js';
 import { OutriggerError } from '../../src/common/errors.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { ClusterManager, type ClusterChange, type ClusterManagerOptions } from '../../src/sidecar/cluster-manager.js';
-import { AdsClient, type AdsClientState } from '../../src/xds/ads-client.js';
+import { AdsClient, type AdsClientState } from '../../src/xds/client/ads-client.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { nextEvent } from '../helpers/ads-client-events.js';
 import { RestartableXdsHub } from '../helpers/ads-client-hub.js';

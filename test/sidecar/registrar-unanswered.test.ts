@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import type { SessionRequest } from '../../src/hub/grpc-registry-messages.js';
+import type { SessionRequest } from '../../src/wire/messages.js';
 import { startFakeHub } from '../helpers/registrar-fake-hub.js';
 import { newRegistrar } from '../helpers/registrar-fixture.js';
 import { nextEvent, untilState } from '../helpers/registrar-wait.js';

@@ -1,13 +1,14 @@
 import test from 'ava';
 import type { Instance } from '../../src/registry/model.js';
-import { parseServiceConfig } from '../../src/registry/service-config.js';
-import { decodeResponse } from '../../src/xds/ads-client-response.js';
-import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/cluster-resource.js';
-import { clusterDecoder } from '../../src/xds/decode-cluster.js';
-import { endpointsDecoder } from '../../src/xds/decode-endpoints.js';
-import { buildClusterLoadAssignment, ENDPOINT_MESSAGE } from '../../src/xds/endpoint-resource.js';
+import { parseBuiltinServiceConfig } from '../../src/balancers/service-config.js';
+import { parseServiceConfig } from '../../src/model/service-config.js';
+import { decodeResponse } from '../../src/xds/client/ads-client-response.js';
+import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
+import { clusterDecoder } from '../../src/xds/resources/cluster-decode.js';
+import { endpointsDecoder } from '../../src/xds/resources/endpoints-decode.js';
+import { buildClusterLoadAssignment, ENDPOINT_MESSAGE } from '../../src/xds/resources/endpoints-encode.js';
 import { decodeAny, packAny } from '../../src/xds/envoy-protos.js';
-import { outriggerMetadata } from '../../src/xds/outrigger-metadata.js';
+import { outriggerMetadata } from '../../src/xds/resources/outrigger-metadata.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { assignmentAny, clusterAny } from '../helpers/ads-client-fake-hub.js';
 
@@ -39,7 +40,7 @@ function instance(fields: Partial<Instance> & { id: string; port: number }): Ins
 }
 
 test('a hub cluster decodes to its exact service config from the outrigger metadata', (t) => {
-  const config = parseServiceConfig({ lb_policy: 'least_request', lb_options: { choice_count: 3 }, timeout_ms: 2500, outlier_detection: { success_rate: {} } });
+  const config = parseBuiltinServiceConfig({ lb_policy: 'least_request', lb_options: { choice_count: 3 }, timeout_ms: 2500, outlier_detection: { success_rate: {} } });
   const msg = wire(CLUSTER_MESSAGE, buildCluster({ namespace: 'demo.local', name: 'api', config, createdAt: 0, revision: 1 }));
   const r = clusterDecoder.decode(msg, '7');
   if (!r.ok) return t.fail(r.error);

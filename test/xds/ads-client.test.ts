@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import { AdsClient } from '../../src/xds/ads-client.js';
+import { AdsClient } from '../../src/xds/client/ads-client.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { RestartableXdsHub, unusedPort } from '../helpers/ads-client-hub.js';
 import { RecordingWatcher } from '../helpers/ads-client-watcher.js';

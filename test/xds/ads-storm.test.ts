@@ -1,6 +1,7 @@
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { Registry } from '../../src/registry/registry.js';
+import { newRegistry } from '../helpers/registry.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { AdsTestStream, type Response } from '../helpers/xds-ads-client.js';
 import { registerInstance, startXdsHub } from '../helpers/xds-hub.js';
@@ -8,7 +9,7 @@ import { until } from '../helpers/xds-wait.js';
 
 /** A registry with `services` services of `perService` instances each. */
 function filledRegistry(clock: ManualClock, services: number, perService: number): Registry {
-  const registry = new Registry({ clock });
+  const registry = newRegistry({ clock });
   for (let s = 0; s < services; s++) {
     registry.putService('storm.local', `svc-${s}`);
     for (let i = 0; i < perService; i++) {

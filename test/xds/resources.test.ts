@@ -1,12 +1,12 @@
 import test from 'ava';
-import { Registry } from '../../src/registry/registry.js';
+import { newRegistry } from '../helpers/registry.js';
 import type { Instance, Service } from '../../src/registry/model.js';
-import { CLUSTER_MESSAGE, encodeCluster } from '../../src/xds/cluster-resource.js';
-import { buildClusterLoadAssignment, encodeClusterLoadAssignment } from '../../src/xds/endpoint-resource.js';
+import { CLUSTER_MESSAGE, encodeCluster } from '../../src/xds/resources/cluster-encode.js';
+import { buildClusterLoadAssignment, encodeClusterLoadAssignment } from '../../src/xds/resources/endpoints-encode.js';
 import { decodeAny, messageType } from '../../src/xds/envoy-protos.js';
-import { encodeListener } from '../../src/xds/listener-resource.js';
-import { readOutriggerMetadata } from '../../src/xds/outrigger-metadata.js';
-import { encodeRouteConfiguration } from '../../src/xds/route-resource.js';
+import { encodeListener } from '../../src/xds/resources/listener-encode.js';
+import { readOutriggerMetadata } from '../../src/xds/resources/outrigger-metadata.js';
+import { encodeRouteConfiguration } from '../../src/xds/resources/route-encode.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/xds/type-urls.js';
 
 type Obj = Record<string, any>;
@@ -18,12 +18,12 @@ function decodeEncodedAny(bytes: Buffer): { type_url: string; message: Obj } {
 }
 
 function service(config?: unknown): Service {
-  const r = new Registry();
+  const r = newRegistry();
   return r.putService('demo.local', 'api', config);
 }
 
 function instances(specs: Array<Record<string, unknown>>): Instance[] {
-  const r = new Registry();
+  const r = newRegistry();
   for (const s of specs) r.register({ service: 'api', namespace: 'demo.local', ttl: 0, port: 8080, address: '10.0.0.1', ...s });
   return r.instancesOf('demo.local', 'api');
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { SendQueue } from '../../src/xds/send-queue.js';
+import { SendQueue } from '../../src/xds/server/send-queue.js';
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

@@ -2,7 +2,8 @@ import { CoreV1Api, DiscoveryV1Api, Watch, type KubeConfig } from '@kubernetes/c
 import type { Clock } from '../../common/clock.js';
 import { OutriggerError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
-import { serviceKey, type Instance, type RegistryChange } from '../../registry/model.js';
+import { serviceKey } from '../../model/names.js';
+import { type Instance, type RegistryChange } from '../../registry/model.js';
 import type { Registry } from '../../registry/registry.js';
 import { ListWatchLoop, type ListResult, type ListWatchCounters, type WatchApi } from './list-watch.js';
 import { mapSlice, objectKey, type DesiredInstance, type SliceView } from './slice-mapping.js';

@@ -1,8 +1,8 @@
 import { OutriggerError } from '../../common/errors.js';
 import { HEALTH_CHECK_TYPES, parseHealthCheck, type HealthCheckType } from '../../health/check-config.js';
-import { PROTOCOLS, type Protocol } from '../../registry/model.js';
-import { LB_POLICIES, type LbPolicyName } from '../../registry/service-config.js';
-import { isDnsLabel } from '../../registry/validation.js';
+import { PROTOCOLS, type Protocol } from '../../model/protocol.js';
+import { LB_POLICIES, type LbPolicyName } from '../../model/service-config.js';
+import { isDnsLabel } from '../../model/names.js';
 import { upstreamSchema, type UpstreamConfig } from '../../config/sidecar-config.js';
 import { isRecord } from './pod-types.js';
 

@@ -1,4 +1,4 @@
-import { isDnsLabel } from '../../registry/validation.js';
+import { isDnsLabel } from '../../model/names.js';
 import { ANNOTATIONS, annotationInvalid } from './annotations.js';
 import type { PodLike } from './pod-types.js';
 

@@ -1,6 +1,6 @@
 import type { InjectorConfig } from '../../config/injector-config.js';
 import type { UpstreamConfig } from '../../config/sidecar-config.js';
-import type { Protocol } from '../../registry/model.js';
+import type { Protocol } from '../../model/protocol.js';
 import type { HealthCheckInput } from './annotations.js';
 import type { Container, EnvVar } from './pod-types.js';
 

@@ -2,10 +2,10 @@
  * The ADS client's options, their defaults, and the checks made when it is constructed.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { DEFAULT_BACKOFF, type BackoffOptions } from '../common/backoff.js';
-import { systemClock, type Clock } from '../common/clock.js';
-import { OutriggerError } from '../common/errors.js';
-import { silentLogger, type Logger } from '../common/logger.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../../common/backoff.js';
+import { systemClock, type Clock } from '../../common/clock.js';
+import { OutriggerError } from '../../common/errors.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
 import type { NodeMessage } from './ads-client-wire.js';
 
 /** Who this client is, as the hub logs and describes it. */

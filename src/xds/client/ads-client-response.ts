@@ -4,8 +4,8 @@
  * it, as Envoy and grpc-js do), so a half-applied update can never be routed on.
  */
 import type { ClientDiscoveryResponse } from './ads-client-wire.js';
-import type { ResourceDecoder } from './decode-resource.js';
-import { decodeAny } from './envoy-protos.js';
+import type { ResourceDecoder } from '../resources/decode-result.js';
+import { decodeAny } from '../envoy-protos.js';
 
 export interface ResourceRejection {
   /** The resource, when it could be named. */

@@ -4,8 +4,8 @@
  * response shapes proto-loader reads and writes.
  */
 import * as protoLoader from '@grpc/proto-loader';
-import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from './ads-service.js';
-import type { AnyMessage } from './envoy-protos.js';
+import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../ads-service.js';
+import type { AnyMessage } from '../envoy-protos.js';
 
 /** envoy.config.core.v3.Node as the client sends it (first request of each stream only). */
 export interface NodeMessage {

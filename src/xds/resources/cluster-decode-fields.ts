@@ -3,8 +3,8 @@
  * Outrigger's metadata (a foreign control plane, or a hub older than the metadata). Only what
  * Envoy can say is derived; everything else keeps Outrigger's defaults.
  */
-import type { LbPolicyName, ServiceConfigInput } from '../registry/service-config.js';
-import { reject } from './decode-resource.js';
+import type { LbPolicyName, ServiceConfigInput } from '../../model/service-config.js';
+import { reject } from './decode-result.js';
 import {
   durationMsAt,
   join,
@@ -15,7 +15,7 @@ import {
   wrappedUIntAt,
   type Message,
 } from './decode-values.js';
-import { decodeAny, type AnyMessage } from './envoy-protos.js';
+import { decodeAny, type AnyMessage } from '../envoy-protos.js';
 
 const POLICY_PREFIX = 'envoy.extensions.load_balancing_policies.';
 

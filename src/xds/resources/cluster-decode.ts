@@ -3,12 +3,13 @@
  * the sidecar balances with. The exact config rides in the cluster's `outrigger` metadata; a
  * cluster without it (a foreign control plane) is read from Envoy's own fields.
  */
-import { parseServiceConfig, type ServiceConfig } from '../registry/service-config.js';
-import { serviceConfigFromEnvoyFields } from './decode-cluster-fields.js';
-import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-resource.js';
+import { parseBuiltinServiceConfig } from '../../balancers/service-config.js';
+import { parseServiceConfig, type ServiceConfig } from '../../model/service-config.js';
+import { serviceConfigFromEnvoyFields } from './cluster-decode-fields.js';
+import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-result.js';
 import { messageAt, stringAt, type Message } from './decode-values.js';
 import { readOutriggerMetadata } from './outrigger-metadata.js';
-import { CLUSTER_TYPE_URL } from './type-urls.js';
+import { CLUSTER_TYPE_URL } from '../type-urls.js';
 
 export interface DecodedCluster {
   /** `<service>.<namespace>`. */
@@ -47,10 +48,10 @@ function configOf(msg: Message, name: string): { config: ServiceConfig; configSo
     }
     if (meta['config'] !== undefined) {
       if (meta['config'] === null || typeof meta['config'] !== 'object') reject('metadata.outrigger.config', 'must be an object');
-      return { config: parseServiceConfig(meta['config'], 'metadata.outrigger.config'), configSource: 'metadata' };
+      return { config: parseBuiltinServiceConfig(meta['config'], 'metadata.outrigger.config'), configSource: 'metadata' };
     }
   }
-  return { config: parseServiceConfig(serviceConfigFromEnvoyFields(msg), 'config derived from Envoy fields'), configSource: 'envoy' };
+  return { config: parseBuiltinServiceConfig(serviceConfigFromEnvoyFields(msg), 'config derived from Envoy fields'), configSource: 'envoy' };
 }
 
 export class ClusterDecoder implements ResourceDecoder<DecodedCluster> {

@@ -1,7 +1,8 @@
-import { serviceKey, type Service } from '../registry/model.js';
-import type { ServiceConfig } from '../registry/service-config.js';
-import { encodeAny } from './envoy-protos.js';
-import { clusterLbFields, type ClusterLbFields } from './lb-policy.js';
+import { serviceKey } from '../../model/names.js';
+import { type Service } from '../../registry/model.js';
+import type { ServiceConfig } from '../../model/service-config.js';
+import { encodeAny } from '../envoy-protos.js';
+import { clusterLbFields, type ClusterLbFields } from './lb-policy-encode.js';
 import { outriggerMetadata, type MetadataMessage } from './outrigger-metadata.js';
 import { durationOf, uint, type DurationValue, type PercentValue, type UIntValue } from './proto-values.js';
 

@@ -3,7 +3,7 @@
  * `defaults: false`: a field at its default is absent). Each reader checks the shape it expects
  * and names the field when it does not find it, so decoders stay free of type juggling.
  */
-import { reject } from './decode-resource.js';
+import { reject } from './decode-result.js';
 
 export type Message = Readonly<Record<string, unknown>>;
 

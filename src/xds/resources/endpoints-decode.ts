@@ -5,12 +5,13 @@
  * cannot honour (hostnames, named ports, priorities other than 0), rejected rather than guessed.
  */
 import { isIP } from 'node:net';
-import type { Endpoint } from '../balancers/endpoint.js';
-import { PROTOCOLS, type Health as EndpointHealth, type Protocol } from '../registry/model.js';
-import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-resource.js';
+import type { Endpoint } from '../../balancers/endpoint.js';
+import { PROTOCOLS, type Protocol } from '../../model/protocol.js';
+import type { Health } from '../../model/health.js';
+import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-result.js';
 import { integerAt, join, listAt, messageAt, stringAt, wrappedUIntAt, type Message } from './decode-values.js';
 import { readOutriggerMetadata } from './outrigger-metadata.js';
-import { ENDPOINT_TYPE_URL } from './type-urls.js';
+import { ENDPOINT_TYPE_URL } from '../type-urls.js';
 
 /** A picker's endpoint, plus what the hub says of the instance behind it. */
 export interface DecodedEndpoint extends Endpoint {
@@ -29,7 +30,7 @@ export interface DecodedEndpoints {
 }
 
 /** Envoy's health statuses in Outrigger's four: a timed-out check failed; degraded still serves. */
-const HEALTH: Readonly<Record<string, EndpointHealth>> = {
+const HEALTH: Readonly<Record<string, Health>> = {
   UNKNOWN: 'UNKNOWN',
   HEALTHY: 'HEALTHY',
   UNHEALTHY: 'UNHEALTHY',

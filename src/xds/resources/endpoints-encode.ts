@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
-import type { Health, Instance } from '../registry/model.js';
-import { encodeAny } from './envoy-protos.js';
+import type { Health } from '../../model/health.js';
+import type { Instance } from '../../registry/model.js';
+import { encodeAny } from '../envoy-protos.js';
 import { outriggerMetadata, type MetadataMessage } from './outrigger-metadata.js';
 import { uint, type UIntValue } from './proto-values.js';
 

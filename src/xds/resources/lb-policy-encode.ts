@@ -1,5 +1,5 @@
-import type { LbPolicyName } from '../registry/service-config.js';
-import { packAny, type AnyMessage } from './envoy-protos.js';
+import type { LbPolicyName } from '../../model/service-config.js';
+import { packAny, type AnyMessage } from '../envoy-protos.js';
 import { uint, type UIntValue } from './proto-values.js';
 
 const ROUND_ROBIN = 'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin';

@@ -1,4 +1,4 @@
-import { encodeAny, packAny, type AnyMessage } from './envoy-protos.js';
+import { encodeAny, packAny, type AnyMessage } from '../envoy-protos.js';
 
 export const LISTENER_MESSAGE = 'envoy.config.listener.v3.Listener';
 export const HTTP_CONNECTION_MANAGER = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';

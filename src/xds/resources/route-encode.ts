@@ -1,5 +1,6 @@
-import { serviceKey, type Service } from '../registry/model.js';
-import { encodeAny } from './envoy-protos.js';
+import { serviceKey } from '../../model/names.js';
+import { type Service } from '../../registry/model.js';
+import { encodeAny } from '../envoy-protos.js';
 import { durationOf, uint, type DurationValue, type UIntValue } from './proto-values.js';
 
 export const ROUTE_MESSAGE = 'envoy.config.route.v3.RouteConfiguration';

@@ -1,11 +1,12 @@
-import type { Logger } from '../common/logger.js';
-import { serviceKey, type Instance } from '../registry/model.js';
-import type { Registry } from '../registry/registry.js';
-import { encodeCluster } from './cluster-resource.js';
-import { encodeClusterLoadAssignment } from './endpoint-resource.js';
-import { encodeListener } from './listener-resource.js';
-import { encodeRouteConfiguration } from './route-resource.js';
-import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, XDS_TYPE_URLS, type XdsTypeUrl } from './type-urls.js';
+import type { Logger } from '../../common/logger.js';
+import { serviceKey } from '../../model/names.js';
+import { type Instance } from '../../registry/model.js';
+import type { Registry } from '../../registry/registry.js';
+import { encodeCluster } from '../resources/cluster-encode.js';
+import { encodeClusterLoadAssignment } from '../resources/endpoints-encode.js';
+import { encodeListener } from '../resources/listener-encode.js';
+import { encodeRouteConfiguration } from '../resources/route-encode.js';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL, XDS_TYPE_URLS, type XdsTypeUrl } from '../type-urls.js';
 
 /** One version of one resource, encoded once as the bytes of its google.protobuf.Any. */
 export interface CachedResource {

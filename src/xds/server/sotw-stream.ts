@@ -1,14 +1,14 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Clock } from '../common/clock.js';
-import { invalidArgument } from '../common/errors.js';
-import type { Logger } from '../common/logger.js';
-import type { HubMetrics } from '../metrics/hub-metrics.js';
-import type { DiscoveryRequest, SotwCall } from './ads-service.js';
+import type { Clock } from '../../common/clock.js';
+import { invalidArgument } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import type { HubMetrics } from '../../metrics/hub-metrics.js';
+import type { DiscoveryRequest, SotwCall } from '../ads-service.js';
 import { ResponseEncoder } from './discovery-response.js';
 import type { CachedResource, ResourceCache, TypeResources } from './resource-cache.js';
 import type { SendQueue } from './send-queue.js';
 import type { SubscriptionIndex } from './subscription-index.js';
-import { XDS_TYPE_URLS, isFullStateType, isXdsTypeUrl, shortTypeName, type XdsTypeUrl } from './type-urls.js';
+import { XDS_TYPE_URLS, isFullStateType, isXdsTypeUrl, shortTypeName, type XdsTypeUrl } from '../type-urls.js';
 
 /** Bounds on one request, so that one client cannot make the hub hold arbitrary state. */
 export const REQUEST_LIMITS = { resourceNames: 10_000, nameLength: 512 } as const;

@@ -1,4 +1,4 @@
-import type { XdsTypeUrl } from './type-urls.js';
+import type { XdsTypeUrl } from '../type-urls.js';
 
 /**
  * Which streams want which resource, so that a change reaches only the streams subscribed to

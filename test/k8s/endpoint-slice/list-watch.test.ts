@@ -2,6 +2,7 @@ import test from 'ava';
 import { ManualClock } from '../../../src/common/manual-clock.js';
 import { EndpointSliceSource } from '../../../src/k8s/endpoint-slice/endpoint-slice-source.js';
 import { Registry } from '../../../src/registry/registry.js';
+import { newRegistry } from '../../helpers/registry.js';
 import { until } from '../../helpers/xds-wait.js';
 import { FakeKubeApi, endpointSlice } from '../helpers/fake-kube-api.js';
 
@@ -22,7 +23,7 @@ async function fixture(
 ): Promise<Fixture> {
   const api = await FakeKubeApi.start();
   const clock = new ManualClock();
-  const registry = new Registry({ clock });
+  const registry = newRegistry({ clock });
   const counts: Record<string, number> = {};
   const source = new EndpointSliceSource({
     registry,
