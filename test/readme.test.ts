@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import test from 'ava';
+import { ERROR_KINDS } from '../src/common/errors.js';
 import { PACKAGE_ROOT } from '../src/common/paths.js';
 import { hubConfigSchema } from '../src/config/hub-config.js';
 import { injectorConfigSchema } from '../src/config/injector-config.js';
@@ -33,4 +35,10 @@ test('the README documents every injector config key with its environment variab
 test('the README shows the two commands', (t) => {
   t.regex(readme, /npm start/);
   t.regex(readme, /npm test/);
+});
+
+test('the README lists every error code with its HTTP status, gRPC status and meaning', (t) => {
+  for (const [code, kind] of Object.entries(ERROR_KINDS)) {
+    t.true(readme.includes(`| \`${code}\` | ${kind.http} | \`${GrpcStatus[kind.grpc]}\` | ${kind.meaning} |`), `README lists ${code}`);
+  }
 });

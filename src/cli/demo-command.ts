@@ -1,9 +1,9 @@
 import { createLogger } from '../common/logger.js';
 import { hubConfigSchema } from '../config/hub-config.js';
 import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
-import { listenPort } from '../model/port.js';
 import { DEMO_NAMESPACE, startDemo } from '../demo/demo.js';
 import { sampleCalls } from '../demo/sample-calls.js';
+import { listenPort } from '../model/port.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isDnsName } from '../model/names.js';
-import { LOG_LEVELS } from './hub-config.js';
 import { listenPort } from '../model/port.js';
+import { LOG_LEVELS } from './hub-config.js';
 
 export const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 

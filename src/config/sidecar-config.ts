@@ -2,20 +2,14 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
+import { parseHealthCheck, type HealthCheckConfig } from '../health/check-config.js';
+import { isDnsName, isHostname, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
+import { parseWith } from '../model/parse-input.js';
+import { listenPort, portSchema } from '../model/port.js';
+import { protocolSchema } from '../model/protocol.js';
 import { LB_POLICIES } from '../model/service-config.js';
 import { instanceIdSchema, metadataSchema } from '../registry/validation.js';
-import { isHostname, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
-import { protocolSchema } from '../model/protocol.js';
-import { parseHealthCheck, type HealthCheckConfig } from '../health/check-config.js';
 import { LOG_LEVELS } from './hub-config.js';
-import { listenPort } from '../model/port.js';
-import { parseWith } from '../model/parse-input.js';
-
-const appPort = z
-  .number({ error: 'must be an integer from 1 to 65535' })
-  .int({ error: 'must be an integer from 1 to 65535' })
-  .min(1, { error: 'must be an integer from 1 to 65535' })
-  .max(65535, { error: 'must be an integer from 1 to 65535' });
 
 const address = z
   .string({ error: 'must be an IP address or a hostname' })
@@ -28,14 +22,14 @@ const hubAddress = z
 /** `worker.secure-api.local`, or a short name resolved in the sidecar's own namespace. */
 const upstreamService = z
   .string({ error: 'must be <service>.<namespace> or a service name in this namespace' })
-  .refine((s) => s.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) && s.length <= 253, {
+  .refine(isDnsName, {
     error: 'must be <service>.<namespace> (DNS labels) or a service name in this namespace',
   });
 
 export const upstreamSchema = z.strictObject({
   service: upstreamService,
   /** Consul Connect's way: the app calls 127.0.0.1:<local_port> and the sidecar balances. */
-  local_port: appPort.optional(),
+  local_port: portSchema.optional(),
   protocol: protocolSchema.optional(),
   lb_policy: z.enum(LB_POLICIES, { error: `must be one of ${LB_POLICIES.join(', ')}` }).optional(),
   lb_options: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
@@ -52,7 +46,7 @@ export const sidecarConfigSchema = z.strictObject({
   app: z
     .strictObject({
       address: address.default('127.0.0.1').describe('Where the sidecar reaches its app for health checks'),
-      port: appPort.describe('The app\'s port (required)'),
+      port: portSchema.describe('The app\'s port (required)'),
       protocol: protocolSchema.default('http').describe('The app\'s protocol'),
     })
     .describe('The app this sidecar runs beside'),

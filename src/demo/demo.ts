@@ -1,9 +1,9 @@
 import { systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
-import { parseWith } from '../model/parse-input.js';
 import { resolveSidecarConfig, sidecarConfigSchema, type SidecarConfig } from '../config/sidecar-config.js';
 import { Hub, type HubAddresses } from '../hub/hub.js';
+import { parseWith } from '../model/parse-input.js';
 import { Sidecar, type SidecarAddresses } from '../sidecar/sidecar.js';
 import { startEchoApp, type EchoApp } from './echo-app.js';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../common/duration.js';
 import { OutriggerError } from '../common/errors.js';
+import { parseWith, showValue } from '../model/parse-input.js';
 
 /**
  * The health check section of the sidecar config, as users write it in YAML (snake_case),
@@ -364,75 +365,6 @@ const ttlSchema = z
 
 const SCHEMAS = { http: httpSchema, tcp: tcpSchema, grpc: grpcSchema, exec: execSchema, ttl: ttlSchema } as const;
 
-// ---------------------------------------------------------------- errors
-
-type Issue = z.core.$ZodIssue;
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-function fieldPath(base: string, path: readonly PropertyKey[]): string {
-  let out = base;
-  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
-  return out;
-}
-
-const TYPE_NAMES: Record<string, string> = {
-  string: 'a string',
-  number: 'a number',
-  int: 'an integer',
-  boolean: 'true or false',
-  array: 'a list',
-  object: 'a mapping',
-  record: 'a mapping',
-};
-
-/** What is allowed, in words, for zod's built-in issues (our own issues carry their message). */
-function allowed(issue: Issue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
-    case 'too_small': {
-      const min = Number(issue.minimum);
-      if (issue.origin === 'string') return min <= 1 ? 'must not be empty' : `must be at least ${min} characters`;
-      if (issue.origin === 'array') return `must have at least ${min} item${min === 1 ? '' : 's'}`;
-      return issue.inclusive === false ? `must be greater than ${min}` : `must be at least ${min}`;
-    }
-    case 'too_big': {
-      const max = Number(issue.maximum);
-      if (issue.origin === 'string') return `must be at most ${max} characters`;
-      if (issue.origin === 'array') return `must have at most ${max} items`;
-      return issue.inclusive === false ? `must be less than ${max}` : `must be at most ${max}`;
-    }
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
-    default:
-      return issue.message;
-  }
-}
-
-function describeIssue(base: string, issue: Issue, knownFields: readonly string[]): { field: string; text: string } {
-  if (issue.code === 'unrecognized_keys') {
-    const field = fieldPath(base, [...issue.path, issue.keys[0] ?? '']);
-    const names = issue.keys.map((k) => `"${k}"`).join(', ');
-    return { field, text: `${field}: unknown field ${names}; allowed fields are ${knownFields.join(', ')}` };
-  }
-  const field = fieldPath(base, issue.path);
-  let text: string;
-  if (issue.input !== undefined) text = `${field}: ${allowed(issue)} (got ${show(issue.input)})`;
-  else if (issue.code === 'invalid_type') text = `${field}: is required (${allowed(issue).replace(/^must be /, '')})`;
-  else text = `${field}: ${allowed(issue)}`;
-  return { field, text };
-}
-
 function configInvalid(field: string, message: string): OutriggerError {
   return new OutriggerError('config_invalid', message, field);
 }
@@ -444,17 +376,11 @@ function configInvalid(field: string, message: string): OutriggerError {
  */
 export function parseHealthCheck(input: unknown, field = 'health_check'): HealthCheckConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw configInvalid(field, `${field}: must be a mapping with a \`type\` (one of ${HEALTH_CHECK_TYPES.join(', ')}) (got ${show(input)})`);
+    throw configInvalid(field, `${field}: must be a mapping with a \`type\` (one of ${HEALTH_CHECK_TYPES.join(', ')}), got ${showValue(input)}`);
   }
   const type: unknown = (input as Record<string, unknown>).type;
   if (typeof type !== 'string' || !(HEALTH_CHECK_TYPES as readonly string[]).includes(type)) {
-    throw configInvalid(`${field}.type`, `${field}.type: must be one of ${HEALTH_CHECK_TYPES.join(', ')} (got ${show(type)})`);
+    throw configInvalid(`${field}.type`, `${field}.type: must be one of ${HEALTH_CHECK_TYPES.join(', ')}, got ${showValue(type)}`);
   }
-  const schema = SCHEMAS[type as HealthCheckType];
-  const result = schema.safeParse(input, { reportInput: true });
-  if (result.success) return result.data;
-  const knownFields = Object.keys(schema.in.shape);
-  const described = result.error.issues.map((i) => describeIssue(field, i, knownFields));
-  const first = described[0] ?? { field, text: `${field}: invalid` };
-  throw configInvalid(first.field, described.map((d) => d.text).join('; '));
+  return parseWith(SCHEMAS[type as HealthCheckType], input, field, 'config_invalid');
 }

@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
+import type { CheckedHealth } from '../model/health.js';
 import type { HealthCheckConfig, ScheduleSettings } from './check-config.js';
 import { createProbe, type ProbeTarget } from './probe-factory.js';
-import type { CheckedHealth } from '../model/health.js';
 import { describeError, fail, type HealthProbe, type ProbeResult, type ProbeStatus } from './probe.js';
 import { TtlCheck } from './ttl-check.js';
 

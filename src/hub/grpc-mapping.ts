@@ -4,14 +4,14 @@
  * translation is proto3's: 0, "" and *_UNSPECIFIED mean "not given".
  */
 import type { z } from 'zod';
-import { parseWith } from '../model/parse-input.js';
 import type { Health } from '../model/health.js';
-import type { Instance, Namespace, Service, Source } from '../registry/model.js';
-import type { Protocol } from '../model/protocol.js';
-import type { DiscoverQuery } from '../registry/registry.js';
 import { healthSchema } from '../model/health.js';
-import { metadataSchema } from '../registry/validation.js';
 import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
+import { parseWith } from '../model/parse-input.js';
+import type { Protocol } from '../model/protocol.js';
+import type { Instance, Namespace, Service, Source } from '../registry/model.js';
+import type { DiscoverQuery } from '../registry/registry.js';
+import { metadataSchema } from '../registry/validation.js';
 import type * as m from '../wire/messages.js';
 import { fromStruct, toStruct } from '../wire/struct.js';
 

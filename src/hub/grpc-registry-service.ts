@@ -11,6 +11,7 @@ import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Registry } from '../registry/registry.js';
 import { codedError, statusName, toGrpcError } from '../wire/grpc-errors.js';
 import type * as m from '../wire/messages.js';
+import { registryServiceDefinition } from '../wire/registry-proto.js';
 import {
   discoverQuery,
   given,
@@ -22,7 +23,6 @@ import {
   serviceConfigInput,
   serviceToWire,
 } from './grpc-mapping.js';
-import { registryServiceDefinition } from '../wire/registry-proto.js';
 import { SessionLeases } from './session-leases.js';
 import { SessionStream, type SessionCall } from './session-stream.js';
 import { WatchHub } from './watch-hub.js';

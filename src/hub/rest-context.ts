@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { invalidArgument } from '../common/errors.js';
-import { parseWith } from '../model/parse-input.js';
-import type { HttpMethod } from '../http/router.js';
 import type { HttpReply } from '../http/response.js';
+import type { HttpMethod } from '../http/router.js';
+import { parseWith } from '../model/parse-input.js';
 import type { QueryReader, QuerySpec } from './rest-query.js';
 
 /** One request, as a handler sees it. */

@@ -1,11 +1,11 @@
 import { invalidArgument } from '../common/errors.js';
+import { reply } from '../http/response.js';
+import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
 import type { DiscoverQuery, Registry } from '../registry/registry.js';
 import { metadataSchema } from '../registry/validation.js';
-import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
-import { reply } from '../http/response.js';
-import { instanceToJson } from './rest-instance-json.js';
 import type { RestRoute } from './rest-context.js';
+import { instanceToJson } from './rest-instance-json.js';
 
 export const MAX_DISCOVER_LIMIT = 10_000;
 

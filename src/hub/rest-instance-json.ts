@@ -1,6 +1,6 @@
 import type { Health } from '../model/health.js';
-import type { Instance, Source } from '../registry/model.js';
 import type { Protocol } from '../model/protocol.js';
+import type { Instance, Source } from '../registry/model.js';
 
 /**
  * An instance as the REST API (and the CLI) shows it: snake_case like the registration body,

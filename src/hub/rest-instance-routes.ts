@@ -1,14 +1,14 @@
 import { invalidArgument, notFound } from '../common/errors.js';
+import { reply } from '../http/response.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Health } from '../model/health.js';
+import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import type { Instance } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { instanceIdSchema } from '../registry/validation.js';
-import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
-import { reply } from '../http/response.js';
-import { instanceToJson } from './rest-instance-json.js';
 import { objectBody, onlyKeys, pathParam, type RestRoute } from './rest-context.js';
 import { parseHealthList, parseHealthWord } from './rest-health-state.js';
+import { instanceToJson } from './rest-instance-json.js';
 import { inCallerTerms, registrationFromBody } from './rest-registration.js';
 
 /**

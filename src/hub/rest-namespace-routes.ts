@@ -1,8 +1,8 @@
 import { notFound } from '../common/errors.js';
+import { reply } from '../http/response.js';
+import { namespaceNameSchema } from '../model/names.js';
 import type { Namespace } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import { namespaceNameSchema } from '../model/names.js';
-import { reply } from '../http/response.js';
 import { objectBody, pathParam, type RestContext, type RestRoute } from './rest-context.js';
 import { namespaceToJson } from './rest-resource-json.js';
 

@@ -1,6 +1,6 @@
 import { serviceKey } from '../model/names.js';
-import { type Namespace, type Service } from '../registry/model.js';
 import type { ServiceConfig } from '../model/service-config.js';
+import { type Namespace, type Service } from '../registry/model.js';
 
 /** Namespaces and services as the REST API shows them (snake_case, ISO-8601 times). */
 

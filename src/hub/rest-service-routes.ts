@@ -1,11 +1,11 @@
 import { notFound } from '../common/errors.js';
+import { reply } from '../http/response.js';
 import { serviceKey } from '../model/names.js';
+import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { type Service } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
-import { reply } from '../http/response.js';
-import { instanceToJson } from './rest-instance-json.js';
 import { objectBody, pathParam, type RestContext, type RestRoute } from './rest-context.js';
+import { instanceToJson } from './rest-instance-json.js';
 import { requireNamespace } from './rest-namespace-routes.js';
 import { serviceToJson } from './rest-resource-json.js';
 

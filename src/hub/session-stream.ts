@@ -10,7 +10,7 @@ import type { Logger } from '../common/logger.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Instance } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import { codedError, statusName, toGrpcError, toWireError } from '../wire/grpc-errors.js';
+import { codedError, endServerStream, endStatusName, statusName, toWireError } from '../wire/grpc-errors.js';
 import type { SessionRequest, SessionResponse } from '../wire/messages.js';
 import { healthFromWire, instanceToWire, registerInput } from './grpc-mapping.js';
 import type { SessionLeases } from './session-leases.js';
@@ -47,10 +47,8 @@ export class SessionStream {
   /** Ends the stream (OK unless an error is given) and releases its leases. Idempotent. */
   end(error?: OutriggerError): void {
     if (this.ended) return;
-    this.finish(error === undefined ? 'OK' : statusName(error.grpcStatus));
-    if (this.call.cancelled) return;
-    if (error === undefined) this.call.end();
-    else this.call.emit('error', toGrpcError(error));
+    this.finish(endStatusName(error));
+    endServerStream(this.call, error);
   }
 
   private onRequest(req: SessionRequest): void {

@@ -4,8 +4,8 @@
  * order, and the snapshot of a new stream is taken in the same tick it starts listening, so a
  * watcher neither misses nor repeats a change.
  */
-import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
 import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';

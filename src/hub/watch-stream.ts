@@ -10,7 +10,7 @@ import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Instance } from '../registry/model.js';
-import { statusName, toGrpcError } from '../wire/grpc-errors.js';
+import { endServerStream, endStatusName } from '../wire/grpc-errors.js';
 import type { WatchEvent, WatchRequest } from '../wire/messages.js';
 import { instanceToWire } from './grpc-mapping.js';
 import type { InstanceChangeRecord } from './watch-history.js';
@@ -130,11 +130,8 @@ export class WatchStream {
   /** Ends the stream: with OK when no error is given. Idempotent. */
   end(error?: OutriggerError): void {
     if (this.ended) return;
-    this.finish(error === undefined ? 'OK' : statusName(error.grpcStatus));
-    if (this.call.cancelled) return;
-    // grpc-js turns an 'error' event on a server stream into the call's final status.
-    if (error === undefined) this.call.end();
-    else this.call.emit('error', toGrpcError(error));
+    this.finish(endStatusName(error));
+    endServerStream(this.call, error);
   }
 
   private readonly onDrain = (): void => {

@@ -4,19 +4,19 @@
  * breaker with its retry budget, and the endpoints' upstream connections. Requests read
  * `pick()`; the picker itself is replaced by the balancer, never here.
  */
-import type { Clock } from '../common/clock.js';
-import { DeadlineQueue } from '../common/deadline-queue.js';
-import type { Logger } from '../common/logger.js';
+import { CircuitBreaker } from '../balancers/circuit-breaker.js';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { PolicyBalancer } from '../balancers/load-balancer.js';
 import { OutlierDetectionBalancer } from '../balancers/outlier-detection.js';
-import { CircuitBreaker } from '../balancers/circuit-breaker.js';
-import { RetryBudget } from '../balancers/retry-budget.js';
 import type { PickContext, RandomSource } from '../balancers/picker.js';
 import type { PolicyRegistry } from '../balancers/policy-registry.js';
+import { RetryBudget } from '../balancers/retry-budget.js';
 import type { Locality } from '../balancers/routing.js';
-import type { ServiceConfig } from '../model/service-config.js';
+import type { Clock } from '../common/clock.js';
+import { DeadlineQueue } from '../common/deadline-queue.js';
+import type { Logger } from '../common/logger.js';
 import { ClusterRequestCounters, type ProxyMetrics } from '../metrics/proxy-metrics.js';
+import type { ServiceConfig } from '../model/service-config.js';
 import { EndpointConnections } from './endpoint-connections.js';
 import type { UpstreamCluster } from './upstream-source.js';
 

@@ -1,45 +1,26 @@
 /**
- * Failures the proxy itself produces, defined in one place with stable codes. Each becomes a
- * 502/503/504 with a JSON body `{"error": {"code", "message"}}` and an `x-outrigger-error` header
+ * Failures the proxy itself produces, with codes from the one error catalogue (common/errors.ts).
+ * Each becomes a 502/503/504 with a JSON body `{"error": {"code", "message"}}` and an `x-outrigger-error` header
  * naming the cause (for gRPC callers: a trailers-only response with the matching grpc-status).
  */
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { OutriggerError, type ErrorCode } from '../common/errors.js';
 
-export const PROXY_ERROR_KINDS = {
-  /** The name is not a known service (or passthrough is off for a host outside the mesh). */
-  unknown_service: { http: 502, grpc: GrpcStatus.UNAVAILABLE },
-  /** The service exists but no endpoint is routable. */
-  no_healthy_upstream: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
-  /** A circuit-breaker threshold of the cluster is reached: fail fast. */
-  overflow: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
-  /** The overall or per-try timeout (or the gRPC deadline) expired. */
-  timeout: { http: 504, grpc: GrpcStatus.DEADLINE_EXCEEDED },
-  /** The connection to the endpoint failed, or was reset before a response came. */
-  upstream_reset: { http: 502, grpc: GrpcStatus.UNAVAILABLE },
-} as const;
-
-export type ProxyErrorCode = keyof typeof PROXY_ERROR_KINDS;
+/** The codes of the error catalogue the proxy itself answers with. */
+export const PROXY_ERROR_CODES = ['unknown_service', 'no_healthy_upstream', 'overflow', 'timeout', 'upstream_reset'] as const satisfies readonly ErrorCode[];
+export type ProxyErrorCode = (typeof PROXY_ERROR_CODES)[number];
 
 export const ERROR_HEADER = 'x-outrigger-error';
 export const OVERFLOW_HEADER = 'x-outrigger-overflow';
 
-export class ProxyError extends Error {
+export class ProxyError extends OutriggerError {
   override readonly name = 'ProxyError';
   constructor(
-    readonly code: ProxyErrorCode,
+    override readonly code: ProxyErrorCode,
     message: string,
     /** For overflow: which breaker resource (requests, pending_requests, connections, retries). */
     readonly resource?: string,
   ) {
-    super(message);
-  }
-
-  get httpStatus(): number {
-    return PROXY_ERROR_KINDS[this.code].http;
-  }
-
-  get grpcStatus(): number {
-    return PROXY_ERROR_KINDS[this.code].grpc;
+    super(code, message);
   }
 
   body(): string {

@@ -3,9 +3,9 @@
  * endpoints. The sidecar wires the xDS client behind this interface; StaticUpstreamSource is a
  * real in-memory implementation for tests and for running without a hub.
  */
-import { OutriggerError } from '../common/errors.js';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { parseBuiltinServiceConfig } from '../balancers/service-config.js';
+import { OutriggerError } from '../common/errors.js';
 import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../model/service-config.js';
 
 export interface UpstreamCluster {

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError, notFound } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
-import { parseWith } from '../model/parse-input.js';
-import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
-import { serviceKey } from '../model/names.js';
 import { type Health } from '../model/health.js';
-import { type Instance, type Namespace, type RegistryChange, type Service } from './model.js';
-import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
 import { healthSchema } from '../model/health.js';
-import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
+import { serviceKey } from '../model/names.js';
 import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
+import { parseWith } from '../model/parse-input.js';
+import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
+import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
+import { type Instance, type Namespace, type RegistryChange, type Service } from './model.js';
+import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
 
 export interface RegistryOptions {
   /** Checks each policy's own lb_options in service configs (the balancers' PolicyRegistry). */

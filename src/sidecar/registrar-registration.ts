@@ -3,9 +3,9 @@
  * request. The id is stable (the pod UID on Kubernetes), so registering again after a reconnect
  * replaces the instance at the hub instead of adding a second one.
  */
-import type { RegisterRequest, WireDuration, WireProtocol } from '../wire/messages.js';
 import type { CheckedHealth, Health } from '../model/health.js';
 import type { Protocol } from '../model/protocol.js';
+import type { RegisterRequest, WireDuration, WireProtocol } from '../wire/messages.js';
 
 export interface Registration {
   /** Stable across restarts of the app and reconnects; required. */

@@ -7,8 +7,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../common/clock.js';
-import { createRegistryClient, type RegistryClient } from '../wire/registry-client.js';
 import type { SessionRequest, SessionResponse } from '../wire/messages.js';
+import { createRegistryClient, type RegistryClient } from '../wire/registry-client.js';
 
 export type SessionRequestKind = NonNullable<SessionRequest['request']>;
 /** A request without its nonce; exactly one of register, heartbeat, ... is set. */

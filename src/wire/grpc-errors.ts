@@ -46,3 +46,19 @@ export function toWireError(err: OutriggerError): WireError {
 export function statusName(code: grpc.status): string {
   return grpc.status[code] ?? String(code);
 }
+
+/** The status name a stream ends with: OK, or the error's. */
+export function endStatusName(error: OutriggerError | undefined): string {
+  return error === undefined ? 'OK' : statusName(error.grpcStatus);
+}
+
+/**
+ * Ends a server stream: with OK when no error is given, else with the error as its status
+ * (grpc-js turns an 'error' event on a server stream into the call's final status). A call the
+ * client cancelled is already over.
+ */
+export function endServerStream(call: grpc.ServerDuplexStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>, error?: OutriggerError): void {
+  if (call.cancelled) return;
+  if (error === undefined) call.end();
+  else call.emit('error', toGrpcError(error));
+}

@@ -4,9 +4,9 @@
  * form of the unary calls.
  */
 import * as grpc from '@grpc/grpc-js';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY } from './grpc-errors.js';
 import type * as m from './messages.js';
 import { registryClientConstructor } from './registry-proto.js';
-import { ERROR_CODE_KEY, ERROR_FIELD_KEY } from './grpc-errors.js';
 
 export interface UnaryMethod<Req, Res> {
   (request: Req, callback: grpc.requestCallback<Res>): grpc.ClientUnaryCall;

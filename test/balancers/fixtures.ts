@@ -1,7 +1,7 @@
 /** Shared helpers for the balancer tests: endpoints, a seeded random source, pick counting. */
 import type { Endpoint } from '../../src/balancers/endpoint.js';
-import type { Health } from '../../src/model/health.js';
 import type { PickContext, Picker, RandomSource } from '../../src/balancers/picker.js';
+import type { Health } from '../../src/model/health.js';
 
 /**
  * A deterministic source in [0, 1): a Weyl sequence through a 32-bit integer mixer.

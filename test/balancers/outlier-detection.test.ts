@@ -1,11 +1,11 @@
 import test from 'ava';
-import { ManualClock } from '../../src/common/manual-clock.js';
 import { createPolicyRegistry } from '../../src/balancers/builtin-policies.js';
 import { LOCAL_ORIGIN_FAILURE } from '../../src/balancers/call-outcome.js';
 import type { Endpoint } from '../../src/balancers/endpoint.js';
 import { PolicyBalancer } from '../../src/balancers/load-balancer.js';
 import { OutlierDetectionBalancer, type EjectionEvent, type OutlierDetectionConfig } from '../../src/balancers/outlier-detection.js';
 import { DEFAULT_ROUTING } from '../../src/balancers/routing.js';
+import { ManualClock } from '../../src/common/manual-clock.js';
 import { DEFAULT_SERVICE_CONFIG } from '../../src/model/service-config.js';
 import { countPicks, endpoints, seededRandom } from './fixtures.js';
 

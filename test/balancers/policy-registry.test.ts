@@ -1,9 +1,9 @@
 import test from 'ava';
 import { z } from 'zod';
-import { OutriggerError } from '../../src/common/errors.js';
 import { createPolicyRegistry } from '../../src/balancers/builtin-policies.js';
 import { PolicyRegistry } from '../../src/balancers/policy-registry.js';
 import { RoundRobinPicker } from '../../src/balancers/round-robin.js';
+import { OutriggerError } from '../../src/common/errors.js';
 import { DEFAULT_SERVICE_CONFIG, LB_POLICIES } from '../../src/model/service-config.js';
 
 test('every policy the service config accepts is registered', (t) => {

@@ -97,7 +97,7 @@ const BAD: Array<[string, unknown, string, string[]]> = [
   ['zero timeout', { type: 'http', timeout: 0 }, 'health_check.timeout', ['at least 1ms', 'got 0']],
   ['negative interval', { type: 'grpc', interval: -5 }, 'health_check.interval', ['duration', 'got -5']],
   ['jitter above 1', { type: 'tcp', jitter: 2 }, 'health_check.jitter', ['between 0 and 1', 'got 2']],
-  ['misspelt field', { type: 'http', intreval: '5s' }, 'health_check.intreval', ['unknown field "intreval"', 'interval']],
+  ['misspelt field', { type: 'http', intreval: '5s' }, 'health_check.intreval', ['unknown key "intreval"', 'interval']],
   ['bad status range', { type: 'http', expected_statuses: ['200-399', '300-200'] }, 'health_check.expected_statuses[1]', ['"200-399"', '"300-200"']],
   ['status out of range', { type: 'http', expected_statuses: [700] }, 'health_check.expected_statuses[0]', ['100–599', 'got 700']],
   ['empty status list', { type: 'http', expected_statuses: [] }, 'health_check.expected_statuses', ['at least 1 item', 'got []']],
@@ -117,7 +117,7 @@ const BAD: Array<[string, unknown, string, string[]]> = [
   ['blank program', { type: 'exec', command: [' '] }, 'health_check.command[0]', ['name the program']],
   ['command as a string', { type: 'exec', command: 'check.sh' }, 'health_check.command', ['list', '"check.sh"']],
   ['missing ttl', { type: 'ttl' }, 'health_check.ttl', ['is required', 'duration']],
-  ['interval on a ttl check', { type: 'ttl', ttl: '10s', interval: '5s' }, 'health_check.interval', ['unknown field', 'ttl']],
+  ['interval on a ttl check', { type: 'ttl', ttl: '10s', interval: '5s' }, 'health_check.interval', ['unknown key', 'ttl']],
 ];
 
 for (const [what, input, field, words] of BAD) {

@@ -3,9 +3,9 @@ import * as protoLoader from '@grpc/proto-loader';
 import { parseBuiltinServiceConfig } from '../../src/balancers/service-config.js';
 import { parseServiceConfig, type ServiceConfigInput } from '../../src/model/service-config.js';
 import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../../src/xds/ads-service.js';
+import { packAny, type AnyMessage } from '../../src/xds/envoy-protos.js';
 import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
 import { ENDPOINT_MESSAGE } from '../../src/xds/resources/endpoints-encode.js';
-import { packAny, type AnyMessage } from '../../src/xds/envoy-protos.js';
 import { outriggerMetadata } from '../../src/xds/resources/outrigger-metadata.js';
 
 /** A DiscoveryRequest as the fake hub receives it. */

@@ -2,8 +2,8 @@ import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
-import { newRegistry } from './registry.js';
 import { AdsServer } from '../../src/xds/server/ads-server.js';
+import { newRegistry } from './registry.js';
 
 /**
  * The hub's real xDS side (AdsServer over a Registry) on a loopback port that survives a

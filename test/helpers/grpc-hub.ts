@@ -5,11 +5,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ExecutionContext } from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
+import { addRegistryService } from '../../src/hub/grpc-registry-service.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry, type RegistryOptions } from '../../src/registry/registry.js';
-import { newRegistry } from './registry.js';
 import { createRegistryClient, errorDetails, type RegistryClient } from '../../src/wire/registry-client.js';
-import { addRegistryService } from '../../src/hub/grpc-registry-service.js';
+import { newRegistry } from './registry.js';
 
 /** Upper bound for anything that waits on real I/O; a loaded CI box can be slow. Never a sleep. */
 export const WAIT_MS = 15_000;

@@ -11,8 +11,8 @@ import { ManualClock } from '../../src/common/manual-clock.js';
 import { addRegistryService } from '../../src/hub/grpc-registry-service.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
-import { newRegistry } from './registry.js';
 import { WAIT_MS } from './grpc-hub.js';
+import { newRegistry } from './registry.js';
 
 export class RestartableHub {
   /** The registry's clock: leases are held by sessions here, so it never needs to move. */

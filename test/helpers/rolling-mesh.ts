@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../../src/common/logger.js';
-import { parseWith } from '../../src/model/parse-input.js';
 import { hubConfigSchema } from '../../src/config/hub-config.js';
 import { resolveSidecarConfig, sidecarConfigSchema, type SidecarConfig } from '../../src/config/sidecar-config.js';
 import { startEchoApp, type EchoApp } from '../../src/demo/echo-app.js';
 import { Hub, type HubAddresses } from '../../src/hub/hub.js';
+import { parseWith } from '../../src/model/parse-input.js';
 import { Sidecar, type SidecarAddresses } from '../../src/sidecar/sidecar.js';
 import { getJson } from './cli-ports.js';
 

@@ -3,8 +3,8 @@ import type { Clock } from '../../src/common/clock.js';
 import type { Logger } from '../../src/common/logger.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
-import { newRegistry } from './registry.js';
 import { AdsServer } from '../../src/xds/server/ads-server.js';
+import { newRegistry } from './registry.js';
 
 export interface XdsHub {
   registry: Registry;

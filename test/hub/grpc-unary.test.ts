@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import { callUnary, errorDetails } from '../../src/wire/registry-client.js';
 import type { RegisterRequest } from '../../src/wire/messages.js';
+import { callUnary, errorDetails } from '../../src/wire/registry-client.js';
 import { fromStruct, toStruct } from '../../src/wire/struct.js';
 import { metricValue, rejectsWith, startGrpcHub, type GrpcHub } from '../helpers/grpc-hub.js';
 

@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import { callUnary } from '../../src/wire/registry-client.js';
-import type { WireInstance } from '../../src/wire/messages.js';
 import { WATCH_RESUMED_KEY } from '../../src/hub/watch-hub.js';
 import { SNAPSHOT_CHUNK } from '../../src/hub/watch-stream.js';
 import type { Instance } from '../../src/registry/model.js';
+import type { WireInstance } from '../../src/wire/messages.js';
+import { callUnary } from '../../src/wire/registry-client.js';
 import { metricValue, startGrpcHub, waitFor } from '../helpers/grpc-hub.js';
 import { WatchRecorder } from '../helpers/grpc-watch.js';
 

@@ -4,10 +4,10 @@ import YAML from 'yaml';
 import { OutriggerError } from '../../src/common/errors.js';
 import { injectorConfigSchema, type InjectorConfig } from '../../src/config/injector-config.js';
 import { loadConfig } from '../../src/config/layered-config.js';
-import { parseWith } from '../../src/model/parse-input.js';
 import { resolveSidecarConfig, sidecarConfigSchema } from '../../src/config/sidecar-config.js';
 import { injectPod, type InjectResult } from '../../src/k8s/inject/inject-pod.js';
 import { applyPatchToYaml } from '../../src/k8s/inject/yaml-patch.js';
+import { parseWith } from '../../src/model/parse-input.js';
 import type { Container, Pod } from './helpers/injected-pod.js';
 
 const config = (over: Record<string, unknown> = {}): InjectorConfig => parseWith(injectorConfigSchema, over, '', 'config_invalid');

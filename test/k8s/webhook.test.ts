@@ -7,8 +7,8 @@ import fjp from 'fast-json-patch';
 import selfsigned from 'selfsigned';
 import { PACKAGE_ROOT } from '../../src/common/paths.js';
 import { injectorConfigSchema } from '../../src/config/injector-config.js';
-import { parseWith } from '../../src/model/parse-input.js';
 import { InjectorServer, type InjectorAddress } from '../../src/k8s/inject/webhook-server.js';
+import { parseWith } from '../../src/model/parse-input.js';
 import type { Container, Pod } from './helpers/injected-pod.js';
 
 const FIXTURES = path.join(PACKAGE_ROOT, 'test', 'k8s', 'fixtures');

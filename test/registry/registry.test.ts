@@ -1,6 +1,6 @@
 import test from 'ava';
-import { ManualClock } from '../../src/common/manual-clock.js';
 import { OutriggerError } from '../../src/common/errors.js';
+import { ManualClock } from '../../src/common/manual-clock.js';
 import type { RegistryChange } from '../../src/registry/model.js';
 import type { Registry, RegistryOptions } from '../../src/registry/registry.js';
 import { newRegistry } from '../helpers/registry.js';

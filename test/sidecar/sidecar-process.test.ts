@@ -218,7 +218,7 @@ test.serial('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 o
 
 const badConfigs: Array<[string, string[], RegExp]> = [
   ['a missing service', ['--app.port', '8080'], /^outrigger sidecar: service: .*got nothing/m],
-  ['a missing app port', ['--service', 'web'], /app: .*got nothing|app\.port/],
+  ['a missing app port', ['--service', 'web'], /app: is required|app\.port/],
   ['an app port out of range', ['--service', 'web', '--app.port', '70000'], /app\.port: must be an integer from 1 to 65535, got 70000 \(from flag --app\.port\)/],
   ['an uppercase service name', ['--service', 'Web', '--app.port', '8080'], /service: must be a DNS label/],
   ['a hub without a port', ['--service', 'web', '--app.port', '8080', '--hubs', '["hub.local"]'], /hubs\[0\]: must be host:port/],

@@ -1,13 +1,13 @@
 import test from 'ava';
-import type { Instance } from '../../src/registry/model.js';
 import { parseBuiltinServiceConfig } from '../../src/balancers/service-config.js';
 import { parseServiceConfig } from '../../src/model/service-config.js';
+import type { Instance } from '../../src/registry/model.js';
 import { decodeResponse } from '../../src/xds/client/ads-client-response.js';
-import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
+import { decodeAny, packAny } from '../../src/xds/envoy-protos.js';
 import { clusterDecoder } from '../../src/xds/resources/cluster-decode.js';
+import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
 import { endpointsDecoder } from '../../src/xds/resources/endpoints-decode.js';
 import { buildClusterLoadAssignment, ENDPOINT_MESSAGE } from '../../src/xds/resources/endpoints-encode.js';
-import { decodeAny, packAny } from '../../src/xds/envoy-protos.js';
 import { outriggerMetadata } from '../../src/xds/resources/outrigger-metadata.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { assignmentAny, clusterAny } from '../helpers/ads-client-fake-hub.js';

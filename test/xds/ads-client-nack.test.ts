@@ -1,7 +1,7 @@
 import test from 'ava';
 import { AdsClient } from '../../src/xds/client/ads-client.js';
-import { CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
 import { packAny } from '../../src/xds/envoy-protos.js';
+import { CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { assignmentAny, clusterAny, FakeAdsHub, type FakeHubRequest } from '../helpers/ads-client-fake-hub.js';
 import { RecordingWatcher } from '../helpers/ads-client-watcher.js';

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { Registry } from '../../src/registry/registry.js';
-import { newRegistry } from '../helpers/registry.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
+import { newRegistry } from '../helpers/registry.js';
 import { AdsTestStream, type Response } from '../helpers/xds-ads-client.js';
 import { registerInstance, startXdsHub } from '../helpers/xds-hub.js';
 import { until } from '../helpers/xds-wait.js';

@@ -1,13 +1,13 @@
 import test from 'ava';
-import { newRegistry } from '../helpers/registry.js';
 import type { Instance, Service } from '../../src/registry/model.js';
+import { decodeAny, messageType } from '../../src/xds/envoy-protos.js';
 import { CLUSTER_MESSAGE, encodeCluster } from '../../src/xds/resources/cluster-encode.js';
 import { buildClusterLoadAssignment, encodeClusterLoadAssignment } from '../../src/xds/resources/endpoints-encode.js';
-import { decodeAny, messageType } from '../../src/xds/envoy-protos.js';
 import { encodeListener } from '../../src/xds/resources/listener-encode.js';
 import { readOutriggerMetadata } from '../../src/xds/resources/outrigger-metadata.js';
 import { encodeRouteConfiguration } from '../../src/xds/resources/route-encode.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/xds/type-urls.js';
+import { newRegistry } from '../helpers/registry.js';
 
 type Obj = Record<string, any>;
 

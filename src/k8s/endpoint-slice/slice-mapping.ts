@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Health } from '../../model/health.js';
-import type { Instance } from '../../registry/model.js';
-import type { Protocol } from '../../model/protocol.js';
-import { LIMITS } from '../../registry/validation.js';
 import { isDnsLabel } from '../../model/names.js';
+import type { Protocol } from '../../model/protocol.js';
+import type { Instance } from '../../registry/model.js';
+import { LIMITS } from '../../registry/validation.js';
 
 /** The label that ties an EndpointSlice to its Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';

@@ -1,9 +1,9 @@
 import { OutriggerError } from '../../common/errors.js';
+import { upstreamSchema, type UpstreamConfig } from '../../config/sidecar-config.js';
 import { HEALTH_CHECK_TYPES, parseHealthCheck, type HealthCheckType } from '../../health/check-config.js';
+import { isDnsLabel } from '../../model/names.js';
 import { PROTOCOLS, type Protocol } from '../../model/protocol.js';
 import { LB_POLICIES, type LbPolicyName } from '../../model/service-config.js';
-import { isDnsLabel } from '../../model/names.js';
-import { upstreamSchema, type UpstreamConfig } from '../../config/sidecar-config.js';
 import { isRecord } from './pod-types.js';
 
 /** The pod annotations the injector reads (and the one it writes), in one place. */

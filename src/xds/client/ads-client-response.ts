@@ -3,9 +3,9 @@
  * single bad one rejects the response (the NACK keeps the last good version of everything in
  * it, as Envoy and grpc-js do), so a half-applied update can never be routed on.
  */
-import type { ClientDiscoveryResponse } from './ads-client-wire.js';
-import type { ResourceDecoder } from '../resources/decode-result.js';
 import { decodeAny } from '../envoy-protos.js';
+import type { ResourceDecoder } from '../resources/decode-result.js';
+import type { ClientDiscoveryResponse } from './ads-client-wire.js';
 
 export interface ResourceRejection {
   /** The resource, when it could be named. */

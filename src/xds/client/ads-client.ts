@@ -18,13 +18,13 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { Backoff } from '../../common/backoff.js';
 import type { TimerHandle } from '../../common/clock.js';
+import { clusterDecoder, type DecodedCluster } from '../resources/cluster-decode.js';
+import type { ResourceDecoder } from '../resources/decode-result.js';
+import { endpointsDecoder, type DecodedEndpoints } from '../resources/endpoints-decode.js';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../type-urls.js';
 import { resolveAdsClientOptions, type AdsClientOptions, type ResolvedAdsClientOptions } from './ads-client-options.js';
 import { decodeResponse, type ResourceRejection } from './ads-client-response.js';
 import { adsClientMethod, type ClientDiscoveryRequest, type ClientDiscoveryResponse } from './ads-client-wire.js';
-import { clusterDecoder, type DecodedCluster } from '../resources/cluster-decode.js';
-import { endpointsDecoder, type DecodedEndpoints } from '../resources/endpoints-decode.js';
-import type { ResourceDecoder } from '../resources/decode-result.js';
-import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../type-urls.js';
 
 export type { AdsClientOptions, AdsNodeIdentity } from './ads-client-options.js';
 

@@ -4,6 +4,7 @@
  * Envoy can say is derived; everything else keeps Outrigger's defaults.
  */
 import type { LbPolicyName, ServiceConfigInput } from '../../model/service-config.js';
+import { decodeAny, type AnyMessage } from '../envoy-protos.js';
 import { reject } from './decode-result.js';
 import {
   durationMsAt,
@@ -15,7 +16,6 @@ import {
   wrappedUIntAt,
   type Message,
 } from './decode-values.js';
-import { decodeAny, type AnyMessage } from '../envoy-protos.js';
 
 const POLICY_PREFIX = 'envoy.extensions.load_balancing_policies.';
 

@@ -5,11 +5,11 @@
  */
 import { parseBuiltinServiceConfig } from '../../balancers/service-config.js';
 import { parseServiceConfig, type ServiceConfig } from '../../model/service-config.js';
+import { CLUSTER_TYPE_URL } from '../type-urls.js';
 import { serviceConfigFromEnvoyFields } from './cluster-decode-fields.js';
 import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-result.js';
 import { messageAt, stringAt, type Message } from './decode-values.js';
 import { readOutriggerMetadata } from './outrigger-metadata.js';
-import { CLUSTER_TYPE_URL } from '../type-urls.js';
 
 export interface DecodedCluster {
   /** `<service>.<namespace>`. */

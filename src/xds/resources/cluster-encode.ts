@@ -1,6 +1,6 @@
 import { serviceKey } from '../../model/names.js';
-import { type Service } from '../../registry/model.js';
 import type { ServiceConfig } from '../../model/service-config.js';
+import { type Service } from '../../registry/model.js';
 import { encodeAny } from '../envoy-protos.js';
 import { clusterLbFields, type ClusterLbFields } from './lb-policy-encode.js';
 import { outriggerMetadata, type MetadataMessage } from './outrigger-metadata.js';

@@ -6,12 +6,12 @@
  */
 import { isIP } from 'node:net';
 import type { Endpoint } from '../../balancers/endpoint.js';
-import { PROTOCOLS, type Protocol } from '../../model/protocol.js';
 import type { Health } from '../../model/health.js';
+import { PROTOCOLS, type Protocol } from '../../model/protocol.js';
+import { ENDPOINT_TYPE_URL } from '../type-urls.js';
 import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-result.js';
 import { integerAt, join, listAt, messageAt, stringAt, wrappedUIntAt, type Message } from './decode-values.js';
 import { readOutriggerMetadata } from './outrigger-metadata.js';
-import { ENDPOINT_TYPE_URL } from '../type-urls.js';
 
 /** A picker's endpoint, plus what the hub says of the instance behind it. */
 export interface DecodedEndpoint extends Endpoint {
