@@ -6,6 +6,7 @@ import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/cluster-resource.js
 import { ENDPOINT_MESSAGE } from '../../src/xds/endpoint-resource.js';
 import { packAny, type AnyMessage } from '../../src/xds/envoy-protos.js';
 import { outriggerMetadata } from '../../src/xds/outrigger-metadata.js';
+import { Changes } from './wait.js';
 
 /** A DiscoveryRequest as the fake hub receives it. */
 export interface FakeHubRequest {
@@ -26,7 +27,7 @@ type Call = grpc.ServerDuplexStream<FakeHubRequest, object>;
  */
 export class FakeAdsHub {
   private readonly queue: FakeHubRequest[] = [];
-  private waiter: ((r: FakeHubRequest) => void) | undefined;
+  private readonly changes = new Changes();
   private call: Call | undefined;
   private nonces = 0;
   /** Streams opened by clients so far. */
@@ -59,18 +60,7 @@ export class FakeAdsHub {
 
   /** The next request (of any type), or a rejection after the bound. */
   nextRequest(timeoutMs = 10_000): Promise<FakeHubRequest> {
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        reject(new Error(`no request within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiter = (r) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-    });
+    return this.changes.eventually('a request', () => this.queue.shift(), timeoutMs);
   }
 
   /** Sends a response on the current stream; returns its nonce. */
@@ -100,11 +90,8 @@ export class FakeAdsHub {
     this.streams++;
     this.call = call;
     call.on('data', (req: FakeHubRequest) => {
-      const w = this.waiter;
-      if (w !== undefined) {
-        this.waiter = undefined;
-        w(req);
-      } else this.queue.push(req);
+      this.queue.push(req);
+      this.changes.changed();
     });
     call.on('error', () => {});
   }
