@@ -11,7 +11,6 @@ import { OutriggerError } from '../common/errors.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { RegistryChange } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import type { WatchRequest } from '../wire/messages.js';
 import { optionalNamespace, optionalService } from './grpc-mapping.js';
 import { WatchHistory } from './watch-history.js';
 import { SharedChange, WatchStream, matchesFilter, type EventEncoder, type WatchCall, type WatchFilter } from './watch-stream.js';

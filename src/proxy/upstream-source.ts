@@ -6,7 +6,7 @@
 import type { Endpoint } from '../balancers/endpoint.js';
 import { parseBuiltinServiceConfig } from '../balancers/service-config.js';
 import { OutriggerError } from '../common/errors.js';
-import { parseServiceConfig, type ServiceConfig, type ServiceConfigInput } from '../model/service-config.js';
+import type { ServiceConfig, ServiceConfigInput } from '../model/service-config.js';
 
 export interface UpstreamCluster {
   /** `<service>.<namespace>`. */

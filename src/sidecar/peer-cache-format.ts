@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { parseBuiltinServiceConfig } from '../balancers/service-config.js';
 import { parseWith } from '../model/parse-input.js';
 import { PROTOCOLS } from '../model/protocol.js';
-import { parseServiceConfig, type ServiceConfig } from '../model/service-config.js';
+import type { ServiceConfig } from '../model/service-config.js';
 import type { DecodedEndpoint } from '../xds/resources/endpoints-decode.js';
 import { parseClusterName } from './cluster-name.js';
 

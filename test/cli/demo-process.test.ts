@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
-import { eventually, getJson } from '../helpers/cli-ports.js';
+import { getJson, PROCESS_POLL_MS, PROCESS_WAIT_MS } from '../helpers/cli-ports.js';
 import { runCli } from '../helpers/cli-process.js';
+import { eventually } from '../helpers/wait.js';
 
 test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints compares both views', async (t) => {
   const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0']);
@@ -22,13 +23,13 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
   const ready = await eventually('web ready', async () => {
     const r = await getJson<{ ready: boolean }>(`${web}/ready`);
     return r?.status === 200 ? r : undefined;
-  });
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.true(ready.body.ready);
   const clusters = await eventually('web sees three healthy echoes', async () => {
     const c = (await getJson<{ clusters: Array<{ name: string; endpoints: Array<{ id: string; health: string }> }> }>(`${web}/clusters`))?.body;
     const echo = c?.clusters.find((x) => x.name === 'echo.demo.local');
     return echo?.endpoints.filter((e) => e.health === 'HEALTHY').length === 3 ? echo : undefined;
-  });
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.deepEqual(clusters.endpoints.map((e) => e.id).sort(), ['echo-1', 'echo-2', 'echo-3']);
   const all = (await getJson<{ data: { services: Array<{ id: string; lease: { held: boolean } }> } }>(`${hub}/api/v1/services`))!.body.data.services;
   t.deepEqual(all.map((i) => i.id).sort(), ['echo-1', 'echo-2', 'echo-3', 'web-1']);

@@ -1,10 +1,11 @@
-import test from 'ava';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import test from 'ava';
 import { parseHealthCheck, type ProbingCheckConfig } from '../../src/health/check-config.js';
 import { createProbe } from '../../src/health/probe-factory.js';
-import { manualManager, nextEvent, processAlive, step, waitFor } from './helpers.js';
+import { nextEvent, until } from '../helpers/wait.js';
+import { manualManager, processAlive, step } from './helpers.js';
 
 const NODE = process.execPath;
 
@@ -71,18 +72,18 @@ test('a command that outlives the timeout fails and its whole process group is k
   t.teardown(() => manager.stop());
   manager.start();
   clock.advance(0);
-  await waitFor(() => existsSync(pidFile), 'the check to start its grandchild');
+  await until('the check to start its grandchild', () => existsSync(pidFile));
   const [parentPid, grandchildPid] = readFileSync(pidFile, 'utf8').split(' ').map(Number) as [number, number];
   t.true(processAlive(parentPid) && processAlive(grandchildPid));
 
-  const result = nextEvent<{ status: string; output: string; timedOut: boolean }>(manager, 'result');
+  const result = nextEvent<[{ status: string; output: string; timedOut: boolean }]>(manager, 'result');
   clock.advance(5000);
-  const r = await result;
+  const [r] = await result;
   t.is(r.status, 'fail');
   t.true(r.timedOut);
   t.regex(r.output, /timed out after 5000ms; process killed/);
   t.is(manager.health, 'UNHEALTHY');
-  await waitFor(() => !processAlive(parentPid) && !processAlive(grandchildPid), 'both processes to die');
+  await until('both processes to die', () => !processAlive(parentPid) && !processAlive(grandchildPid));
   t.false(processAlive(parentPid) || processAlive(grandchildPid), 'the check and its grandchild were killed');
 });
 

@@ -1,11 +1,12 @@
-import test from 'ava';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import test from 'ava';
 import { HealthImplementation, type ServingStatusMap } from 'grpc-health-check';
 import { parseHealthCheck, type ProbingCheckConfig } from '../../src/health/check-config.js';
 import { createProbe } from '../../src/health/probe-factory.js';
 import type { HealthProbe } from '../../src/health/probe.js';
-import { closeServer, listen, manualManager, nextEvent, step } from './helpers.js';
+import { nextEvent } from '../helpers/wait.js';
+import { closeServer, listen, manualManager, step } from './helpers.js';
 
 async function healthServer(statuses: ServingStatusMap, port = 0): Promise<{ server: grpc.Server; health: HealthImplementation; port: number }> {
   const server = new grpc.Server();
@@ -138,9 +139,9 @@ test('a gRPC server that never answers fails at the timeout', async (t) => {
   const connected = nextEvent(silent, 'connection');
   clock.advance(0);
   await connected;
-  const result = nextEvent<{ status: string; timedOut: boolean; output: string }>(manager, 'result');
+  const result = nextEvent<[{ status: string; timedOut: boolean; output: string }]>(manager, 'result');
   clock.advance(1000);
-  const r = await result;
+  const [r] = await result;
   t.is(r.status, 'fail');
   t.true(r.timedOut);
   t.regex(r.output, /timed out after 1000ms/);

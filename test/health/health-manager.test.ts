@@ -1,11 +1,12 @@
-import test from 'ava';
-import { runToExit } from '../helpers/child-exit.js';
 import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import test from 'ava';
 import { OutriggerError } from '../../src/common/errors.js';
 import type { CheckResult } from '../../src/health/health-manager.js';
-import { closeServer, listen, manualManager, nextEvent, step, WAIT_MS } from './helpers.js';
+import { runToExit } from '../helpers/child-exit.js';
+import { nextEvent } from '../helpers/wait.js';
+import { closeServer, listen, manualManager, step, WAIT_MS } from './helpers.js';
 
 /** When the probe behind a result started, on the manager's clock. */
 const startedAt = (r: CheckResult): number => r.at - r.durationMs;
@@ -117,11 +118,11 @@ test('a timed-out probe is aborted, and the next one starts an interval after it
   t.is(startedAt(timedOut), t0);
 
   const second = nextEvent(app.server, 'request');
-  const result = nextEvent<CheckResult>(manager, 'result');
+  const result = nextEvent<[CheckResult]>(manager, 'result');
   clock.advance(1000);
   await second;
   app.held[1]?.end();
-  const r = await result;
+  const [r] = await result;
   t.is(r.status, 'pass');
   t.is(startedAt(r), t0 + 3000 + 1000);
   t.is(app.maxConcurrent, 1);
@@ -136,9 +137,9 @@ test('stop() aborts the probe in flight, leaves no timer and emits nothing more'
   manager.on('result', () => results++);
   manager.start();
   t.true(manager.running);
-  const arrived = nextEvent<http.IncomingMessage>(app.server, 'request');
+  const arrived = nextEvent<[http.IncomingMessage]>(app.server, 'request');
   clock.advance(0);
-  const req = await arrived;
+  const [req] = await arrived;
   const hungUp = nextEvent(req.socket, 'close');
 
   await manager.stop();
@@ -179,9 +180,9 @@ test('stats count probes, outcomes and durations for metrics', async (t) => {
   clock.advance(0);
   await arrived;
   clock.advance(250); // the app takes 250ms (on the manager's clock) to answer
-  const result = nextEvent<CheckResult>(manager, 'result');
+  const result = nextEvent<[CheckResult]>(manager, 'result');
   app.held[0]?.end();
-  const r = await result;
+  const [r] = await result;
   t.is(r.durationMs, 250);
   t.like(manager.stats, { probes: 1, passes: 1, lastDurationMs: 250, totalDurationMs: 250, consecutivePasses: 1 });
   const snapshot = manager.stats;

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo, Server } from 'node:net';
-import type { EventEmitter } from 'node:events';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { parseHealthCheck, type HealthCheckConfig } from '../../src/health/check-config.js';
 import { HealthManager, type CheckResult, type HealthManagerOptions, type HealthTransition } from '../../src/health/health-manager.js';
-import { until } from '../helpers/wait.js';
+import { nextEvent } from '../helpers/wait.js';
 
 /** Generous bound for anything that waits on real I/O: a loaded 2-core CI box can be slow. */
 export const WAIT_MS = 10_000;
@@ -19,26 +18,6 @@ export async function listen(server: Server): Promise<number> {
 
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-/** The next `event` from `emitter`, or a rejection after `ms` (an upper bound, never a sleep). */
-export function nextEvent<T>(emitter: EventEmitter, event: string, ms = WAIT_MS): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, on);
-      reject(new Error(`no '${event}' event within ${ms}ms`));
-    }, ms);
-    const on = (value: T): void => {
-      clearTimeout(timer);
-      resolve(value);
-    };
-    emitter.once(event, on);
-  });
-}
-
-/** Polls `condition` until it holds, failing after `ms`; for states that raise no event (a pid gone). */
-export function waitFor(condition: () => boolean, what: string, ms = WAIT_MS): Promise<void> {
-  return until(condition, what, ms);
 }
 
 /** A manager on a ManualClock, with every transition collected. */
@@ -56,9 +35,9 @@ export function manualManager(
 
 /** Moves the clock by `ms` and waits for the probe that this starts to finish. */
 export async function step(manager: HealthManager, clock: ManualClock, ms: number): Promise<CheckResult> {
-  const result = nextEvent<CheckResult>(manager, 'result');
+  const result = nextEvent<[CheckResult]>(manager, 'result');
   clock.advance(ms);
-  return result;
+  return (await result)[0];
 }
 
 /** True while a process with this pid exists and is not a zombie. */

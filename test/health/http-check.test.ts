@@ -1,13 +1,14 @@
-import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import test from 'ava';
 import { parseHealthCheck, type ProbingCheckConfig } from '../../src/health/check-config.js';
 import { createProbe } from '../../src/health/probe-factory.js';
-import { closeServer, listen, manualManager, nextEvent, step } from './helpers.js';
+import { nextEvent } from '../helpers/wait.js';
+import { closeServer, listen, manualManager, step } from './helpers.js';
 
 async function probeOnce(raw: Record<string, unknown>, port: number) {
   const probe = createProbe(parseHealthCheck(raw) as ProbingCheckConfig, { port });
@@ -124,7 +125,7 @@ test('method, path, Host header and custom headers are sent', async (t) => {
   const server = http.createServer();
   const port = await listen(server);
   t.teardown(() => closeServer(server));
-  const seen = nextEvent<http.IncomingMessage>(server, 'request');
+  const seen = nextEvent<[http.IncomingMessage]>(server, 'request');
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => res.end());
 
   const r = await probeOnce(
@@ -132,7 +133,7 @@ test('method, path, Host header and custom headers are sent', async (t) => {
     port,
   );
   t.is(r.status, 'pass');
-  const req = await seen;
+  const [req] = await seen;
   t.is(req.method, 'POST');
   t.is(req.url, '/status?deep=1');
   t.is(req.headers.host, 'api.internal:8080');
@@ -145,9 +146,9 @@ test('Host header defaults to the address and port probed', async (t) => {
   const server = http.createServer((_req, res) => res.end());
   const port = await listen(server);
   t.teardown(() => closeServer(server));
-  const seen = nextEvent<http.IncomingMessage>(server, 'request');
+  const seen = nextEvent<[http.IncomingMessage]>(server, 'request');
   await probeOnce({ type: 'http' }, port);
-  t.is((await seen).headers.host, `127.0.0.1:${port}`);
+  t.is((await seen)[0].headers.host, `127.0.0.1:${port}`);
 });
 
 test('a timeout counts as a fail', async (t) => {
@@ -166,9 +167,9 @@ test('a timeout counts as a fail', async (t) => {
   manager.start();
   clock.advance(0);
   await arrived;
-  const result = nextEvent<{ status: string; output: string; timedOut: boolean; durationMs: number }>(manager, 'result');
+  const result = nextEvent<[{ status: string; output: string; timedOut: boolean; durationMs: number }]>(manager, 'result');
   clock.advance(2000);
-  const r = await result;
+  const [r] = await result;
   t.is(r.status, 'fail');
   t.true(r.timedOut);
   t.regex(r.output, /timed out after 2000ms/);

@@ -1,8 +1,9 @@
-import test from 'ava';
 import net from 'node:net';
+import test from 'ava';
 import { parseHealthCheck, type ProbingCheckConfig } from '../../src/health/check-config.js';
 import { createProbe } from '../../src/health/probe-factory.js';
-import { closeServer, listen, manualManager, nextEvent, step } from './helpers.js';
+import { nextEvent } from '../helpers/wait.js';
+import { closeServer, listen, manualManager, step } from './helpers.js';
 
 function probeWith(raw: Record<string, unknown>, port: number) {
   return createProbe(parseHealthCheck({ type: 'tcp', ...raw }) as ProbingCheckConfig, { port });
@@ -77,9 +78,9 @@ test('a reply that never matches fails at the timeout', async (t) => {
   );
   clock.advance(0);
   await replied;
-  const result = nextEvent<{ status: string; output: string; timedOut: boolean }>(manager, 'result');
+  const result = nextEvent<[{ status: string; output: string; timedOut: boolean }]>(manager, 'result');
   clock.advance(3000);
-  const r = await result;
+  const [r] = await result;
   t.is(r.status, 'fail');
   t.true(r.timedOut);
   t.regex(r.output, /timed out after 3000ms/);

@@ -1,12 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { parseBuiltinServiceConfig } from '../../src/balancers/service-config.js';
-import { parseServiceConfig, type ServiceConfigInput } from '../../src/model/service-config.js';
+import type { ServiceConfigInput } from '../../src/model/service-config.js';
 import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../../src/xds/ads-service.js';
 import { packAny, type AnyMessage } from '../../src/xds/envoy-protos.js';
 import { buildCluster, CLUSTER_MESSAGE } from '../../src/xds/resources/cluster-encode.js';
 import { ENDPOINT_MESSAGE } from '../../src/xds/resources/endpoints-encode.js';
 import { outriggerMetadata } from '../../src/xds/resources/outrigger-metadata.js';
+import { Changes } from './wait.js';
 
 /** A DiscoveryRequest as the fake hub receives it. */
 export interface FakeHubRequest {
@@ -27,7 +28,7 @@ type Call = grpc.ServerDuplexStream<FakeHubRequest, object>;
  */
 export class FakeAdsHub {
   private readonly queue: FakeHubRequest[] = [];
-  private waiter: ((r: FakeHubRequest) => void) | undefined;
+  private readonly changes = new Changes();
   private call: Call | undefined;
   private nonces = 0;
   /** Streams opened by clients so far. */
@@ -60,18 +61,7 @@ export class FakeAdsHub {
 
   /** The next request (of any type), or a rejection after the bound. */
   nextRequest(timeoutMs = 10_000): Promise<FakeHubRequest> {
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        reject(new Error(`no request within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiter = (r) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-    });
+    return this.changes.eventually('a request', () => this.queue.shift(), timeoutMs);
   }
 
   /** Sends a response on the current stream; returns its nonce. */
@@ -101,11 +91,8 @@ export class FakeAdsHub {
     this.streams++;
     this.call = call;
     call.on('data', (req: FakeHubRequest) => {
-      const w = this.waiter;
-      if (w !== undefined) {
-        this.waiter = undefined;
-        w(req);
-      } else this.queue.push(req);
+      this.queue.push(req);
+      this.changes.changed();
     });
     call.on('error', () => {});
   }

@@ -1,11 +1,7 @@
 import type { AdsResourceError, ClusterWatcher } from '../../src/xds/client/ads-client.js';
 import type { DecodedCluster } from '../../src/xds/resources/cluster-decode.js';
 import type { DecodedEndpoints } from '../../src/xds/resources/endpoints-decode.js';
-
-interface Pending {
-  check: () => boolean;
-  resolve: () => void;
-}
+import { Changes } from './wait.js';
 
 /**
  * A ClusterWatcher that records every callback, and lets a test wait for a condition on what it
@@ -16,7 +12,7 @@ export class RecordingWatcher implements ClusterWatcher {
   readonly endpoints: DecodedEndpoints[] = [];
   readonly errors: AdsResourceError[] = [];
   absent = 0;
-  private readonly pending = new Set<Pending>();
+  private readonly changes = new Changes();
 
   get cluster(): DecodedCluster | undefined {
     return this.clusters[this.clusters.length - 1];
@@ -33,47 +29,26 @@ export class RecordingWatcher implements ClusterWatcher {
 
   onCluster(cluster: DecodedCluster): void {
     this.clusters.push(cluster);
-    this.settle();
+    this.changes.changed();
   }
 
   onEndpoints(endpoints: DecodedEndpoints): void {
     this.endpoints.push(endpoints);
-    this.settle();
+    this.changes.changed();
   }
 
   onDoesNotExist(): void {
     this.absent++;
-    this.settle();
+    this.changes.changed();
   }
 
   onError(error: AdsResourceError): void {
     this.errors.push(error);
-    this.settle();
+    this.changes.changed();
   }
 
-  waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const entry: Pending = {
-        check: condition,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.pending.delete(entry);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      this.pending.add(entry);
-    });
-  }
-
-  private settle(): void {
-    for (const p of [...this.pending]) {
-      if (!p.check()) continue;
-      this.pending.delete(p);
-      p.resolve();
-    }
+  /** Resolves once `condition` holds on what was recorded; fails after `ms`. */
+  until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+    return this.changes.until(what, condition, ms);
   }
 }

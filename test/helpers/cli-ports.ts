@@ -3,7 +3,6 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { CliProcess } from './cli-process.js';
-import { eventually as poll } from './wait.js';
 
 /**
  * A port that was free a moment ago, for a process that must come back on the same port
@@ -74,16 +73,15 @@ export async function getJson<T>(url: string): Promise<{ status: number; body: T
   }
 }
 
+/** Bound for a wait on real processes: node processes started on a loaded 2-core box. */
+export const PROCESS_WAIT_MS = 40_000;
+/** Checks of real processes are HTTP calls: polled gently, to leave the box to the processes. */
+export const PROCESS_POLL_MS = 100;
+
 /**
- * Polls until the check returns a value other than undefined, or fails after `ms`. A timeout
- * names the state and stderr of each process in `watched`: a wait that failed because a process
- * died reads as that, not as slowness.
+ * What a wait is for, with the state and stderr of each process in `watched` added at a timeout:
+ * a wait that failed because a process died reads as that, not as slowness.
  */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, ms = 40_000, watched: readonly CliProcess[] = []): Promise<T> {
-  try {
-    return await poll(what, check, ms, 100);
-  } catch (err) {
-    if (watched.length === 0) throw err;
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${watched.map((p) => p.describe()).join('\n')}`);
-  }
+export function watching(what: string, watched: readonly CliProcess[]): () => string {
+  return () => `${what}\n${watched.map((p) => p.describe()).join('\n')}`;
 }

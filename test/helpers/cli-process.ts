@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/common/paths.js';
+import { Changes } from './wait.js';
 
 export const CLI = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -27,19 +28,17 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess 
   });
   let out = '';
   let err = '';
-  let closed = false;
-  const waiters = new Set<() => void>();
+  const changes = new Changes();
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
-    for (const w of waiters) w();
+    changes.changed();
   });
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
   });
   const exited = new Promise<number | string>((resolve) => {
     child.on('close', (code, signal) => {
-      closed = true;
-      for (const w of waiters) w();
+      changes.end(`the process exited (${code ?? signal})`);
       resolve(code ?? signal ?? -1);
     });
   });
@@ -51,27 +50,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess 
     exited,
     describe: () =>
       `outrigger ${name} (pid ${child.pid}) ${child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : 'running'}; stderr: ${err.slice(-3000) || '(empty)'}`,
-    waitForOutput(pattern, ms = 60_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`no output matching ${pattern} within ${ms} ms; stdout: ${out}; stderr: ${err}`));
-        }, ms);
-        const check = (): void => {
-          const m = out.match(pattern);
-          if (m !== null) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            resolve(m);
-          } else if (closed) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            reject(new Error(`process exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}; stderr: ${err}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    waitForOutput: (pattern, ms = 60_000) =>
+      changes.eventually(() => `output matching ${pattern}; stdout: ${out}; stderr: ${err}`, () => out.match(pattern) ?? undefined, ms),
   };
 }

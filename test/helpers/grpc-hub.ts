@@ -64,16 +64,6 @@ export async function startGrpcHub(options: { watchBufferLimit?: number; registr
   };
 }
 
-/** Polls `condition` until it holds; rejects after `ms`. For states that raise no event. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** Asserts that `promise` fails with grpc `code`, and, when given, the hub's error field. */
 export async function rejectsWith(
   t: ExecutionContext,

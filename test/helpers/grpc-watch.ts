@@ -5,6 +5,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { WatchEvent, WireInstance } from '../../src/wire/messages.js';
 import { WAIT_MS } from './grpc-hub.js';
+import { Changes } from './wait.js';
 
 export class WatchRecorder {
   readonly state = new Map<string, WireInstance>();
@@ -17,22 +18,18 @@ export class WatchRecorder {
   events = 0;
   error: grpc.ServiceError | undefined;
   ended = false;
-  private readonly waiters = new Set<() => void>();
+  private readonly changes = new Changes();
 
   constructor(readonly call: grpc.ClientReadableStream<WatchEvent>) {
     call.on('metadata', (md: grpc.Metadata) => {
       this.headers = md;
-      this.notify();
+      this.changes.changed();
     });
     call.on('error', (err: grpc.ServiceError) => {
       this.error = err;
-      this.ended = true;
-      this.notify();
+      this.end();
     });
-    call.on('end', () => {
-      this.ended = true;
-      this.notify();
-    });
+    call.on('end', () => this.end());
     call.on('data', (event: WatchEvent) => this.apply(event));
   }
 
@@ -54,40 +51,13 @@ export class WatchRecorder {
   }
 
   /** Resolves once `condition` holds; rejects if the stream ends first or after `ms`. */
-  until(condition: (r: this) => boolean, what: string, ms = WAIT_MS): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (condition(this)) done(undefined);
-        else if (this.ended) done(new Error(`watch ended (${this.error?.details ?? 'OK'}) before ${what}`));
-      };
-      const timer = setTimeout(() => done(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms);
-      const done = (err: Error | undefined): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        if (err) reject(err);
-        else resolve();
-      };
-      this.waiters.add(check);
-      check();
-    });
+  until(what: string, condition: (r: this) => boolean, ms = WAIT_MS): Promise<void> {
+    return this.changes.until(what, () => condition(this), ms);
   }
 
   /** Resolves with the stream's error once it ends with one. */
-  ends(ms = WAIT_MS): Promise<grpc.ServiceError | undefined> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!this.ended) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(this.error);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`watch did not end within ${ms}ms`));
-      }, ms);
-      this.waiters.add(check);
-      check();
-    });
+  async ends(ms = WAIT_MS): Promise<grpc.ServiceError | undefined> {
+    return (await this.changes.eventually('the watch to end', () => (this.ended ? { error: this.error } : undefined), ms)).error;
   }
 
   private apply(event: WatchEvent): void {
@@ -104,10 +74,11 @@ export class WatchRecorder {
       else this.state.set(inst.id!, inst);
       this.changeVersions.push(event.version!);
     }
-    this.notify();
+    this.changes.changed();
   }
 
-  private notify(): void {
-    for (const w of [...this.waiters]) w();
+  private end(): void {
+    this.ended = true;
+    this.changes.end(() => `watch ended (${this.error?.details ?? 'OK'})`);
   }
 }

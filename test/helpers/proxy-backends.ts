@@ -2,7 +2,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { until } from './wait.js';
 
 export interface Backend {
   readonly name: string;
@@ -63,11 +62,6 @@ export function send(port: number, path: string, opts: { method?: string; header
     req.on('error', reject);
     req.end(opts.body);
   });
-}
-
-/** Waits for a condition, polling; fails after `ms`. */
-export function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  return until(cond, what, ms);
 }
 
 /** A port with nothing listening (bound then closed). */

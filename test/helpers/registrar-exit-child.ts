@@ -5,6 +5,7 @@
  * that spawns this expects the process to exit by itself.
  */
 import { Registrar } from '../../src/sidecar/registrar.js';
+import { until } from './wait.js';
 
 const [hub, mode] = process.argv.slice(2);
 if (hub === undefined || (mode !== 'stop' && mode !== 'deregister')) throw new Error('usage: registrar-exit-child <host:port> stop|deregister');
@@ -32,9 +33,7 @@ console.log(`${mode}: ${registrar.state}`);
 
 const LEAKS = ['TCPSocketWrap', 'TCPWRAP'];
 const leaks = (): string[] => process.getActiveResourcesInfo().filter((r) => LEAKS.includes(r));
-const deadline = Date.now() + 5000;
-while (leaks().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-if (leaks().length > 0) {
+await until(`the sockets to close after ${mode}`, () => leaks().length === 0, 5000).catch(() => {
   console.log(`left open after ${mode}: ${leaks().join(', ')}`);
   process.exitCode = 1;
-}
+});

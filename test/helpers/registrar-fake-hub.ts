@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { SessionRequest, SessionResponse } from '../../src/wire/messages.js';
 import { registryServiceDefinition } from '../../src/wire/registry-proto.js';
 import { WAIT_MS } from './grpc-hub.js';
+import { Changes } from './wait.js';
 
 /** The answer to send (without the nonce), or undefined to stay silent. */
 export type FakeAnswer = (req: SessionRequest) => Omit<SessionResponse, 'nonce'> | undefined;
@@ -17,37 +18,19 @@ export interface FakeHub {
   sessionsOpened: number;
   sessionsEnded: number;
   /** Resolves once `condition` holds; checked on every request and session end. */
-  until(condition: () => boolean, what: string, ms?: number): Promise<void>;
+  until(what: string, condition: () => boolean, ms?: number): Promise<void>;
   close(): void;
 }
 
 export async function startFakeHub(answer: FakeAnswer): Promise<FakeHub> {
   const server = new grpc.Server();
-  const waiters = new Set<() => void>();
-  const notify = (): void => {
-    for (const w of [...waiters]) w();
-  };
+  const changes = new Changes();
   const hub: FakeHub = {
     address: '',
     requests: [],
     sessionsOpened: 0,
     sessionsEnded: 0,
-    until(condition, what, ms = WAIT_MS) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          if (!condition()) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out after ${ms}ms waiting for ${what}`));
-        }, ms);
-        waiters.add(check);
-        check();
-      });
-    },
+    until: (what, condition, ms = WAIT_MS) => changes.until(what, condition, ms),
     close: () => server.forceShutdown(),
   };
   server.addService(registryServiceDefinition(), {
@@ -58,13 +41,13 @@ export async function startFakeHub(answer: FakeAnswer): Promise<FakeHub> {
         if (ended) return;
         ended = true;
         hub.sessionsEnded++;
-        notify();
+        changes.changed();
       };
       call.on('data', (req: SessionRequest) => {
         hub.requests.push(req);
         const res = answer(req);
         if (res !== undefined) call.write({ ...res, nonce: req.nonce ?? 0 });
-        notify();
+        changes.changed();
       });
       call.on('cancelled', end);
       call.on('close', end);
@@ -76,6 +59,6 @@ export async function startFakeHub(answer: FakeAnswer): Promise<FakeHub> {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   hub.address = `127.0.0.1:${port}`;
-  notify();
+  changes.changed();
   return hub;
 }

@@ -13,6 +13,7 @@ import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
 import { WAIT_MS } from './grpc-hub.js';
 import { newRegistry } from './registry.js';
+import { Changes, eventually } from './wait.js';
 
 export class RestartableHub {
   /** The registry's clock: leases are held by sessions here, so it never needs to move. */
@@ -23,7 +24,7 @@ export class RestartableHub {
   arrivals = new Map<string, number>();
   private port = 0;
   private server: grpc.Server | undefined;
-  private readonly arrivalWaiters = new Set<() => void>();
+  private readonly arrivalChanges = new Changes();
 
   static async start(): Promise<RestartableHub> {
     const hub = new RestartableHub();
@@ -47,7 +48,7 @@ export class RestartableHub {
     registry.subscribe((c) => {
       if (c.kind !== 'instance' || c.op !== 'upsert' || arrivals.has(c.instance.id)) return;
       arrivals.set(c.instance.id, performance.now());
-      for (const w of [...this.arrivalWaiters]) w();
+      this.arrivalChanges.changed();
     });
     const server = new grpc.Server();
     addRegistryService(server, { registry, metrics: this.metrics, clock: this.clock });
@@ -64,20 +65,7 @@ export class RestartableHub {
 
   /** Resolves once `n` distinct ids have registered in the current registry. */
   untilArrivals(n: number, ms = WAIT_MS): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (this.arrivals.size < n) return;
-        clearTimeout(timer);
-        this.arrivalWaiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.arrivalWaiters.delete(check);
-        reject(new Error(`timed out after ${ms}ms: ${this.arrivals.size} of ${n} instances registered`));
-      }, ms);
-      this.arrivalWaiters.add(check);
-      check();
-    });
+    return this.arrivalChanges.until(() => `${n} instances to register (${this.arrivals.size} did)`, () => this.arrivals.size >= n, ms);
   }
 
   close(): void {
@@ -90,17 +78,25 @@ export class RestartableHub {
  * moment to be released, so a busy port is retried within a bound.
  */
 async function bindSamePort(server: grpc.Server, port: number): Promise<number> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      return await new Promise<number>((resolve, reject) =>
-        server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-      );
-    } catch (err) {
-      if (port === 0 || Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
+  const bind = (): Promise<number> =>
+    new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+  if (port === 0) return bind();
+  let refused: unknown;
+  return eventually(
+    () => `port ${port} to be free again (${String(refused)})`,
+    async () => {
+      try {
+        return await bind();
+      } catch (err) {
+        refused = err;
+        return undefined;
+      }
+    },
+    WAIT_MS,
+    10,
+  );
 }
 
 /** host:port of a loopback port nothing listens on (it was free a moment ago). */

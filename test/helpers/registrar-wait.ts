@@ -1,32 +1,20 @@
 /**
- * Waiting on a Registrar's events and states with a generous bound, never a sleep.
+ * A Registrar's events and states, awaited through wait.ts with the hub tests' bound. A timeout
+ * names the registrar's state and last error: a wait that failed because the hub refused reads
+ * as that, not as slowness.
  */
-import type { EventEmitter } from 'node:events';
 import type { Registrar, RegistrarEvents, RegistrarState } from '../../src/sidecar/registrar.js';
 import { WAIT_MS } from './grpc-hub.js';
+import { nextEvent as next } from './wait.js';
 
-/** The arguments of the next `name` event that passes `filter`. Subscribe before acting. */
+/** The arguments of the next `name` event that passes `match`. Subscribe before acting. */
 export function nextEvent<K extends keyof RegistrarEvents>(
   registrar: Registrar,
   name: K,
-  filter: (...args: RegistrarEvents[K]) => boolean = () => true,
+  match: (...args: RegistrarEvents[K]) => boolean = () => true,
   ms = WAIT_MS,
 ): Promise<RegistrarEvents[K]> {
-  const emitter = registrar as unknown as EventEmitter;
-  return new Promise((resolve, reject) => {
-    const listener = (...args: unknown[]): void => {
-      const typed = args as RegistrarEvents[K];
-      if (!filter(...typed)) return;
-      clearTimeout(timer);
-      emitter.off(name, listener);
-      resolve(typed);
-    };
-    const timer = setTimeout(() => {
-      emitter.off(name, listener);
-      reject(new Error(`timed out after ${ms}ms waiting for the registrar's '${name}' event (state ${registrar.state}, last error ${registrar.stats.lastError})`));
-    }, ms);
-    emitter.on(name, listener);
-  });
+  return next<RegistrarEvents[K]>(registrar, name, match, ms, () => `state ${registrar.state}, last error ${registrar.stats.lastError}`);
 }
 
 /** Resolves when the registrar is in `state`, now or later. */

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../../src/xds/ads-service.js';
 import { decodeAny, type AnyMessage } from '../../src/xds/envoy-protos.js';
+import { Changes } from './wait.js';
 
 interface RawResponse {
   version_info: string;
@@ -49,9 +50,8 @@ function resourceName(r: Record<string, unknown>): string {
  */
 export class AdsTestStream {
   private readonly queue: Response[] = [];
-  private waiter: ((r: Response) => void) | undefined;
   private ended: grpc.StatusObject | undefined;
-  private endWaiter: ((s: grpc.StatusObject) => void) | undefined;
+  private readonly changes = new Changes();
   readonly call: grpc.ClientDuplexStream<RawRequest, RawResponse>;
   /** Every response received so far, read or not. */
   received = 0;
@@ -69,17 +69,13 @@ export class AdsTestStream {
     this.call.on('data', (raw: RawResponse) => {
       this.received++;
       const resources = raw.resources.map((a) => decodeAny(a));
-      const r: Response = { version_info: raw.version_info, type_url: raw.type_url, nonce: raw.nonce, resources, names: resources.map(resourceName) };
-      const w = this.waiter;
-      if (w !== undefined) {
-        this.waiter = undefined;
-        w(r);
-      } else this.queue.push(r);
+      this.queue.push({ version_info: raw.version_info, type_url: raw.type_url, nonce: raw.nonce, resources, names: resources.map(resourceName) });
+      this.changes.changed();
     });
     this.call.on('error', () => {});
     this.call.on('status', (s: grpc.StatusObject) => {
       this.ended = s;
-      this.endWaiter?.(s);
+      this.changes.changed();
     });
   }
 
@@ -113,30 +109,12 @@ export class AdsTestStream {
 
   /** The next response, or a rejection after `timeoutMs`. */
   next(timeoutMs = 10_000): Promise<Response> {
-    const queued = this.queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        reject(new Error(`no response within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiter = (r) => {
-        clearTimeout(timer);
-        resolve(r);
-      };
-    });
+    return this.changes.eventually('a response', () => this.queue.shift(), timeoutMs);
   }
 
   /** The stream's final status. */
   status(timeoutMs = 10_000): Promise<grpc.StatusObject> {
-    if (this.ended !== undefined) return Promise.resolve(this.ended);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`stream not ended within ${timeoutMs} ms`)), timeoutMs);
-      this.endWaiter = (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      };
-    });
+    return this.changes.eventually('the stream to end', () => this.ended, timeoutMs);
   }
 
   /** Responses received but not read yet. */

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import type { RegisterRequest, SessionRequest, SessionResponse } from '../../src/wire/messages.js';
-import { metricValue, startGrpcHub, waitFor, WAIT_MS, type GrpcHub } from '../helpers/grpc-hub.js';
+import { metricValue, startGrpcHub, WAIT_MS, type GrpcHub } from '../helpers/grpc-hub.js';
+import { Changes, until } from '../helpers/wait.js';
 
 /** A sidecar's session: sends requests, collects answers in order, remembers how it ended. */
 class Session {
@@ -9,57 +10,36 @@ class Session {
   error: grpc.ServiceError | undefined;
   ended = false;
   private nonce = 0;
-  private readonly waiters = new Set<() => void>();
+  private readonly changes = new Changes();
   readonly call: grpc.ClientDuplexStream<SessionRequest, SessionResponse>;
 
   constructor(hub: GrpcHub) {
     this.call = hub.newClient().Session();
     this.call.on('data', (res: SessionResponse) => {
       this.answers.push(res);
-      this.notify();
+      this.changes.changed();
     });
     this.call.on('error', (err: grpc.ServiceError) => {
       this.error = err;
-      this.ended = true;
-      this.notify();
+      this.end();
     });
-    this.call.on('end', () => {
-      this.ended = true;
-      this.notify();
-    });
+    this.call.on('end', () => this.end());
   }
 
   /** Sends one request and resolves with its answer, matched by nonce. */
   send(req: Omit<SessionRequest, 'nonce'>): Promise<SessionResponse> {
     const nonce = ++this.nonce;
     this.call.write({ ...req, nonce });
-    return this.until(() => this.answers.find((a) => a.nonce === nonce), `the answer to request ${nonce}`);
+    return this.changes.eventually(`the answer to request ${nonce}`, () => this.answers.find((a) => a.nonce === nonce), WAIT_MS);
   }
 
   ends(): Promise<grpc.ServiceError | undefined> {
-    return this.until(() => (this.ended ? { error: this.error } : undefined), 'the session to end').then((r) => r.error);
+    return this.changes.eventually('the session to end', () => (this.ended ? { error: this.error } : undefined), WAIT_MS).then((r) => r.error);
   }
 
-  private until<T>(pick: () => T | undefined, what: string): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const v = pick();
-        if (v !== undefined) finish(() => resolve(v));
-        else if (this.ended) finish(() => reject(new Error(`session ended (${this.error?.details ?? 'OK'}) before ${what}`)));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`timed out waiting for ${what}`))), WAIT_MS);
-      const finish = (settle: () => void): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        settle();
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  private notify(): void {
-    for (const w of [...this.waiters]) w();
+  private end(): void {
+    this.ended = true;
+    this.changes.end(() => `session ended (${this.error?.details ?? 'OK'})`);
   }
 }
 
@@ -92,7 +72,7 @@ test('a lease registered over a session is held while the stream lives, and its 
   t.is(hub.registry.getInstance('pod-1')!.health, 'HEALTHY');
 
   session.call.cancel();
-  await waitFor(() => hub.registry.getInstance('pod-1')!.lease.held === false, 'the lease to be released');
+  await until('the lease to be released', () => hub.registry.getInstance('pod-1')!.lease.held === false, WAIT_MS);
   t.is(await metricValue(hub.metrics.subscribers, { api: 'session' }), 0);
 
   hub.clock.advance(TTL_S * 1000 - 1000);
@@ -144,7 +124,7 @@ test('heartbeats, health reports, drain and deregister over the session reach th
   // Half-closing ends the session cleanly.
   session.call.end();
   t.is(await session.ends(), undefined);
-  await waitFor(async () => (await metricValue(hub.metrics.subscribers, { api: 'session' })) === 0, 'the session gauge to drop');
+  await until('the session gauge to drop', async () => (await metricValue(hub.metrics.subscribers, { api: 'session' })) === 0, WAIT_MS);
   t.is(await metricValue(hub.metrics.requests, { api: 'grpc', route: 'Session', code: 'OK' }), 1);
 });
 
@@ -160,14 +140,14 @@ test('re-registering the same id on a new session replaces it and takes the leas
 
   old.call.cancel();
   await old.ends();
-  await waitFor(async () => (await metricValue(hub.metrics.subscribers, { api: 'session' })) === 1, 'the old session to be gone');
+  await until('the old session to be gone', async () => (await metricValue(hub.metrics.subscribers, { api: 'session' })) === 1, WAIT_MS);
   t.true(hub.registry.getInstance('pod-1')!.lease.held, 'the new session still holds it');
   hub.clock.advance(5 * TTL_S * 1000);
   t.is(hub.registry.getInstance('pod-1')!.health, 'HEALTHY');
   t.is(hub.registry.getInstance('pod-1')!.port, 9090);
 
   fresh.call.cancel();
-  await waitFor(() => hub.registry.getInstance('pod-1')!.lease.held === false, 'the lease to be released');
+  await until('the lease to be released', () => hub.registry.getInstance('pod-1')!.lease.held === false, WAIT_MS);
   hub.clock.advance(TTL_S * 1000 + 1000);
   t.is(hub.registry.getInstance('pod-1')!.health, 'UNHEALTHY');
 });

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
-import { metricValue, startGrpcHub, waitFor } from '../helpers/grpc-hub.js';
+import { metricValue, startGrpcHub } from '../helpers/grpc-hub.js';
 import { WatchRecorder } from '../helpers/grpc-watch.js';
 
 const LIMIT = 8;
@@ -14,8 +14,8 @@ test('a watcher that stops reading is ended with RESOURCE_EXHAUSTED instead of b
   t.teardown(() => hub.close());
   const reader = new WatchRecorder(hub.client.Watch({ service: 'echo' }));
   const stalled = new WatchRecorder(hub.newClient().Watch({ service: 'echo' }));
-  await reader.until((w) => w.snapshotComplete, 'the reader snapshot');
-  await stalled.until((w) => w.snapshotComplete, 'the stalled watcher snapshot');
+  await reader.until('the reader snapshot', (w) => w.snapshotComplete);
+  await stalled.until('the stalled watcher snapshot', (w) => w.snapshotComplete);
   stalled.stopReading();
 
   // Big metadata makes each change a large message, so the stalled client's window fills fast.
@@ -28,7 +28,7 @@ test('a watcher that stops reading is ended with RESOURCE_EXHAUSTED instead of b
       hub.registry.register({ id: `i${i}`, service: 'echo', address: '10.0.0.1', port: 8080 + rounds, metadata });
     }
     const version = hub.registry.version;
-    await reader.until((w) => w.lastVersion === version, `the reader to reach ${version}`);
+    await reader.until(`the reader to reach ${version}`, (w) => w.lastVersion === version);
   }
   t.log(`cut off after ${rounds} rounds (${rounds * PER_ROUND} changes)`);
   t.is(await watchers(), 1, 'only the stalled watcher was ended');
@@ -43,7 +43,7 @@ test('a watcher that stops reading is ended with RESOURCE_EXHAUSTED instead of b
 
   // The reader is unaffected.
   const last = hub.registry.register({ id: 'after', service: 'echo', address: '10.0.0.1', port: 1 });
-  await reader.until((w) => w.lastVersion === last.revision, 'the reader to see a later change');
+  await reader.until('the reader to see a later change', (w) => w.lastVersion === last.revision);
   t.false(reader.ended);
-  await waitFor(() => !reader.ended && reader.state.has('after'), 'the reader state');
+  await reader.until('the reader state', (w) => !w.ended && w.state.has('after'));
 });

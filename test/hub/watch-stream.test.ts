@@ -5,8 +5,9 @@ import { SNAPSHOT_CHUNK } from '../../src/hub/watch-stream.js';
 import type { Instance } from '../../src/registry/model.js';
 import type { WireInstance } from '../../src/wire/messages.js';
 import { callUnary } from '../../src/wire/registry-client.js';
-import { metricValue, startGrpcHub, waitFor } from '../helpers/grpc-hub.js';
+import { metricValue, startGrpcHub, WAIT_MS } from '../helpers/grpc-hub.js';
 import { WatchRecorder } from '../helpers/grpc-watch.js';
+import { until } from '../helpers/wait.js';
 
 const NS = 'demo.local';
 const reg = (id: string, service = 'echo', extra: Record<string, unknown> = {}) => ({
@@ -45,8 +46,8 @@ test('1,000 rapid changes: the watcher ends equal to the registry, in order; a w
 
   const watcher = new WatchRecorder(hub.client.Watch({ namespace: NS, service: 'echo' }));
   const bystander = new WatchRecorder(hub.newClient().Watch({ service: 'other' }));
-  await watcher.until((w) => w.snapshotComplete, 'the echo snapshot');
-  await bystander.until((w) => w.snapshotComplete, 'the other snapshot');
+  await watcher.until('the echo snapshot', (w) => w.snapshotComplete);
+  await bystander.until('the other snapshot', (w) => w.snapshotComplete);
   t.deepEqual([...watcher.state.keys()], ['seed-1']);
   t.deepEqual([...bystander.state.keys()], ['other-1']);
 
@@ -87,7 +88,7 @@ test('1,000 rapid changes: the watcher ends equal to the registry, in order; a w
   t.is(echoChanges, 1000);
 
   const finalVersion = hub.registry.version;
-  await watcher.until((w) => w.lastVersion === finalVersion, `the watcher to reach version ${finalVersion}`);
+  await watcher.until(`the watcher to reach version ${finalVersion}`, (w) => w.lastVersion === finalVersion);
   t.is(watcher.changeVersions.length, 1000, 'every change, exactly once');
   t.true(isStrictlyIncreasing(watcher.changeVersions), 'versions strictly increase');
   t.true(watcher.changeVersions[0]! > watcher.snapshotVersion!, 'changes follow the snapshot');
@@ -95,7 +96,7 @@ test('1,000 rapid changes: the watcher ends equal to the registry, in order; a w
 
   // The bystander is live (it gets its own service's change) but saw nothing of echo's.
   const marker = hub.registry.register(reg('other-2', 'other'));
-  await bystander.until((w) => w.lastVersion === marker.revision, 'the other service change');
+  await bystander.until('the other service change', (w) => w.lastVersion === marker.revision);
   t.deepEqual(bystander.changeVersions, [marker.revision]);
   t.deepEqual([...bystander.state.keys()].sort(), ['other-1', 'other-2']);
 
@@ -112,7 +113,7 @@ test('a snapshot larger than one message arrives in chunks, and a cancelled watc
   for (let i = 0; i < count; i++) hub.registry.register(reg(`i${String(i).padStart(5, '0')}`, 'big', { health: i % 3 === 0 ? 'UNHEALTHY' : 'HEALTHY' }));
 
   const watcher = new WatchRecorder(hub.client.Watch({ service: 'big' }));
-  await watcher.until((w) => w.snapshotComplete, 'the whole snapshot');
+  await watcher.until('the whole snapshot', (w) => w.snapshotComplete);
   t.is(watcher.events, 3);
   t.is(watcher.state.size, count, 'a snapshot includes every health state');
   t.is(watcher.snapshotVersion, hub.registry.version);
@@ -120,7 +121,7 @@ test('a snapshot larger than one message arrives in chunks, and a cancelled watc
 
   watcher.call.cancel();
   await watcher.ends();
-  await waitFor(async () => (await metricValue(hub.metrics.subscribers, { api: 'watch' })) === 0, 'the watch gauge to drop');
+  await until('the watch gauge to drop', async () => (await metricValue(hub.metrics.subscribers, { api: 'watch' })) === 0, WAIT_MS);
   t.is(await metricValue(hub.metrics.requests, { api: 'grpc', route: 'Watch', code: 'CANCELLED' }), 1);
 });
 
@@ -129,9 +130,9 @@ test('a watcher can resume from its last version without a new snapshot; an unkn
   t.teardown(() => hub.close());
   hub.registry.register(reg('a'));
   const first = new WatchRecorder(hub.client.Watch({ service: 'echo' }));
-  await first.until((w) => w.snapshotComplete, 'the snapshot');
+  await first.until('the snapshot', (w) => w.snapshotComplete);
   const b = hub.registry.register(reg('b'));
-  await first.until((w) => w.lastVersion === b.revision, 'the change to b');
+  await first.until('the change to b', (w) => w.lastVersion === b.revision);
   first.call.cancel();
   await first.ends();
 
@@ -141,14 +142,14 @@ test('a watcher can resume from its last version without a new snapshot; an unkn
 
   const resumed = new WatchRecorder(hub.client.Watch({ service: 'echo', resume: { epoch: first.epoch!, version: first.lastVersion! } }));
   const drained = hub.registry.getInstance('a')!;
-  await resumed.until((w) => w.lastVersion === drained.revision, 'the missed change');
+  await resumed.until('the missed change', (w) => w.lastVersion === drained.revision);
   t.is(resumed.headers?.get(WATCH_RESUMED_KEY)[0], 'true');
   t.is(resumed.snapshotVersion, undefined, 'no snapshot');
   t.deepEqual(resumed.changeVersions, [drained.revision]);
   t.is(resumed.state.get('a')?.health, 'DRAINING');
 
   const fresh = new WatchRecorder(hub.client.Watch({ service: 'echo', resume: { epoch: 'another-hub', version: first.lastVersion! } }));
-  await fresh.until((w) => w.snapshotComplete, 'a snapshot');
+  await fresh.until('a snapshot', (w) => w.snapshotComplete);
   t.is(fresh.headers?.get(WATCH_RESUMED_KEY)[0], 'false');
   t.deepEqual([...fresh.state.keys()].sort(), ['a', 'b']);
 });
@@ -162,7 +163,7 @@ test('Watch rejects a bad filter, and close() ends every watcher with UNAVAILABL
   t.is(err?.metadata.get('outrigger-error-field')[0], 'namespace');
 
   const watcher = new WatchRecorder(hub.client.Watch({}));
-  await watcher.until((w) => w.snapshotComplete, 'the snapshot');
+  await watcher.until('the snapshot', (w) => w.snapshotComplete);
   hub.service.close();
   const closed = await watcher.ends();
   t.is(closed?.code, grpc.status.UNAVAILABLE);

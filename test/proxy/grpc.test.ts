@@ -1,8 +1,9 @@
-import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { counts, waitFor } from '../helpers/proxy-backends.js';
+import test from 'ava';
+import { counts } from '../helpers/proxy-backends.js';
 import { startProxy } from '../helpers/proxy-fixture.js';
 import { EchoClient, startGrpcBackend, type GrpcBackend } from '../helpers/proxy-grpc.js';
+import { until } from '../helpers/wait.js';
 
 interface Echo extends grpc.Client {
   unary(req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: { from: string }) => void): grpc.ClientUnaryCall;
@@ -67,10 +68,10 @@ test('a deadline is honoured: DEADLINE_EXCEEDED, and the backend sees the call c
   // Generous enough that the call reaches the backend before it expires, even on a busy machine.
   const call = unary(client, 'slow', { deadline: Date.now() + 1500 });
   call.catch(() => undefined); // asserted below; not an unhandled rejection meanwhile
-  await waitFor(() => backends[0]!.hits === 1, 10_000, 'the call to reach the backend');
+  await until('the call to reach the backend', () => backends[0]!.hits === 1);
   const err = await t.throwsAsync(call);
   t.is((err as grpc.ServiceError).code, grpc.status.DEADLINE_EXCEEDED);
-  await waitFor(() => backends[0]!.cancelled === 1, 10_000, 'the backend to see the cancellation');
+  await until('the backend to see the cancellation', () => backends[0]!.cancelled === 1);
 });
 
 test('gRPC UNAVAILABLE is retried on another endpoint; errors the proxy makes are gRPC statuses', async (t) => {

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { ProxyMetrics } from '../../src/metrics/proxy-metrics.js';
-import { counts, send, startBackends, waitFor } from '../helpers/proxy-backends.js';
+import { counts, send, startBackends } from '../helpers/proxy-backends.js';
 import { endpointsOf, startProxy } from '../helpers/proxy-fixture.js';
+import { until } from '../helpers/wait.js';
 
 test('round_robin through Host routing spreads requests exactly', async (t) => {
   const backends = await startBackends(3);
@@ -58,7 +59,7 @@ test('least_request steers away from a slow backend', async (t) => {
   const pending = [];
   for (let i = 0; i < 40; i++) {
     pending.push(send(fx.port, '/', { headers: { host: 'echo' } }));
-    await waitFor(() => fast.hits + slow.hits === i + 1, 10_000, 'the request to reach a backend');
+    await until('the request to reach a backend', () => fast.hits + slow.hits === i + 1);
   }
   await Promise.all(pending);
   t.true(fast.hits > slow.hits * 2, `fast ${fast.hits}, slow ${slow.hits}`);

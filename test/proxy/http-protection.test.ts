@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import { answerName, closedPort, counts, send, startBackends, waitFor } from '../helpers/proxy-backends.js';
+import { answerName, closedPort, counts, send, startBackends } from '../helpers/proxy-backends.js';
 import { endpointsOf, startProxy } from '../helpers/proxy-fixture.js';
+import { until } from '../helpers/wait.js';
 
 const NO_OUTLIERS = { enabled: false } as const;
 
@@ -33,14 +34,10 @@ test('an endpoint returning 5xx is ejected, then readmitted when its ejection ti
     await Promise.all(backends.map((b) => b.close()));
   });
   const stateOf = () => fx.proxy.describeClusters()[0]?.endpoints.find((e) => e.id === 'b0')?.outlier_state;
-  await waitFor(
-    async () => {
-      await send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
-      return stateOf() === 'ejected';
-    },
-    10_000,
-    'b0 to be ejected',
-  );
+  await until('b0 to be ejected', async () => {
+    await send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
+    return stateOf() === 'ejected';
+  });
   const hitsAtEjection = bad.hits;
   const seen: string[] = [];
   for (let i = 0; i < 10; i++) seen.push((await send(fx.port, '/', { headers: { host: 'echo.demo.local' } })).body);
@@ -65,7 +62,7 @@ test('over the concurrency limit: an immediate 503 with x-outrigger-overflow', a
     await Promise.all(backends.map((b) => b.close()));
   });
   const first = [send(fx.port, '/', { headers: { host: 'echo.demo.local' } }), send(fx.port, '/', { headers: { host: 'echo.demo.local' } })];
-  await waitFor(() => held.length === 2, 10_000, 'two requests in flight');
+  await until('two requests in flight', () => held.length === 2);
   const over = await send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
   t.is(over.status, 503);
   t.is(over.headers['x-outrigger-error'], 'overflow');
@@ -166,17 +163,17 @@ test('requests beyond the pool wait as pending; over max_pending_requests an imm
   });
   const breakers = () => fx.proxy.describeClusters()[0]!.circuit_breakers;
   const active = send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
-  await waitFor(() => held.length === 1, 10_000, 'the first request at the backend');
+  await until('the first request at the backend', () => held.length === 1);
   // One connection per endpoint: the second request queues for it.
   const pending = send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
-  await waitFor(() => breakers().pending_requests.active === 1, 10_000, 'one pending request');
+  await until('one pending request', () => breakers().pending_requests.active === 1);
   const over = await send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
   t.is(over.status, 503);
   t.is(over.headers['x-outrigger-error'], 'overflow');
   t.is(over.headers['x-outrigger-overflow'], 'pending_requests');
   t.is(held.length, 1, 'the pending request has not reached the backend');
   held[0]!.end('first');
-  await waitFor(() => held.length === 2, 10_000, 'the pending request sent once the connection is free');
+  await until('the pending request sent once the connection is free', () => held.length === 2);
   t.is(breakers().pending_requests.active, 0);
   held[1]!.end('second');
   t.deepEqual((await Promise.all([active, pending])).map((r) => [r.status, r.body]), [

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { createLogger } from '../../src/common/logger.js';
-import { eventually } from '../helpers/cli-ports.js';
+import { PROCESS_POLL_MS } from '../helpers/cli-ports.js';
 import { startSteadyLoad, type SteadyLoad } from '../helpers/rolling-load.js';
 import { RollingMesh, sidecarView, type EndpointRow, type Member } from '../helpers/rolling-mesh.js';
+import { eventually, until } from '../helpers/wait.js';
 
 const CLUSTER = 'echo.demo.local';
 const DRAIN_PERIOD_MS = 1000;
@@ -27,7 +28,7 @@ test('rolling restart of all backends (sidecars draining) under steady load: zer
     eventually(`web's sidecar sees ${what}`, async () => {
       const rows = await sidecarView(admin, CLUSTER);
       return check(rows) ? (rows ?? []) : undefined;
-    }, 20_000);
+    }, 20_000, PROCESS_POLL_MS);
 
   await webSees('three HEALTHY echo endpoints', (rows) => healthyIds(rows).join() === 'echo-1,echo-2,echo-3');
 
@@ -35,7 +36,7 @@ test('rolling restart of all backends (sidecars draining) under steady load: zer
   const running = load;
   const servedBy = (id: string): number => running.progress.byInstance[id] ?? 0;
   // The load is really flowing through all three before the first drain.
-  await eventually('the load reaches all three original backends', async () => (['echo-1', 'echo-2', 'echo-3'].every((id) => servedBy(id) > 0) ? true : undefined), 10_000);
+  await until('the load reaches all three original backends', () => ['echo-1', 'echo-2', 'echo-3'].every((id) => servedBy(id) > 0), 10_000, PROCESS_POLL_MS);
 
   for (let i = 0; i < 3; i++) {
     const old = backends[i]!;
@@ -53,13 +54,13 @@ test('rolling restart of all backends (sidecars draining) under steady load: zer
     const fresh = await mesh.member(id, 'echo');
     backends = backends.map((b, j) => (j === i ? fresh : b));
     await webSees(`${id} HEALTHY`, (rows) => rows?.some((r) => r.id === id && r.health === 'HEALTHY') ?? false);
-    await eventually(`the load reaches ${id}`, async () => (servedBy(id) > 0 ? true : undefined), 10_000);
+    await until(`the load reaches ${id}`, () => servedBy(id) > 0, 10_000, PROCESS_POLL_MS);
     t.log(`${old.id} → ${id}: ${running.progress.sent} requests so far, ${running.progress.failures.length} failed`);
   }
 
   // A moment more of load on the new generation, then stop it.
   const after = running.progress.ok;
-  await eventually('200 more requests served after the rollout', async () => (running.progress.ok - after >= 200 || running.progress.sent >= 30_000 ? true : undefined), 10_000);
+  await until('200 more requests served after the rollout', () => running.progress.ok - after >= 200 || running.progress.sent >= 30_000, 10_000, PROCESS_POLL_MS);
   const result = await running.stop();
 
   t.log(`requests sent: ${result.sent}, ok: ${result.ok}, failed: ${result.failures.length}`);
@@ -81,7 +82,7 @@ test('rolling restart of all backends (sidecars draining) under steady load: zer
   const hubRows = await eventually('the hub lists exactly the new generation', async () => {
     const rows = await mesh.hubView('echo');
     return rows !== undefined && rows.map((r) => r.id).sort().join() === expected ? rows : undefined;
-  }, 10_000);
+  }, 10_000, PROCESS_POLL_MS);
   t.deepEqual(healthyIds(hubRows), expected.split(','), 'three new instances HEALTHY at the hub');
   const webRows = await webSees('exactly the new generation', (rows) => (rows ?? []).map((r) => r.id).sort().join() === expected);
   t.deepEqual(healthyIds(webRows), expected.split(','), 'three new instances HEALTHY in web\'s view');

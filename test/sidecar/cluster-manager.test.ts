@@ -5,10 +5,9 @@ import { ManualClock } from '../../src/common/manual-clock.js';
 import { ClusterManager, type ClusterChange, type ClusterManagerOptions } from '../../src/sidecar/cluster-manager.js';
 import { AdsClient, type AdsClientState } from '../../src/xds/client/ads-client.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
-import { nextEvent } from '../helpers/ads-client-events.js';
 import { RestartableXdsHub } from '../helpers/ads-client-hub.js';
+import { nextEvent, until } from '../helpers/wait.js';
 import { registerInstance } from '../helpers/xds-hub.js';
-import { until } from '../helpers/xds-wait.js';
 
 type Teardown = { teardown(fn: () => void | Promise<void>): void };
 
@@ -52,7 +51,7 @@ test('ready once every declared upstream has an answer; ensure() resolves once a
   t.is(manager.get('web.demo.local')?.status, 'known');
 
   const later = manager.ensure('later.demo.local');
-  await until(() => bothTypes(hub) === 'api.demo.local,later.demo.local,web.demo.local / api.demo.local,later.demo.local,web.demo.local', 'the on-demand subscription');
+  await until('the on-demand subscription', () => bothTypes(hub) === 'api.demo.local,later.demo.local,web.demo.local / api.demo.local,later.demo.local,web.demo.local');
   registerInstance(hub.registry, { id: 'later-1', service: 'later', port: 7201 });
   const view = await later;
   t.like(view, { name: 'later.demo.local', declared: false, status: 'known', source: 'hub' });
@@ -88,7 +87,7 @@ test('ensure() rejects an invalid name at once, and an unknown service after its
     () => undefined,
     (err: unknown) => err,
   );
-  await until(() => ads.inSync && bothTypes(hub) === 'never.demo.local / never.demo.local', 'the subscription to reach the hub');
+  await until('the subscription to reach the hub', () => ads.inSync && bothTypes(hub) === 'never.demo.local / never.demo.local');
   let settled = false;
   void outcome.then(() => (settled = true));
   clock.advance(1999);
@@ -110,7 +109,7 @@ test('an idle on-demand cluster is unsubscribed after the idle period; touch() k
   const { manager } = managerFor(t, hub, { clock, declared: ['api.demo.local'], onDemandIdleMs: 60_000, idleSweepIntervalMs: 1000 });
   await manager.start();
   await manager.ensure('later.demo.local');
-  await until(() => bothTypes(hub) === 'api.demo.local,later.demo.local / api.demo.local,later.demo.local', 'the on-demand subscription');
+  await until('the on-demand subscription', () => bothTypes(hub) === 'api.demo.local,later.demo.local / api.demo.local,later.demo.local');
 
   clock.advance(40_000);
   manager.touch('later.demo.local');
@@ -124,7 +123,7 @@ test('an idle on-demand cluster is unsubscribed after the idle period; touch() k
   const [change] = await removed;
   t.like(change, { name: 'later.demo.local', view: undefined, removed: true });
   t.is(manager.get('later.demo.local'), undefined);
-  await until(() => bothTypes(hub) === 'api.demo.local / api.demo.local', "the hub stream's subscription to shrink");
+  await until("the hub stream's subscription to shrink", () => bothTypes(hub) === 'api.demo.local / api.demo.local');
   clock.advance(120_000);
   t.truthy(manager.get('api.demo.local'), 'declared upstreams are never dropped');
 
@@ -163,7 +162,7 @@ test('the hub goes away and comes back: the view is kept while stale age grows, 
   const changed = nextEvent<[ClusterChange]>(manager, 'change', (c) => c.view?.endpoints?.length === 2);
   await hub.start();
   await changed;
-  await until(() => ads.inSync, 'the client to be in sync');
+  if (!ads.inSync) await nextEvent<[AdsClientState, boolean]>(ads, 'state', (_state, inSync) => inSync);
   t.is(manager.staleAgeMs(), 0);
   t.deepEqual(manager.get('api.demo.local')?.endpoints?.map((e) => e.id), ['api-1', 'api-2']);
   t.is(manager.get('api.demo.local')?.source, 'hub');

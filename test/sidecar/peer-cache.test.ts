@@ -11,8 +11,8 @@ import { PEER_CACHE_FORMAT, PEER_CACHE_VERSION, type PeerCacheFile } from '../..
 import { PeerCache, type PeerCacheCluster } from '../../src/sidecar/peer-cache.js';
 import { AdsClient } from '../../src/xds/client/ads-client.js';
 import { RestartableXdsHub, unusedPort } from '../helpers/ads-client-hub.js';
+import { until } from '../helpers/wait.js';
 import { registerInstance } from '../helpers/xds-hub.js';
-import { until } from '../helpers/xds-wait.js';
 
 type Teardown = { teardown(fn: () => void | Promise<void>): void };
 
@@ -92,7 +92,7 @@ test('the cache is written after an update; a new manager with no hub reachable 
   const first = manager(t, [hub.address], cache1).manager;
   await first.start();
   await first.ensure('api.demo.local');
-  await until(() => cache1.stats().writes >= 1, 'the cache write');
+  await until('the cache write', () => cache1.stats().writes >= 1);
   const written = JSON.parse(await fs.readFile(file, 'utf8')) as PeerCacheFile;
   t.is(written.format, PEER_CACHE_FORMAT);
   t.is(written.version, PEER_CACHE_VERSION);
@@ -117,7 +117,7 @@ test('the cache is written after an update; a new manager with no hub reachable 
 
   // Once the hub is back and confirms, the source is the hub.
   await hub.start();
-  await until(() => second.get('api.demo.local')?.source === 'hub', 'the hub to confirm the cached state');
+  await until('the hub to confirm the cached state', () => second.get('api.demo.local')?.source === 'hub');
   t.deepEqual(second.get('api.demo.local')?.endpoints?.map((e) => e.id), ['api-1', 'api-2']);
   t.is(second.staleAgeMs(), 0);
 });

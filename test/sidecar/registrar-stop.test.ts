@@ -1,11 +1,12 @@
-import { runToExit } from '../helpers/child-exit.js';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import { WAIT_MS, waitFor } from '../helpers/grpc-hub.js';
+import { runToExit } from '../helpers/child-exit.js';
+import { WAIT_MS } from '../helpers/grpc-hub.js';
 import { newRegistrar } from '../helpers/registrar-fixture.js';
 import { RestartableHub } from '../helpers/registrar-hub.js';
 import { untilState } from '../helpers/registrar-wait.js';
+import { until } from '../helpers/wait.js';
 
 test('stop() closes the session without deregistering: the lease is released and the TTL runs; no timer is left', async (t) => {
   const hub = await RestartableHub.start();
@@ -20,7 +21,7 @@ test('stop() closes the session without deregistering: the lease is released and
   t.is(registrar.state, 'stopped');
   t.is(clock.pending(), 0);
   t.like(registrar.stats, { currentHub: undefined, registeredAt: undefined });
-  await waitFor(() => hub.registry.getInstance('pod-1')?.lease.held === false, 'the hub to release the lease');
+  await until('the hub to release the lease', () => hub.registry.getInstance('pod-1')?.lease.held === false, WAIT_MS);
   t.is(hub.registry.getInstance('pod-1')?.health, 'UNKNOWN', 'still registered until the TTL runs out');
   hub.clock.advance(10_000 + 1000);
   t.is(hub.registry.getInstance('pod-1')?.health, 'UNHEALTHY');
@@ -38,7 +39,7 @@ for (const mode of ['stop', 'deregister'] as const) {
     t.is(code, 0, out);
     t.is(out.trim(), `${mode}: stopped`);
     if (mode === 'stop') {
-      await waitFor(() => hub.registry.getInstance('pod-stop')?.lease.held === false, 'the hub to release the lease');
+      await until('the hub to release the lease', () => hub.registry.getInstance('pod-stop')?.lease.held === false, WAIT_MS);
       t.is(hub.registry.getInstance('pod-stop')?.health, 'HEALTHY');
     } else {
       t.is(hub.registry.getInstance('pod-deregister'), undefined);

@@ -27,7 +27,7 @@ test('a heartbeat the hub never answers counts as a lost hub: the session is dro
   await untilState(registrar, 'registered');
 
   clock.advance(HEARTBEAT_MS);
-  await fake.until(() => count(fake.requests, 'heartbeat') === 1, 'the first heartbeat');
+  await fake.until('the first heartbeat', () => count(fake.requests, 'heartbeat') === 1);
   t.is(registrar.state, 'registered');
 
   const lost = nextEvent(registrar, 'disconnected');
@@ -36,7 +36,7 @@ test('a heartbeat the hub never answers counts as a lost hub: the session is dro
   t.is(reason, `the hub did not answer heartbeat within ${ACK_TIMEOUT_MS} ms`);
   t.is(retryInMs, 125, 'the backoff starts afresh after a registration');
   t.is(registrar.state, 'backoff');
-  await fake.until(() => fake.sessionsEnded === 1, 'the stuck session to be closed by the registrar');
+  await fake.until('the stuck session to be closed by the registrar', () => fake.sessionsEnded === 1);
 
   const again = nextEvent(registrar, 'registered');
   clock.advance(retryInMs);
@@ -52,7 +52,7 @@ test('a registration the hub never answers (a connect that hangs) is abandoned a
   const clock = new ManualClock();
   const registrar = newRegistrar(t, { hubs: [fake.address], clock, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { random: () => 0.5 } });
   registrar.start();
-  await fake.until(() => count(fake.requests, 'register') === 1, 'the registration to arrive');
+  await fake.until('the registration to arrive', () => count(fake.requests, 'register') === 1);
   t.is(registrar.state, 'connecting');
 
   const lost = nextEvent(registrar, 'disconnected');
@@ -61,7 +61,7 @@ test('a registration the hub never answers (a connect that hangs) is abandoned a
   t.is(reason, `the hub did not answer register within ${ACK_TIMEOUT_MS} ms`);
   t.is(retryInMs, 125);
   t.is(registrar.stats.connects, 0);
-  await fake.until(() => fake.sessionsEnded === 1, 'the session to be closed');
+  await fake.until('the session to be closed', () => fake.sessionsEnded === 1);
 
   registrar.stop();
   t.is(clock.pending(), 0);

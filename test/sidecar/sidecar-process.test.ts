@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { eventually, flippableApp, freePort, getJson } from '../helpers/cli-ports.js';
+import { flippableApp, freePort, getJson, PROCESS_POLL_MS, PROCESS_WAIT_MS, watching } from '../helpers/cli-ports.js';
 import { runCli, type CliProcess } from '../helpers/cli-process.js';
+import { eventually, until } from '../helpers/wait.js';
 
 interface InstanceJson {
   id: string;
@@ -59,17 +60,17 @@ test.serial('health transitions of the app reach the hub within interval × thre
     await app.close();
   });
   const admin = await adminOf(sidecar);
-  await eventually('web-1 HEALTHY at the hub', async () => ((await instances(hub.http, 'web'))[0]?.health === 'HEALTHY' ? true : undefined));
+  await until('web-1 HEALTHY at the hub', async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.is((await getJson(`${admin}/ready`))?.status, 200);
 
   app.setHealthy(false);
   const downAt = Date.now();
-  await eventually('web-1 UNHEALTHY at the hub', async () => ((await instances(hub.http, 'web'))[0]?.health === 'UNHEALTHY' ? true : undefined), 2 * 200 + 5000);
+  await until('web-1 UNHEALTHY at the hub', async () => (await instances(hub.http, 'web'))[0]?.health === 'UNHEALTHY', 2 * 200 + 5000, PROCESS_POLL_MS);
   t.log(`UNHEALTHY at the hub ${Date.now() - downAt} ms after the app went down (2 × 200 ms interval)`);
   t.is((await getJson(`${admin}/ready`))?.status, 503, 'not ready while the app is unhealthy');
 
   app.setHealthy(true);
-  await eventually('web-1 HEALTHY again', async () => ((await instances(hub.http, 'web'))[0]?.health === 'HEALTHY' ? true : undefined), 2 * 200 + 5000);
+  await until('web-1 HEALTHY again', async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', 2 * 200 + 5000, PROCESS_POLL_MS);
   const list = await instances(hub.http, 'web');
   t.is(list.length, 1);
   t.true(list[0]!.lease.held, 'the session holds the lease');
@@ -92,32 +93,32 @@ test.serial('hub SIGKILLed and restarted: the sidecar keeps its peers, re-regist
     const c = (last = (await getJson<ClustersJson>(`${adminA}/clusters`))?.body);
     return c?.clusters.find((x) => x.name === 'worker.demo.local')?.endpoints.some((e) => e.id === 'worker-1' && e.health === 'HEALTHY') ? c : undefined;
   };
-  await eventually('api sees worker-1 healthy', workerSeen, undefined, [a, b, hub.proc]);
+  await eventually(watching('api sees worker-1 healthy', [a, b, hub.proc]), workerSeen, PROCESS_WAIT_MS, PROCESS_POLL_MS);
 
   hub.proc.child.kill('SIGKILL');
   await hub.proc.exited;
   const stale = await eventually(
-    'a stale view of worker while the hub is away',
+    watching('a stale view of worker while the hub is away', [a, b]),
     async () => {
       const c = await workerSeen();
       return c !== undefined && c.stale_age_ms > 0 ? c : undefined;
     },
-    undefined,
-    [a, b],
+    PROCESS_WAIT_MS,
+    PROCESS_POLL_MS,
   ).catch((err: Error) => Promise.reject(new Error(`${err.message}\nlast /clusters of api: ${JSON.stringify(last)}`)));
   t.true(stale.stale_age_ms > 0, 'stale age is visible in /clusters');
 
   hub = await startHub(port);
-  await eventually('both sidecars re-registered', async () => {
+  await until(watching('both sidecars re-registered', [a, b, hub.proc]), async () => {
     const [api, worker] = [await instances(hub.http, 'api'), await instances(hub.http, 'worker')];
-    return api.length === 1 && worker.length === 1 && api[0]!.health === 'HEALTHY' && worker[0]!.health === 'HEALTHY' ? true : undefined;
-  }, undefined, [a, b, hub.proc]);
+    return api.length === 1 && worker.length === 1 && api[0]!.health === 'HEALTHY' && worker[0]!.health === 'HEALTHY';
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   const all = (await getJson<{ data: { services: InstanceJson[] } }>(`${hub.http}/api/v1/services`))!.body.data.services;
   t.deepEqual(all.map((i) => i.id).sort(), ['api-1', 'worker-1'], 'exactly one live instance per sidecar');
-  await eventually('api back in sync', async () => {
+  await eventually(watching('api back in sync', [a, b, hub.proc]), async () => {
     const c = await workerSeen();
     return c !== undefined && c.stale_age_ms === 0 ? c : undefined;
-  }, undefined, [a, b, hub.proc]);
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
 });
 
 test.serial('a sidecar restarted while the hub is down serves its peers from the cache file', async (t) => {
@@ -132,11 +133,14 @@ test.serial('a sidecar restarted while the hub is down serves its peers from the
     await Promise.all(apps.map((x) => x.close()));
   });
   let admin = await adminOf(api);
-  await eventually('api sees worker-1', async () =>
-    (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0]?.endpoints.some((e) => e.id === 'worker-1') ? true : undefined,
+  await until(
+    'api sees worker-1',
+    async () => (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0]?.endpoints.some((e) => e.id === 'worker-1') ?? false,
+    PROCESS_WAIT_MS,
+    PROCESS_POLL_MS,
   );
-  await eventually('api ready', async () => ((await getJson(`${admin}/ready`))?.status === 200 ? true : undefined));
-  await eventually('the peer cache written', async () => (existsSync(cache) ? true : undefined));
+  await until('api ready', async () => (await getJson(`${admin}/ready`))?.status === 200, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  await until('the peer cache written', () => existsSync(cache), PROCESS_WAIT_MS, PROCESS_POLL_MS);
 
   hub.proc.child.kill('SIGKILL');
   api.child.kill('SIGKILL');
@@ -147,7 +151,7 @@ test.serial('a sidecar restarted while the hub is down serves its peers from the
   const ready = await eventually('the restarted sidecar is ready from its cache', async () => {
     const r = await getJson<{ ready: boolean }>(`${admin}/ready`);
     return r?.status === 200 ? r : undefined;
-  });
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.true(ready.body.ready);
   const clusters = (await getJson<ClustersJson>(`${admin}/clusters`))!.body;
   t.is(clusters.clusters[0]!.name, 'worker.demo.local', 'the short name resolved in the sidecar\'s namespace');
@@ -165,11 +169,11 @@ test.serial('SIGTERM: the instance becomes DRAINING at the hub before the proces
     await app.close();
   });
   await adminOf(sidecar);
-  await eventually('registered healthy', async () => ((await instances(hub.http, 'web'))[0]?.health === 'HEALTHY' ? true : undefined));
+  await until('registered healthy', async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
   let exited = false;
   void sidecar.exited.then(() => (exited = true));
   sidecar.child.kill('SIGTERM');
-  await eventually('DRAINING at the hub', async () => ((await instances(hub.http, 'web'))[0]?.health === 'DRAINING' ? true : undefined));
+  await until('DRAINING at the hub', async () => (await instances(hub.http, 'web'))[0]?.health === 'DRAINING', PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.false(exited, 'DRAINING was visible while the sidecar was still running');
   t.is(await sidecar.exited, 0);
   t.deepEqual(await instances(hub.http, 'web'), [], 'deregistered on the way out');
@@ -185,7 +189,7 @@ test.serial('POST /quitquitquit ends a draining sidecar at once, so a Job comple
     await app.close();
   });
   const admin = await adminOf(sidecar);
-  await eventually('registered', async () => ((await instances(hub.http, 'job')).length === 1 ? true : undefined));
+  await until('registered', async () => (await instances(hub.http, 'job')).length === 1, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   const res = await fetch(`${admin}/quitquitquit`, { method: 'POST' });
   t.is(res.status, 202);
   t.is(await sidecar.exited, 0);

@@ -1,6 +1,5 @@
 import test from 'ava';
 import { parseBuiltinServiceConfig } from '../../src/balancers/service-config.js';
-import { parseServiceConfig } from '../../src/model/service-config.js';
 import type { Instance } from '../../src/registry/model.js';
 import { decodeResponse } from '../../src/xds/client/ads-client-response.js';
 import { decodeAny, packAny } from '../../src/xds/envoy-protos.js';

@@ -56,7 +56,7 @@ test('an invalid assignment is NACKed naming the resource; the last good endpoin
   ];
   const n2 = fake.send(ENDPOINT_TYPE_URL, 'e1', [assignmentAny('api.demo.local', good)]);
   t.like(await answerTo(fake, ENDPOINT_TYPE_URL, n2), { version_info: 'e1', error_detail: null });
-  await w.waitFor(() => w.ids.join() === 'a,b', 'the good endpoints');
+  await w.until('the good endpoints', () => w.ids.join() === 'a,b');
 
   const n3 = fake.send(ENDPOINT_TYPE_URL, 'e2', [
     assignmentAny('api.demo.local', [
@@ -69,7 +69,7 @@ test('an invalid assignment is NACKed naming the resource; the last good endpoin
   t.deepEqual(nack.resource_names, ['api.demo.local']);
   t.is(nack.error_detail?.code, 3);
   t.regex(nack.error_detail?.message ?? '', /^rejected ClusterLoadAssignment version e2: ClusterLoadAssignment api\.demo\.local: endpoints\[0\]\.lb_endpoints\[1\]: duplicate address 10\.0\.0\.1:80/);
-  await w.waitFor(() => w.errors.length === 1, 'the watcher error');
+  await w.until('the watcher error', () => w.errors.length === 1);
   t.like(w.errors[0], { name: 'api.demo.local', typeUrl: ENDPOINT_TYPE_URL, version: 'e2' });
   t.deepEqual(w.ids, ['a', 'b'], 'the last good endpoints are kept');
   t.is(w.endpoints.length, 1);
@@ -80,7 +80,7 @@ test('an invalid assignment is NACKed naming the resource; the last good endpoin
 
   const n4 = fake.send(ENDPOINT_TYPE_URL, 'e3', [assignmentAny('api.demo.local', [{ address: '10.0.0.3', port: 80, id: 'c' }])]);
   t.like(await answerTo(fake, ENDPOINT_TYPE_URL, n4), { version_info: 'e3', error_detail: null });
-  await w.waitFor(() => w.ids.join() === 'c', 'the next good endpoints');
+  await w.until('the next good endpoints', () => w.ids.join() === 'c');
   t.is(client.stats().versions.eds, 'e3');
 });
 
@@ -95,8 +95,8 @@ test('a NACKed CDS response changes none of its clusters, not even the valid one
   await fake.nextRequest();
   const n1 = fake.send(CLUSTER_TYPE_URL, 'c1', [clusterAny('a', 'demo.local'), clusterAny('b', 'demo.local')]);
   await answerTo(fake, CLUSTER_TYPE_URL, n1);
-  await a.waitFor(() => a.cluster !== undefined, 'a');
-  await b.waitFor(() => b.cluster !== undefined, 'b');
+  await a.until('a', () => a.cluster !== undefined);
+  await b.until('b', () => b.cluster !== undefined);
 
   const n2 = fake.send(CLUSTER_TYPE_URL, 'c2', [
     clusterAny('a', 'demo.local', { lb_policy: 'least_request' }),
@@ -105,7 +105,7 @@ test('a NACKed CDS response changes none of its clusters, not even the valid one
   const nack = await answerTo(fake, CLUSTER_TYPE_URL, n2);
   t.is(nack.version_info, 'c1');
   t.regex(nack.error_detail?.message ?? '', /Cluster b\.demo\.local: type: only EDS clusters are supported, got STATIC/);
-  await b.waitFor(() => b.errors.length === 1, "b's error");
+  await b.until("b's error", () => b.errors.length === 1);
   t.is(a.clusters.length, 1, 'the valid cluster of a rejected response is not applied');
   t.is(a.cluster!.config.lb_policy, 'round_robin');
   t.is(a.errors.length, 0);
@@ -113,7 +113,7 @@ test('a NACKed CDS response changes none of its clusters, not even the valid one
 
   const n3 = fake.send(CLUSTER_TYPE_URL, 'c3', [clusterAny('a', 'demo.local', { lb_policy: 'least_request' }), clusterAny('b', 'demo.local')]);
   t.like(await answerTo(fake, CLUSTER_TYPE_URL, n3), { version_info: 'c3', error_detail: null });
-  await a.waitFor(() => a.cluster?.config.lb_policy === 'least_request', 'the accepted change');
+  await a.until('the accepted change', () => a.cluster?.config.lb_policy === 'least_request');
   t.is(b.clusters.length, 1, 'b is unchanged, so not notified');
 });
 
@@ -129,7 +129,7 @@ test('a new stream re-subscribes with the versions held; the same state sent aga
     fake.send(ENDPOINT_TYPE_URL, 'e1', [assignmentAny('api.demo.local', [{ address: '10.0.0.1', port: 80, id: 'a' }])]);
   };
   resend();
-  await w.waitFor(() => w.cluster !== undefined && w.ids.join() === 'a', 'the first state');
+  await w.until('the first state', () => w.cluster !== undefined && w.ids.join() === 'a');
   await fake.nextRequest();
   await fake.nextRequest();
   t.true(client.inSync);

@@ -4,8 +4,8 @@ import { AdsClient } from '../../src/xds/client/ads-client.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { RestartableXdsHub, unusedPort } from '../helpers/ads-client-hub.js';
 import { RecordingWatcher } from '../helpers/ads-client-watcher.js';
+import { until } from '../helpers/wait.js';
 import { registerInstance } from '../helpers/xds-hub.js';
-import { until } from '../helpers/xds-wait.js';
 
 const FAST_BACKOFF = { initialMs: 20, maxMs: 100 };
 
@@ -31,8 +31,8 @@ test('two clusters: registrations, health flips, deregistrations and config chan
   c.watch('api.demo.local', api);
   c.watch('web.demo.local', web);
   c.start();
-  await api.waitFor(() => api.cluster !== undefined && api.ids.length === 1, 'api config and endpoints');
-  await web.waitFor(() => web.cluster !== undefined && web.ids.length === 1, 'web config and endpoints');
+  await api.until('api config and endpoints', () => api.cluster !== undefined && api.ids.length === 1);
+  await web.until('web config and endpoints', () => web.cluster !== undefined && web.ids.length === 1);
   t.is(api.cluster!.config.lb_policy, 'round_robin');
   t.like(api.assignment!.endpoints[0], { id: 'api-1', address: '127.0.0.1', port: 7001, weight: 100, health: 'HEALTHY', protocol: 'http' });
 
@@ -42,26 +42,26 @@ test('two clusters: registrations, health flips, deregistrations and config chan
   t.deepEqual(hub.subscribedNames(ENDPOINT_TYPE_URL), ['api.demo.local', 'web.demo.local']);
 
   registerInstance(hub.registry, { id: 'api-2', service: 'api', port: 7002 });
-  await api.waitFor(() => api.ids.join() === 'api-1,api-2', 'api-2 to appear');
+  await api.until('api-2 to appear', () => api.ids.join() === 'api-1,api-2');
   hub.registry.reportHealth('api-1', 'UNHEALTHY');
-  await api.waitFor(() => api.assignment?.endpoints.find((e) => e.id === 'api-1')?.health === 'UNHEALTHY', 'api-1 to turn UNHEALTHY');
+  await api.until('api-1 to turn UNHEALTHY', () => api.assignment?.endpoints.find((e) => e.id === 'api-1')?.health === 'UNHEALTHY');
   hub.registry.deregister('api-2');
-  await api.waitFor(() => api.ids.join() === 'api-1', 'api-2 to go');
+  await api.until('api-2 to go', () => api.ids.join() === 'api-1');
   t.is(web.endpoints.length, 1, "web's watcher heard nothing of api's changes");
 
   hub.registry.putService('demo.local', 'api', { lb_policy: 'least_request', lb_options: { choice_count: 3 }, timeout_ms: 1500 });
-  await api.waitFor(() => api.cluster?.config.lb_policy === 'least_request', 'the config change');
+  await api.until('the config change', () => api.cluster?.config.lb_policy === 'least_request');
   t.like(api.cluster!.config.lb_options, { choice_count: 3 });
   t.is(api.cluster!.config.timeout_ms, 1500);
   t.is(api.cluster!.configSource, 'metadata');
   t.is(web.clusters.length, 1, "web's config did not change, so its watcher was not called");
 
   // Every accepted response was ACKed: the hub holds the client's versions as acknowledged.
-  await until(() => {
+  await until('the hub to hold the ACKed versions', () => {
     const types = hub.ads.describeStreams()[0]?.types ?? [];
     const stats = c.stats();
     return types.find((x) => x.type_url === CLUSTER_TYPE_URL)?.acked_version === stats.versions.cds && types.find((x) => x.type_url === ENDPOINT_TYPE_URL)?.acked_version === stats.versions.eds;
-  }, 'the hub to hold the ACKed versions');
+  });
   const stats = c.stats();
   t.true(stats.in_sync);
   t.is(stats.state, 'connected');
@@ -80,27 +80,27 @@ test('a watch added at run time is subscribed; dropping it sends the reduced lis
   const api = new RecordingWatcher();
   c.watch('api.demo.local', api);
   c.start();
-  await api.waitFor(() => api.ids.length === 1, 'api');
+  await api.until('api', () => api.ids.length === 1);
 
   const gone = new RecordingWatcher();
   const unwatch = c.watch('gone.demo.local', gone);
-  await gone.waitFor(() => gone.cluster !== undefined && gone.assignment !== undefined, 'the on-demand cluster');
+  await gone.until('the on-demand cluster', () => gone.cluster !== undefined && gone.assignment !== undefined);
   t.deepEqual(gone.assignment!.endpoints, []);
   t.deepEqual(hub.subscribedNames(CLUSTER_TYPE_URL), ['api.demo.local', 'gone.demo.local']);
 
   hub.registry.deleteService('demo.local', 'gone');
-  await gone.waitFor(() => gone.absent === 1, 'the deletion');
+  await gone.until('the deletion', () => gone.absent === 1);
   t.is(api.absent, 0);
 
   unwatch();
-  await until(() => hub.subscribedNames(CLUSTER_TYPE_URL).join() === 'api.demo.local', 'the reduced CDS subscription');
-  await until(() => hub.subscribedNames(ENDPOINT_TYPE_URL).join() === 'api.demo.local', 'the reduced EDS subscription');
+  await until('the reduced CDS subscription', () => hub.subscribedNames(CLUSTER_TYPE_URL).join() === 'api.demo.local');
+  await until('the reduced EDS subscription', () => hub.subscribedNames(ENDPOINT_TYPE_URL).join() === 'api.demo.local');
   t.deepEqual(c.subscriptions(), ['api.demo.local']);
 
   // A second watcher of a known cluster gets its state at once.
   const late = new RecordingWatcher();
   c.watch('api.demo.local', late);
-  await late.waitFor(() => late.cluster !== undefined && late.ids.length === 1, 'the replayed state');
+  await late.until('the replayed state', () => late.cluster !== undefined && late.ids.length === 1);
 });
 
 test('a cluster the hub does not have is reported absent from the first response, and arrives once registered', async (t) => {
@@ -109,9 +109,9 @@ test('a cluster the hub does not have is reported absent from the first response
   const later = new RecordingWatcher();
   c.watch('later.demo.local', later);
   c.start();
-  await later.waitFor(() => later.absent === 1, 'does-not-exist');
+  await later.until('does-not-exist', () => later.absent === 1);
   registerInstance(hub.registry, { id: 'later-1', service: 'later', port: 7201 });
-  await later.waitFor(() => later.cluster !== undefined && later.ids.join() === 'later-1', 'the new service');
+  await later.until('the new service', () => later.cluster !== undefined && later.ids.join() === 'later-1');
   t.is(later.absent, 1);
   t.is(later.cluster!.name, 'later.demo.local');
 });
@@ -125,21 +125,21 @@ test('a cluster added mid-stream that the hub never sends is reported absent aft
   const api = new RecordingWatcher();
   c.watch('api.demo.local', api);
   c.start();
-  await api.waitFor(() => api.ids.length === 1, 'api');
+  await api.until('api', () => api.ids.length === 1);
   const missing = new RecordingWatcher();
   c.watch('missing.demo.local', missing);
-  await until(() => hub.subscribedNames(CLUSTER_TYPE_URL).includes('missing.demo.local'), 'the subscription at the hub');
+  await until('the subscription at the hub', () => hub.subscribedNames(CLUSTER_TYPE_URL).includes('missing.demo.local'));
   // A CDS response after the hub saw the name (here: caused by a config change) is not taken as
   // proof on its own: it might have been sent before the subscription arrived.
   hub.registry.putService('demo.local', 'api', { timeout_ms: 1234 });
-  await api.waitFor(() => api.cluster?.config.timeout_ms === 1234, 'the config change');
+  await api.until('the config change', () => api.cluster?.config.timeout_ms === 1234);
   t.is(missing.absent, 0);
   clock.advance(14_999);
   t.is(missing.absent, 0);
   clock.advance(1);
   t.is(missing.absent, 1);
   registerInstance(hub.registry, { id: 'missing-1', service: 'missing', port: 7301 });
-  await missing.waitFor(() => missing.cluster !== undefined && missing.ids.join() === 'missing-1', 'the service once registered');
+  await missing.until('the service once registered', () => missing.cluster !== undefined && missing.ids.join() === 'missing-1');
 });
 
 test('hubs are tried in turn: an unreachable first hub leads to the next one', async (t) => {
@@ -152,7 +152,7 @@ test('hubs are tried in turn: an unreachable first hub leads to the next one', a
   const api = new RecordingWatcher();
   c.watch('api.demo.local', api);
   c.start();
-  await api.waitFor(() => api.ids.length === 1, 'api from the second hub');
+  await api.until('api from the second hub', () => api.ids.length === 1);
   const stats = c.stats();
   t.is(stats.hub, hub.address);
   t.true(stats.reconnects >= 1);

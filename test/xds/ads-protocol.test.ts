@@ -3,9 +3,9 @@ import test from 'ava';
 import { createLogger } from '../../src/common/logger.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../src/xds/type-urls.js';
+import { until } from '../helpers/wait.js';
 import { AdsTestStream, type Response } from '../helpers/xds-ads-client.js';
 import { metricValue, registerInstance, startXdsHub, type XdsHub } from '../helpers/xds-hub.js';
-import { until } from '../helpers/xds-wait.js';
 
 const COALESCE_MS = 10;
 
@@ -45,8 +45,8 @@ async function fixture(t: { teardown(fn: () => void | Promise<void>): void }): P
 async function acked(f: Fixture, s: AdsTestStream, r: Response, names: string[]): Promise<void> {
   s.ack(r, names);
   await until(
-    () => f.hub.ads.describeStreams().some((i) => i.node === s.nodeId && i.types.some((ty) => ty.type_url === r.type_url && ty.acked_version === r.version_info)),
     `the ACK of ${r.type_url} ${r.version_info}`,
+    () => f.hub.ads.describeStreams().some((i) => i.node === s.nodeId && i.types.some((ty) => ty.type_url === r.type_url && ty.acked_version === r.version_info)),
   );
 }
 
@@ -83,7 +83,7 @@ test('a NACK keeps the last accepted version, is logged with its error_detail an
   f.flush();
   const r2 = await s.next();
   s.nack(r2, ['api.demo.local'], r1.version_info, 'cluster api.demo.local: something unsupported');
-  await until(() => f.hub.ads.describeStreams()[0]?.types[0]?.nack !== undefined, 'the NACK');
+  await until('the NACK', () => f.hub.ads.describeStreams()[0]?.types[0]?.nack !== undefined);
   const info = f.hub.ads.describeStreams()[0]!.types[0]!;
   t.is(info.acked_version, r1.version_info, 'the last good version is kept');
   t.is(info.sent_version, r2.version_info);
@@ -99,7 +99,7 @@ test('a NACK keeps the last accepted version, is logged with its error_detail an
   const r3 = await s.next();
   t.true(Number(r3.version_info) > Number(r2.version_info));
   s.ack(r3, ['api.demo.local']);
-  await until(() => f.hub.ads.describeStreams()[0]?.types[0]?.acked_version === r3.version_info, 'the ACK of r3');
+  await until('the ACK of r3', () => f.hub.ads.describeStreams()[0]?.types[0]?.acked_version === r3.version_info);
   t.is(f.hub.ads.describeStreams()[0]!.types[0]!.nack, undefined);
 });
 
@@ -111,7 +111,7 @@ test('a resource that does not exist yet is pushed as soon as it is registered',
   t.deepEqual(r1.names, [], 'state of the world: not there yet');
   await acked(f, s, r1, ['later.demo.local']);
   s.request(ENDPOINT_TYPE_URL, ['later.demo.local']);
-  await until(() => f.hub.ads.describeStreams()[0]!.types.length === 2, 'the EDS subscription');
+  await until('the EDS subscription', () => f.hub.ads.describeStreams()[0]!.types.length === 2);
   registerInstance(f.hub.registry, { id: 'later-1', service: 'later', port: 7001 });
   f.flush();
   const cds = await s.next();
@@ -267,7 +267,7 @@ test('the node id of the first request is logged and the subscriber gauge follow
   const opened = f.logs.find((l) => l['msg'] === 'xds stream opened');
   t.is(opened?.['node'], 'sidecar-7');
   s.close();
-  await until(() => f.hub.ads.streamCount === 0, 'the stream to go away');
+  await until('the stream to go away', () => f.hub.ads.streamCount === 0);
   t.is(await metricValue(f.hub.metrics.subscribers, { api: 'xds' }), 0);
 });
 
@@ -297,7 +297,7 @@ test('an oversized request ends the stream with INVALID_ARGUMENT naming the fiel
   const status = await s.status();
   t.is(status.code, grpc.status.INVALID_ARGUMENT);
   t.regex(status.details, /^resource_names: at most 10000/);
-  await until(() => f.hub.ads.streamCount === 0, 'the stream to be dropped');
+  await until('the stream to be dropped', () => f.hub.ads.streamCount === 0);
 });
 
 test('delta xDS answers UNIMPLEMENTED; close() ends every stream with UNAVAILABLE', async (t) => {

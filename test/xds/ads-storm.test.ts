@@ -3,9 +3,9 @@ import { ManualClock } from '../../src/common/manual-clock.js';
 import { Registry } from '../../src/registry/registry.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { newRegistry } from '../helpers/registry.js';
+import { until } from '../helpers/wait.js';
 import { AdsTestStream, type Response } from '../helpers/xds-ads-client.js';
 import { registerInstance, startXdsHub } from '../helpers/xds-hub.js';
-import { until } from '../helpers/xds-wait.js';
 
 /** A registry with `services` services of `perService` instances each. */
 function filledRegistry(clock: ManualClock, services: number, perService: number): Registry {
@@ -59,7 +59,7 @@ test('a stream that stops reading holds one response at most and then catches up
   const first = await slow.next();
   t.is(first.names.length, 300);
   slow.ack(first, []);
-  await until(() => hub.ads.describeStreams()[0]?.types[0]?.acked_version === first.version_info, 'the ACK');
+  await until('the ACK', () => hub.ads.describeStreams()[0]?.types[0]?.acked_version === first.version_info);
   const info = () => hub.ads.describeStreams()[0]!;
 
   // The client stops reading: once HTTP/2 flow control closes, the hub's write cannot finish.
@@ -69,15 +69,21 @@ test('a stream that stops reading holds one response at most and then catches up
     hub.registry.putService('storm.local', 'svc-0', { timeout_ms: 1000 + ++changes });
     clock.advance(10);
   };
-  await until(async () => {
-    change();
-    await new Promise((resolve) => setImmediate(resolve));
-    return info().writing && info().types[0]!.pending;
-  }, 'the write to the stalled stream to block');
+  // One change per check: the pace of the checks is the pace of the load.
+  await until(
+    'the write to the stalled stream to block',
+    async () => {
+      change();
+      await new Promise((resolve) => setImmediate(resolve));
+      return info().writing && info().types[0]!.pending;
+    },
+    10_000,
+    2,
+  );
 
   const sentWhileStalled = info().types[0]!.responses;
   for (let i = 0; i < 100; i++) change();
-  await until(() => hub.ads.stats.queued === 0, 'the queue to settle');
+  await until('the queue to settle', () => hub.ads.stats.queued === 0);
   t.is(info().types[0]!.responses, sentWhileStalled, 'nothing more is written while the previous write is stuck');
   t.true(info().writing, 'one write in flight');
   t.true(info().types[0]!.pending, 'the rest is just "stale", to be rebuilt from the cache');

@@ -5,10 +5,10 @@
  */
 import * as grpcXds from '@grpc/grpc-js-xds';
 import test from 'ava';
-import { EchoClient, startEchoServer, type EchoServer } from '../helpers/xds-echo.js';
 import { CLUSTER_TYPE_URL } from '../../src/xds/type-urls.js';
+import { eventually, until } from '../helpers/wait.js';
+import { EchoClient, startEchoServer, type EchoServer } from '../helpers/xds-echo.js';
 import { metricValue, registerInstance, startXdsHub, type XdsHub } from '../helpers/xds-hub.js';
-import { until } from '../helpers/xds-wait.js';
 
 let hub: XdsHub;
 let a: EchoServer;
@@ -42,20 +42,22 @@ function client(target: string): EchoClient {
  * Calls until `done` says so, with a generous upper bound. Calls that fail while the client is
  * still resolving (UNAVAILABLE) are retried; the answers are returned in order.
  */
-async function callUntil(c: EchoClient, done: (answers: string[]) => boolean, what: string, timeoutMs = 20_000): Promise<string[]> {
+async function callUntil(c: EchoClient, what: string, done: (answers: string[]) => boolean, timeoutMs = 20_000): Promise<string[]> {
   const answers: string[] = [];
   const errors: string[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (!done(answers)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; answers: ${answers.slice(-20).join(',')}; errors: ${errors.slice(-3).join(' | ')}`);
-    try {
-      answers.push(await c.call(5_000));
-    } catch (err) {
-      errors.push(String(err));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-  return answers;
+  return eventually(
+    () => `${what}; answers: ${answers.slice(-20).join(',')}; errors: ${errors.slice(-3).join(' | ')}`,
+    async () => {
+      if (done(answers)) return answers;
+      try {
+        answers.push(await c.call(5_000));
+      } catch (err) {
+        errors.push(String(err));
+      }
+      return done(answers) ? answers : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 const lastAll = (n: number, server: string) => (answers: string[]) => answers.length >= n && answers.slice(-n).every((s) => s === server);
@@ -65,19 +67,19 @@ test.serial('a proxyless client uses both servers, follows a deregistration and 
   registerInstance(hub.registry, { id: 'echo-b', service: 'echo', port: b.port, protocol: 'grpc' });
   const c = client('xds:///echo.demo.local');
 
-  await callUntil(c, (ans) => ans.includes('a') && ans.includes('b'), 'both servers to answer');
+  await callUntil(c, 'both servers to answer', (ans) => ans.includes('a') && ans.includes('b'));
   t.pass('both servers answered');
 
   hub.registry.deregister('echo-a');
   // Round robin over a and b never answers ten times in a row from b; the update has landed.
-  await callUntil(c, lastAll(10, 'b'), 'the client to drop the deregistered server');
+  await callUntil(c, 'the client to drop the deregistered server', lastAll(10, 'b'));
   const callsOnA = a.calls;
-  const after = await callUntil(c, (ans) => ans.length >= 20, '20 more calls');
+  const after = await callUntil(c, '20 more calls', (ans) => ans.length >= 20);
   t.true(after.every((s) => s === 'b'), 'every call goes to the remaining server');
   t.is(a.calls, callsOnA);
 
   registerInstance(hub.registry, { id: 'echo-a', service: 'echo', port: a.port, protocol: 'grpc' });
-  await callUntil(c, (ans) => ans.includes('a'), 'the re-registered server to answer again');
+  await callUntil(c, 'the re-registered server to answer again', (ans) => ans.includes('a'));
   t.pass('the re-registered server answers again');
 });
 
@@ -87,14 +89,14 @@ test.serial('a service balanced by least_request is accepted by a proxyless clie
   registerInstance(hub.registry, { id: 'lr-b', service: 'lr', port: b.port, protocol: 'grpc' });
   const c = client('xds:///lr.demo.local');
 
-  const answers = await callUntil(c, (ans) => ans.includes('a') && ans.includes('b'), 'both servers to answer for lr');
+  const answers = await callUntil(c, 'both servers to answer for lr', (ans) => ans.includes('a') && ans.includes('b'));
   t.true(answers.length >= 2);
   const cds = () =>
     hub.ads
       .describeStreams()
       .flatMap((s) => s.types)
       .find((ty) => ty.type_url === CLUSTER_TYPE_URL && ty.names.includes('lr.demo.local'));
-  await until(() => cds()?.acked_version !== undefined && cds()?.acked_version === cds()?.sent_version, 'the client to ACK the clusters');
+  await until('the client to ACK the clusters', () => cds()?.acked_version !== undefined && cds()?.acked_version === cds()?.sent_version);
   t.is(cds()!.nack, undefined, 'the client accepted the cluster');
   t.is(await metricValue(hub.metrics.nacks, {}), 0, 'no response was NACKed');
 });
@@ -104,7 +106,7 @@ test.serial('a consistent_hash service is a ring hash for a proxyless client: on
   registerInstance(hub.registry, { id: 'sticky-a', service: 'sticky', port: a.port, protocol: 'grpc' });
   registerInstance(hub.registry, { id: 'sticky-b', service: 'sticky', port: b.port, protocol: 'grpc' });
   const c = client('xds:///sticky.demo.local');
-  const answers = await callUntil(c, (ans) => ans.length >= 20, '20 calls');
+  const answers = await callUntil(c, '20 calls', (ans) => ans.length >= 20);
   t.is(new Set(answers).size, 1, `calls without the header hash on the channel: ${answers.join(',')}`);
   t.is(await metricValue(hub.metrics.nacks, {}), 0);
 });

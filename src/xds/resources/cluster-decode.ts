@@ -4,7 +4,7 @@
  * cluster without it (a foreign control plane) is read from Envoy's own fields.
  */
 import { parseBuiltinServiceConfig } from '../../balancers/service-config.js';
-import { parseServiceConfig, type ServiceConfig } from '../../model/service-config.js';
+import type { ServiceConfig } from '../../model/service-config.js';
 import { CLUSTER_TYPE_URL } from '../type-urls.js';
 import { serviceConfigFromEnvoyFields } from './cluster-decode-fields.js';
 import { canonicalJson, decodeWith, reject, type DecodeResult, type ResourceDecoder } from './decode-result.js';

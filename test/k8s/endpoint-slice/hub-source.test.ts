@@ -7,7 +7,7 @@ import { parseWith } from '../../../src/model/parse-input.js';
 import { AdsClient } from '../../../src/xds/client/ads-client.js';
 import { RecordingWatcher } from '../../helpers/ads-client-watcher.js';
 import { call } from '../../helpers/http-rest-server.js';
-import { until } from '../../helpers/xds-wait.js';
+import { until } from '../../helpers/wait.js';
 import { FakeKubeApi, endpointSlice, kubeService, type SliceEndpoint } from '../helpers/fake-kube-api.js';
 
 const NS = 'shop.svc.cluster.local';
@@ -73,7 +73,7 @@ test('slices added, changed and deleted reach the registry, the REST API and an 
     api.upsert('endpointslices', webSlice([pod(1)]));
   });
   const w = f.subscribe();
-  await w.waitFor(() => health(w)['uid-1'] === 'HEALTHY', 'uid-1 over xDS');
+  await w.until('uid-1 over xDS', () => health(w)['uid-1'] === 'HEALTHY');
   const e = w.assignment!.endpoints[0]!;
   t.like(e, { address: '10.1.0.1', port: 8080, zone: 'zone-a', protocol: 'http' });
   const inst = f.hub.registry.getInstance('uid-1')!;
@@ -81,16 +81,16 @@ test('slices added, changed and deleted reach the registry, the REST API and an 
   t.deepEqual(await f.rest(), { 'uid-1': ['HEALTHY', 'kubernetes'] });
 
   f.api.upsert('endpointslices', webSlice([pod(1), pod(2)]));
-  await w.waitFor(() => health(w)['uid-2'] === 'HEALTHY', 'a second pod');
+  await w.until('a second pod', () => health(w)['uid-2'] === 'HEALTHY');
   f.api.upsert('endpointslices', webSlice([pod(1), pod(2, { ready: false, serving: false })]));
-  await w.waitFor(() => health(w)['uid-2'] === 'UNHEALTHY', 'a pod that is not ready');
+  await w.until('a pod that is not ready', () => health(w)['uid-2'] === 'UNHEALTHY');
   f.api.upsert('endpointslices', webSlice([pod(1), pod(2, { ready: false, serving: true, terminating: true })]));
-  await w.waitFor(() => health(w)['uid-2'] === 'DRAINING', 'a terminating pod that still serves');
+  await w.until('a terminating pod that still serves', () => health(w)['uid-2'] === 'DRAINING');
   t.deepEqual(await f.rest(), { 'uid-1': ['HEALTHY', 'kubernetes'], 'uid-2': ['DRAINING', 'kubernetes'] });
   f.api.upsert('endpointslices', webSlice([pod(1)]));
-  await w.waitFor(() => w.ids.join() === 'uid-1', 'the terminated pod to go');
+  await w.until('the terminated pod to go', () => w.ids.join() === 'uid-1');
   f.api.remove('endpointslices', 'shop', 'web-abc');
-  await w.waitFor(() => w.ids.length === 0, 'the deleted slice to empty the cluster');
+  await w.until('the deleted slice to empty the cluster', () => w.ids.length === 0);
   t.deepEqual(await f.rest(), {});
   t.truthy(f.hub.registry.getService(NS, 'web'), 'the service stays, with no instances');
 
@@ -107,7 +107,7 @@ test('a Service without endpoints is an empty cluster, not a missing one', async
   });
   await f.hub.kubernetesSource!.whenSynced();
   const w = f.subscribe(`api.${NS}`);
-  await w.waitFor(() => w.cluster !== undefined && w.assignment !== undefined, 'the cluster and its (empty) endpoints');
+  await w.until('the cluster and its (empty) endpoints', () => w.cluster !== undefined && w.assignment !== undefined);
   t.is(w.absent, 0);
   t.deepEqual(w.ids, []);
   t.is(f.hub.registry.getService(NS, 'ext'), undefined, 'an ExternalName Service has no endpoints to serve');
@@ -119,10 +119,10 @@ test('a 410 relist through the hub converges: an instance deleted during the gap
     api.upsert('endpointslices', webSlice([pod(2)], 'web-b'));
   });
   const w = f.subscribe();
-  await w.waitFor(() => w.ids.join() === 'uid-1,uid-2', 'both pods');
+  await w.until('both pods', () => w.ids.join() === 'uid-1,uid-2');
   f.api.remove('endpointslices', 'shop', 'web-b', { silent: true });
   f.api.expire();
-  await w.waitFor(() => w.ids.join() === 'uid-1', 'the relist to remove uid-2');
+  await w.until('the relist to remove uid-2', () => w.ids.join() === 'uid-1');
   t.is(await metric(f, 'outrigger_hub_k8s_relists_total{resource="endpointslices"}'), 1);
 });
 
@@ -135,30 +135,30 @@ test('/ready waits for the first list', async (t) => {
   t.is((await call({ url: f.addresses.http }, 'GET', '/ready')).status, 503);
   t.is(f.hub.registry.getInstance('uid-1'), undefined);
   release();
-  await until(async () => (await call({ url: f.addresses.http }, 'GET', '/ready')).status === 200, '/ready to turn 200');
+  await until('/ready to turn 200', async () => (await call({ url: f.addresses.http }, 'GET', '/ready')).status === 200);
   t.truthy(f.hub.registry.getInstance('uid-1'), 'ready means the listed endpoints are in');
 });
 
 test('merge: a self-registered sidecar of the same pod wins; when it deregisters the slice view comes back', async (t) => {
   const f = await fixture(t, (api) => api.upsert('endpointslices', webSlice([pod(1), pod(2)])));
   const w = f.subscribe();
-  await w.waitFor(() => w.ids.join() === 'uid-1,uid-2', 'both pods from the slice');
+  await w.until('both pods from the slice', () => w.ids.join() === 'uid-1,uid-2');
 
   // The sidecar of pod 1 registers with the pod UID (the injector's id) and reports what its checks see.
   const self = { id: 'uid-1', name: 'web', namespace: NS, address: '10.1.0.1', port: 8080, health: 'UNHEALTHY', ttl: '30s' };
   const r = await call({ url: f.addresses.http }, 'POST', '/api/v1/services', self);
   t.is(r.status, 200, 'it replaced the kubernetes instance');
-  await w.waitFor(() => health(w)['uid-1'] === 'UNHEALTHY', "the sidecar's health over xDS");
+  await w.until("the sidecar's health over xDS", () => health(w)['uid-1'] === 'UNHEALTHY');
   t.deepEqual(await f.rest(), { 'uid-1': ['UNHEALTHY', 'self'], 'uid-2': ['HEALTHY', 'kubernetes'] }, 'no duplicate; self wins');
 
   // A slice change (pod 2 goes not ready) reconciles the service; the self instance is left alone.
   f.api.upsert('endpointslices', webSlice([pod(1), pod(2, { ready: false, serving: false })]));
-  await w.waitFor(() => health(w)['uid-2'] === 'UNHEALTHY', 'pod 2 not ready');
+  await w.until('pod 2 not ready', () => health(w)['uid-2'] === 'UNHEALTHY');
   t.deepEqual(await f.rest(), { 'uid-1': ['UNHEALTHY', 'self'], 'uid-2': ['UNHEALTHY', 'kubernetes'] });
 
   // The sidecar deregisters while the pod is still in the slice: the kubernetes view comes back.
   t.is((await call({ url: f.addresses.http }, 'DELETE', '/api/v1/services/uid-1')).status, 200);
-  await w.waitFor(() => health(w)['uid-1'] === 'HEALTHY', 'the kubernetes instance back');
+  await w.until('the kubernetes instance back', () => health(w)['uid-1'] === 'HEALTHY');
   t.deepEqual(await f.rest(), { 'uid-1': ['HEALTHY', 'kubernetes'], 'uid-2': ['UNHEALTHY', 'kubernetes'] });
 });
 
@@ -173,13 +173,13 @@ test('merge: a sidecar that registered before the slice appeared is not duplicat
     endpointSlice('shop', 'web-abc', 'web', [pod(1, { ready: false })], [{ name: 'http', port: 8080 }, { name: 'grpc-api', port: 9090 }]),
   );
   // The http port is the sidecar's (same address and port); the grpc port is the slice's.
-  await w.waitFor(() => w.ids.join() === 'uid-1,uid-1:grpc-api', 'the second port from the slice');
+  await w.until('the second port from the slice', () => w.ids.join() === 'uid-1,uid-1:grpc-api');
   t.deepEqual(await f.rest(), { 'uid-1': ['HEALTHY', 'self'], 'uid-1:grpc-api': ['UNHEALTHY', 'kubernetes'] });
   t.like(f.hub.registry.getInstance('uid-1:grpc-api'), { port: 9090, protocol: 'grpc' });
   t.is(f.hub.registry.getInstance('uid-1:http'), undefined, 'no second instance on the sidecar address and port');
 
   t.is((await call({ url: f.addresses.http }, 'DELETE', '/api/v1/services/uid-1')).status, 200);
-  await w.waitFor(() => w.ids.join() === 'uid-1:grpc-api,uid-1:http', 'the http port from the slice');
+  await w.until('the http port from the slice', () => w.ids.join() === 'uid-1:grpc-api,uid-1:http');
   t.is(f.hub.registry.getInstance('uid-1:http')?.source, 'kubernetes');
 });
 

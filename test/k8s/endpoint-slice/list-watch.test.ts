@@ -3,7 +3,7 @@ import { ManualClock } from '../../../src/common/manual-clock.js';
 import { EndpointSliceSource } from '../../../src/k8s/endpoint-slice/endpoint-slice-source.js';
 import { Registry } from '../../../src/registry/registry.js';
 import { newRegistry } from '../../helpers/registry.js';
-import { until } from '../../helpers/xds-wait.js';
+import { until } from '../../helpers/wait.js';
 import { FakeKubeApi, endpointSlice } from '../helpers/fake-kube-api.js';
 
 const NS = 'shop.svc.cluster.local';
@@ -65,42 +65,42 @@ test('a list fills the registry; watch events add, change and delete; an ended w
   t.like(first, { source: 'kubernetes', address: '10.1.0.1', port: 8080, protocol: 'http', health: 'HEALTHY', namespace: NS, service: 'web' });
   t.is(first.lease.ttlMs, 0, 'no lease: the source removes what disappears');
 
-  await until(() => f.api.openWatches('endpointslices') === 1, 'the slice watch');
+  await until('the slice watch', () => f.api.openWatches('endpointslices') === 1);
   const watch = f.api.watchRequests('endpointslices')[0]!;
   t.is(watch.query.get('resourceVersion'), listedAt, 'the watch starts at the list resourceVersion');
   t.is(watch.query.get('allowWatchBookmarks'), 'true');
 
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [pod(1), pod(2)]));
-  await until(() => f.ids().length === 2, 'the second pod');
+  await until('the second pod', () => f.ids().length === 2);
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [pod(1), { ...pod(2), ready: false }]));
-  await until(() => f.registry.getInstance('uid-2')?.health === 'UNHEALTHY', 'uid-2 not ready');
+  await until('uid-2 not ready', () => f.registry.getInstance('uid-2')?.health === 'UNHEALTHY');
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-b', 'other', [pod(9)]));
   const lastEvent = f.api.resourceVersion;
-  await until(() => f.registry.getInstance('uid-9') !== undefined, 'the other service');
+  await until('the other service', () => f.registry.getInstance('uid-9') !== undefined);
   t.is(f.source.resourceVersions()['endpointslices'], lastEvent);
 
   f.api.endWatches('endpointslices');
-  await until(() => f.api.watchRequests('endpointslices').length === 2, 'the resumed watch');
+  await until('the resumed watch', () => f.api.watchRequests('endpointslices').length === 2);
   t.is(f.api.watchRequests('endpointslices')[1]!.query.get('resourceVersion'), lastEvent, 'resumed from the last event');
   t.is(f.api.listRequests('endpointslices').length, 1, 'not relisted');
   t.is(f.counts['endpointslices.event'], 3);
 
-  await until(() => f.api.openWatches('endpointslices') === 1, 'the resumed watch is open');
+  await until('the resumed watch is open', () => f.api.openWatches('endpointslices') === 1);
   f.api.remove('endpointslices', 'shop', 'web-a');
-  await until(() => f.ids().length === 0, 'the deleted slice to leave the registry');
+  await until('the deleted slice to leave the registry', () => f.ids().length === 0);
   t.is(f.registry.getInstance('uid-9')?.service, 'other', "another service's slice is untouched");
 });
 
 test('a bookmark advances the resourceVersion the next watch resumes from', async (t) => {
   const f = await fixture(t);
-  await until(() => f.api.openWatches('endpointslices') === 1, 'the slice watch');
+  await until('the slice watch', () => f.api.openWatches('endpointslices') === 1);
   const listed = f.api.watchRequests('endpointslices')[0]!.query.get('resourceVersion');
   f.api.upsert('services', { metadata: { namespace: 'shop', name: 'unrelated' } });
   const mark = f.api.bookmark('endpointslices');
   t.not(mark, listed);
-  await until(() => f.source.resourceVersions()['endpointslices'] === mark, 'the bookmark to be read');
+  await until('the bookmark to be read', () => f.source.resourceVersions()['endpointslices'] === mark);
   f.api.endWatches('endpointslices');
-  await until(() => f.api.watchRequests('endpointslices').length === 2, 'the resumed watch');
+  await until('the resumed watch', () => f.api.watchRequests('endpointslices').length === 2);
   t.is(f.api.watchRequests('endpointslices')[1]!.query.get('resourceVersion'), mark);
   t.is(f.api.listRequests('endpointslices').length, 1);
 });
@@ -109,30 +109,30 @@ test('410 Gone during a gap leads to a relist, and the registry converges', asyn
   const f = await fixture(t);
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [pod(1)]));
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-b', 'web', [pod(2)]));
-  await until(() => f.ids().length === 2, 'both slices');
+  await until('both slices', () => f.ids().length === 2);
   // While events are lost (compacted away), web-b is deleted and web-a changes.
   f.api.remove('endpointslices', 'shop', 'web-b', { silent: true });
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [{ ...pod(1), ready: false }]), { silent: true });
   f.api.expire();
-  await until(() => f.ids().join() === 'uid-1' && f.registry.getInstance('uid-1')?.health === 'UNHEALTHY', 'the relist to converge');
+  await until('the relist to converge', () => f.ids().join() === 'uid-1' && f.registry.getInstance('uid-1')?.health === 'UNHEALTHY');
   t.is(f.api.listRequests('endpointslices').length, 2, 'relisted once');
   t.is(f.counts['endpointslices.relist'], 1);
   t.is(f.counts['endpointslices.error'] ?? 0, 0, '410 is not counted as an error');
-  await until(() => f.api.openWatches('endpointslices') === 1, 'watching again');
+  await until('watching again', () => f.api.openWatches('endpointslices') === 1);
   const resumed = f.api.watchRequests('endpointslices').at(-1)!;
   t.is(resumed.query.get('resourceVersion'), f.api.resourceVersion, 'the new watch starts at the new list');
 });
 
 test('a watch refused with HTTP 410 relists at once', async (t) => {
   const f = await fixture(t);
-  await until(() => f.api.openWatches('endpointslices') === 1, 'the slice watch');
+  await until('the slice watch', () => f.api.openWatches('endpointslices') === 1);
   // An event first, so the watch that ends resumes at once (an empty one waits a backoff).
   f.api.upsert('endpointslices', endpointSlice('shop', 'other', 'other', [pod(7)]));
-  await until(() => f.registry.getInstance('uid-7') !== undefined, 'the first event');
+  await until('the first event', () => f.registry.getInstance('uid-7') !== undefined);
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [pod(1)]), { silent: true });
   f.api.failNext(410, true);
   f.api.endWatches('endpointslices');
-  await until(() => f.ids().join() === 'uid-1', 'the relist');
+  await until('the relist', () => f.ids().join() === 'uid-1');
   t.is(f.counts['endpointslices.relist'], 1);
   t.is(f.clock.pending(), 0, 'no backoff timer was needed');
 });
@@ -140,7 +140,7 @@ test('a watch refused with HTTP 410 relists at once', async (t) => {
 test('failures back off through the clock, capped by max_backoff, and reset after success', async (t) => {
   // random 0.999: each delay is just under its ceiling (500ms, 1s, 2s, capped at 1.5s).
   const f = await fixture(t, { maxBackoffMs: 1500, random: () => 0.999 });
-  await until(() => f.api.openWatches('endpointslices') === 1, 'the slice watch');
+  await until('the slice watch', () => f.api.openWatches('endpointslices') === 1);
   const watches = () => f.api.watchRequests('endpointslices').length;
   f.api.failNext(500, true);
   f.api.failNext(500, true);
@@ -148,32 +148,32 @@ test('failures back off through the clock, capped by max_backoff, and reset afte
   f.api.endWatches('endpointslices');
   // The clean end of an empty watch waits a backoff too (499ms), then come the three failures.
   for (const [i, delay] of [499, 999, 1498, 1498].entries()) {
-    await until(() => f.clock.pending() === 1, `backoff timer ${i}`);
+    await until(`backoff timer ${i}`, () => f.clock.pending() === 1);
     const before = watches();
     f.clock.advance(delay - 1);
     await new Promise<void>((resolve) => setImmediate(resolve));
     t.is(watches(), before, `no retry before ${delay}ms`);
     f.clock.advance(1);
-    await until(() => watches() === before + 1, `retry ${i} after ${delay}ms`);
+    await until(`retry ${i} after ${delay}ms`, () => watches() === before + 1);
   }
-  await until(() => f.api.openWatches('endpointslices') === 1, 'watching again');
+  await until('watching again', () => f.api.openWatches('endpointslices') === 1);
   t.is(f.counts['endpointslices.error'], 3);
   // A delivered event resets the backoff: the next failure waits the first delay again.
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [pod(1)]));
-  await until(() => f.ids().length === 1, 'the event');
+  await until('the event', () => f.ids().length === 1);
   f.api.failNext(500, true);
   f.api.endWatches('endpointslices');
-  await until(() => watches() > 0 && f.clock.pending() === 1, 'the backoff after the failure');
+  await until('the backoff after the failure', () => watches() > 0 && f.clock.pending() === 1);
   const before = watches();
   f.clock.advance(499);
-  await until(() => watches() === before + 1, 'a retry after the first delay');
+  await until('a retry after the first delay', () => watches() === before + 1);
 });
 
 test('a failing list retries with backoff; the source is not synced until a list succeeds', async (t) => {
   const f = await fixture(t, { start: false });
   f.api.failNext(500, false);
   f.source.start();
-  await until(() => f.clock.pending() === 1, 'the backoff after the failed list');
+  await until('the backoff after the failed list', () => f.clock.pending() === 1);
   t.false(f.source.synced);
   f.clock.advance(250);
   await f.source.whenSynced();
@@ -183,13 +183,13 @@ test('a failing list retries with backoff; the source is not synced until a list
 
 test('stop() ends the watches and leaves no timer behind', async (t) => {
   const f = await fixture(t);
-  await until(() => f.api.openWatches() === 2, 'both watches');
+  await until('both watches', () => f.api.openWatches() === 2);
   f.api.failNext(500, true);
   f.api.endWatches('services');
-  await until(() => f.clock.pending() === 1, 'a backoff timer');
+  await until('a backoff timer', () => f.clock.pending() === 1);
   f.source.stop();
   t.is(f.clock.pending(), 0, 'the pending retry is cancelled');
-  await until(() => f.api.openWatches() === 0, 'the watch connections to close');
+  await until('the watch connections to close', () => f.api.openWatches() === 0);
   const seen = f.api.requests.length;
   f.clock.advance(60_000);
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [pod(1)]));
@@ -213,11 +213,11 @@ test('an endpoint in two slices of one service (moving between them) is one inst
   const f = await fixture(t);
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-a', 'web', [{ ...pod(1), ready: false, serving: true, terminating: true }]));
   f.api.upsert('endpointslices', endpointSlice('shop', 'web-b', 'web', [pod(1)]));
-  await until(() => f.registry.getInstance('uid-1')?.health === 'HEALTHY', 'the better view');
+  await until('the better view', () => f.registry.getInstance('uid-1')?.health === 'HEALTHY');
   t.deepEqual(f.ids(), ['uid-1']);
   f.api.remove('endpointslices', 'shop', 'web-b');
-  await until(() => f.registry.getInstance('uid-1')?.health === 'DRAINING', 'the remaining view');
+  await until('the remaining view', () => f.registry.getInstance('uid-1')?.health === 'DRAINING');
   f.api.remove('endpointslices', 'shop', 'web-a');
-  await until(() => f.ids().length === 0, 'gone with its last slice');
+  await until('gone with its last slice', () => f.ids().length === 0);
   t.is(f.registry.getInstance('uid-1'), undefined);
 });
