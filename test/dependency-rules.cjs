@@ -1,0 +1,65 @@
+/**
+ * The layering of src/, checked by dependency-cruiser in `npm test` (ARCHITECTURE.md explains it).
+ * A folder may import only the folders listed for it; no import cycle between folders or
+ * between modules; in xds, the server and the client share only the resource codecs.
+ */
+const MAY_IMPORT = {
+  common: [],
+  model: ['common'],
+  registry: ['common', 'model'],
+  balancers: ['common', 'model'],
+  health: ['common', 'model'],
+  http: ['common', 'model'],
+  wire: ['common', 'model'],
+  metrics: ['common', 'model', 'registry'],
+  config: ['common', 'model', 'registry', 'health'],
+  xds: ['common', 'model', 'registry', 'balancers', 'metrics'],
+  proxy: ['common', 'model', 'balancers', 'metrics'],
+  k8s: ['common', 'model', 'registry', 'health', 'http', 'config'],
+  hub: ['common', 'model', 'registry', 'balancers', 'http', 'wire', 'metrics', 'config', 'xds', 'k8s'],
+  sidecar: ['common', 'model', 'balancers', 'health', 'http', 'wire', 'metrics', 'config', 'xds', 'proxy'],
+  demo: ['common', 'model', 'config', 'hub', 'sidecar'],
+  cli: ['common', 'model', 'config', 'hub', 'sidecar', 'k8s', 'demo', 'wire', 'http'],
+};
+
+const layerRules = Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({
+  name: `layer-${folder}`,
+  comment: `src/${folder} may import only ${allowed.length === 0 ? 'itself' : `src/{${allowed.join(',')}}`} (ARCHITECTURE.md)`,
+  severity: 'error',
+  from: { path: `^src/${folder}/` },
+  to: { path: '^src/', pathNot: [`^src/${folder}/`, ...allowed.map((a) => `^src/${a}/`)] },
+}));
+
+module.exports = {
+  forbidden: [
+    ...layerRules,
+    {
+      name: 'layer-unknown-folder',
+      comment: 'every folder of src/ has a place in the layers: add a new one to MAY_IMPORT',
+      severity: 'error',
+      from: { path: '^src/', pathNot: `^src/(${Object.keys(MAY_IMPORT).join('|')})/` },
+      to: {},
+    },
+    {
+      name: 'xds-server-client-apart',
+      comment: 'the ADS server and the ADS client share only src/xds/resources and the protocol files beside them',
+      severity: 'error',
+      from: { path: '^src/xds/(server|client)/' },
+      to: { path: '^src/xds/(server|client)/', pathNot: '^src/xds/$1/' },
+    },
+    {
+      name: 'xds-resources-below-server-and-client',
+      severity: 'error',
+      from: { path: '^src/xds/resources/' },
+      to: { path: '^src/xds/(server|client)/' },
+    },
+    { name: 'no-folder-cycles', severity: 'error', scope: 'folder', from: { path: '^src/' }, to: { circular: true } },
+    { name: 'no-module-cycles', severity: 'error', from: { path: '^src/' }, to: { circular: true } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    // Type-only imports count: a cycle of types is still a cycle in the design.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
