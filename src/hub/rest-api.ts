@@ -36,7 +36,8 @@ const CLIENT_GONE = '499';
 const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
 
 /**
- * The hub's HTTP API as one node:http request listener: the REST/JSON API (AI-CORE's shapes),
+ * The hub's HTTP API as one node:http request listener: the REST/JSON API (the paths and shapes
+ * of AI-CORE, a Rust service-discovery server whose clients this API serves unchanged),
  * /health, /ready and /metrics. Handlers return replies and throw OutriggerErrors; this front
  * does routing, rate limiting, body limits, error rendering and request metrics.
  */
