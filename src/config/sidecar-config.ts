@@ -16,6 +16,9 @@ import { LOG_LEVELS } from './hub-config.js';
 import { listenPort } from './listen-port.js';
 import { parseWith } from './parse.js';
 
+/** `cache_file: off` turns the peer cache off (an empty value means the default file). */
+export const CACHE_OFF = 'off';
+
 const appPort = z
   .number({ error: 'must be an integer from 1 to 65535' })
   .int({ error: 'must be an integer from 1 to 65535' })
@@ -84,7 +87,10 @@ export const sidecarConfigSchema = z.strictObject({
   ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(30_000).describe('Lease TTL at the hub once the session drops (default 30s)'),
   heartbeat_interval: durationSchema({ min: 100, max: 600_000 }).default(10_000).describe('How often the session heartbeats (default 10s)'),
   reconnect_max_backoff: durationSchema({ min: 100, max: 600_000 }).default(30_000).describe('Longest wait between attempts to reach a hub (full jitter below it; default 30s)'),
-  cache_file: z.string().default('').describe('Where the last good peer config is kept; default: a file under the OS temp dir named after the service'),
+  cache_file: z
+    .string({ error: `must be a file path, or "${CACHE_OFF}" for no peer cache` })
+    .default('')
+    .describe(`Where the last good peer config is kept; "${CACHE_OFF}": no cache file, nothing read or written; default: a file under the OS temp dir named after the service`),
   on_demand_idle: durationSchema({ min: 1000, max: 86_400_000 }).default(300_000).describe('An on-demand upstream unused this long is unsubscribed (default 5m)'),
   drain_period: durationSchema({ min: 0, max: 3_600_000 }).default(15_000).describe('After SIGTERM: how long the instance stays DRAINING before deregistering (default 15s)'),
   log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('Log level'),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
-import type { ResolvedSidecarConfig } from '../config/sidecar-config.js';
+import { CACHE_OFF, type ResolvedSidecarConfig } from '../config/sidecar-config.js';
 import { HealthManager } from '../health/health-manager.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
@@ -97,7 +97,7 @@ export class Sidecar {
     this.clusters = new ClusterManager({
       ads: this.ads,
       declared: config.upstreams.map((u) => upstreamName(u.service, config.namespace)),
-      cache: new PeerCache({ file: cacheFile, clock: this.clock, logger: this.logger }),
+      cache: config.cache_file === CACHE_OFF ? undefined : new PeerCache({ file: cacheFile, clock: this.clock, logger: this.logger }),
       clock: this.clock,
       logger: this.logger,
       onDemandIdleMs: config.on_demand_idle,

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -12,7 +12,7 @@ interface InstanceJson {
 }
 interface ClustersJson {
   stale_age_ms: number;
-  clusters: Array<{ name: string; source: string; endpoints: Array<{ id: string; health: string }> }>;
+  clusters: Array<{ name: string; source?: string; endpoints: Array<{ id: string; health: string }> }>;
 }
 
 async function startHub(grpcPort = 0): Promise<{ proc: CliProcess; http: string; grpc: string }> {
@@ -22,8 +22,8 @@ async function startHub(grpcPort = 0): Promise<{ proc: CliProcess; http: string;
   return { proc, http: http!, grpc: grpc! };
 }
 
-function startSidecar(args: string[]): CliProcess {
-  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args]);
+function startSidecar(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args], env);
 }
 
 async function adminOf(proc: CliProcess): Promise<string> {
@@ -153,6 +153,56 @@ test.serial('a sidecar restarted while the hub is down serves its peers from the
   t.is(clusters.clusters[0]!.name, 'worker.demo.local', 'the short name resolved in the sidecar\'s namespace');
   t.is(clusters.clusters[0]!.source, 'cache');
   t.deepEqual(clusters.clusters[0]!.endpoints.map((e) => e.id), ['worker-1']);
+});
+
+test.serial('cache_file: off reads no peer cache (not even the default file) and writes none', async (t) => {
+  // TMPDIR moves the default cache file (under the OS temp dir) somewhere this test owns.
+  const tmp = mkdtempSync(path.join(tmpdir(), 'outrigger-cache-off-'));
+  const env = { TMPDIR: tmp };
+  const port = await freePort();
+  let hub = await startHub(port);
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }), env);
+  const api = (cache?: string): CliProcess => startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], ...(cache !== undefined ? { cache } : {}) }), env);
+  let first = api();
+  let second: CliProcess | undefined;
+  t.teardown(async () => {
+    for (const p of [first, second, worker, hub.proc]) p?.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  // A run with the default cache leaves its file behind, as a previous run of the demo did.
+  const defaultFile = path.join(tmp, 'outrigger-api.demo.local-api-1.json');
+  let admin = await adminOf(first);
+  await eventually('api sees worker-1', async () =>
+    (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0]?.endpoints.some((e) => e.id === 'worker-1') ? true : undefined,
+  );
+  await eventually('the default cache file written', async () => (existsSync(defaultFile) ? true : undefined), undefined, [first]);
+  first.child.kill('SIGKILL');
+  hub.proc.child.kill('SIGKILL');
+  await Promise.all([first.exited, hub.proc.exited]);
+  const left = readFileSync(defaultFile, 'utf8');
+
+  // With the hub away, the file would make api ready at once; with the cache off it waits.
+  second = api('off');
+  admin = await adminOf(second);
+  const proxyReady = runCli(['sidecar', 'wait-ready', '--proxy', '--admin', admin, '--timeout', '2s']);
+  t.is(await proxyReady.exited, 1);
+  t.regex(proxyReady.stderr(), /no peer config yet for worker\.demo\.local/);
+  const pending = (await getJson<ClustersJson>(`${admin}/clusters`))!.body.clusters[0]!;
+  t.is(pending.source, undefined, 'nothing came from the cache');
+  t.deepEqual(pending.endpoints, []);
+  t.is((await getJson<{ peers: { cache?: unknown } }>(`${admin}/config_dump`))!.body.peers.cache, undefined);
+
+  // Fresh data from the hub is used as always, and stopping (which flushes a cache) writes nothing.
+  rmSync(defaultFile);
+  hub = await startHub(port);
+  await eventually('api sees worker-1 from the hub', async () => {
+    const c = (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0];
+    return c?.source === 'hub' && c.endpoints.some((e) => e.id === 'worker-1') ? true : undefined;
+  }, undefined, [second, worker, hub.proc]);
+  second.child.kill('SIGTERM');
+  t.is(await second.exited, 0);
+  t.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('outrigger-api')), [], `no cache file written; the previous one held ${left.length} bytes`);
 });
 
 test.serial('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
