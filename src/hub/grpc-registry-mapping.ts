@@ -4,6 +4,7 @@
  * translation is proto3's: 0, "" and *_UNSPECIFIED mean "not given".
  */
 import type { z } from 'zod';
+import { OutriggerError, invalidArgument } from '../common/errors.js';
 import { parseWith } from '../config/parse.js';
 import type { Health, Instance, Namespace, Protocol, Service, Source } from '../registry/model.js';
 import type { DiscoverQuery } from '../registry/registry.js';
@@ -100,6 +101,33 @@ function optionalName<S extends z.ZodType>(schema: S, value: string | undefined,
 }
 
 export const optionalNamespace = (v: string | undefined): string | undefined => optionalName(namespaceNameSchema, v, 'namespace');
+
+/**
+ * A name the request must give. proto3 sends an unset string as "", which would otherwise be
+ * looked up as a name and answered NOT_FOUND for an empty name.
+ */
+function requiredName<S extends z.ZodType>(schema: S, value: string | undefined, field: string, what: string): string {
+  const v = given(value);
+  if (v === undefined) throw invalidArgument(field, `${field}: is required (${what})`);
+  parseWith(schema, v, field);
+  return v;
+}
+
+export const requiredServiceName = (v: string | undefined): string => requiredName(serviceNameSchema, v, 'name', "the service's name, a DNS label");
+export const requiredNamespaceName = (v: string | undefined): string => requiredName(namespaceNameSchema, v, 'name', "the namespace's name, a DNS name such as shop.local");
+
+/**
+ * Runs a registry call, naming the field of its errors as the request spells it: the registry
+ * says `service` or `namespace` where a request for that resource says `name`.
+ */
+export function namingField<T>(registryField: string, requestField: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof OutriggerError && err.field === registryField) throw new OutriggerError(err.code, err.message, requestField);
+    throw err;
+  }
+}
 export const optionalService = (v: string | undefined, field = 'service'): string | undefined => optionalName(serviceNameSchema, v, field);
 
 /** Validates a DiscoverRequest at the edge and turns it into a registry query. */
