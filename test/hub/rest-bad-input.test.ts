@@ -110,6 +110,17 @@ test('registration: a bad ttl or deregister_critical_after says what is allowed;
   t.is(leased.json.data.lease.ttl_ms, 1000, 'the shortest lease');
 });
 
+test('query parameters: a dotted service_name that disagrees with namespace names both', async (t) => {
+  const server = await populated(t);
+  const r = await call(server, 'GET', '/api/v1/discover?service_name=users.shop.local&namespace=other.local');
+  t.is(r.status, 400);
+  t.is(r.json.error.field, 'namespace');
+  t.is(r.json.error.message, 'namespace: other.local disagrees with service_name=users.shop.local, which names namespace shop.local; give one of them, or the same namespace in both');
+  const bad = await call(server, 'GET', '/api/v1/services?service_name=users..local');
+  t.is(bad.status, 400);
+  t.regex(bad.json.error.message, /^service_name: must be a service name \(a DNS label\) or <service>\.<namespace> such as users\.shop\.local, got "users\.\.local"$/);
+});
+
 test('registration: the health_check block is refused with where checks live instead', async (t) => {
   const server = await populated(t);
   const r = await call(server, 'POST', '/api/v1/services', { ...valid, health_check: { check_type: 'http' } });
@@ -198,6 +209,12 @@ test('query parameters: unknown, repeated, empty and out-of-range ones are 400 n
     bad('/api/v1/discover?service_name=', 'service_name'),
     bad('/api/v1/discover?service_name=echo&service_name=other', 'service_name'),
     bad('/api/v1/discover?namespace=Demo_Local', 'namespace'),
+    bad('/api/v1/discover?service_name=Echo.demo.local', 'service_name'),
+    bad('/api/v1/discover?service_name=echo.Demo_Local', 'service_name'),
+    bad('/api/v1/discover?service_name=.demo.local', 'service_name'),
+    bad('/api/v1/discover?service_name=echo.', 'service_name'),
+    bad('/api/v1/discover?service_name=echo.demo.local&namespace=other.local', 'namespace'),
+    bad('/api/v1/services?service_name=echo.demo.local&namespace=other.local', 'namespace'),
     bad('/api/v1/discover?limit=0', 'limit'),
     bad('/api/v1/discover?limit=10001', 'limit'),
     bad('/api/v1/discover?limit=ten', 'limit'),
