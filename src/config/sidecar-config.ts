@@ -13,7 +13,7 @@ import {
 } from '../registry/validation.js';
 import { parseHealthCheck, type HealthCheckConfig } from '../health/check-config.js';
 import { LOG_LEVELS } from './hub-config.js';
-import { listenPort } from './listen-port.js';
+import { anyListenPort, listenPort } from './listen-port.js';
 import { parseWith } from './parse.js';
 
 /** `cache_file: off` turns the peer cache off (an empty value means the default file). */
@@ -42,8 +42,8 @@ const upstreamService = z
 
 export const upstreamSchema = z.strictObject({
   service: upstreamService,
-  /** Consul Connect's way: the app calls 127.0.0.1:<local_port> and the sidecar balances. */
-  local_port: appPort.optional(),
+  /** Consul Connect's way: the app calls 127.0.0.1:<local_port> and the sidecar balances; 0 binds a free port (printed at start, and in /clusters). */
+  local_port: anyListenPort.optional(),
   protocol: protocolSchema.optional(),
   lb_policy: z.enum(LB_POLICIES, { error: `must be one of ${LB_POLICIES.join(', ')}` }).optional(),
   lb_options: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),

@@ -26,7 +26,7 @@ export interface SidecarAddresses {
   /** The outbound proxy (HTTP_PROXY target, Host routing). */
   outbound: string;
   outboundPort: number;
-  /** Per-upstream local ports, by cluster name. */
+  /** Per-upstream local ports as bound (a configured 0 is the port picked), by the upstream's `service` as configured. */
   localPorts: Record<string, number>;
 }
 
@@ -45,6 +45,7 @@ export class Sidecar {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private admin: AdminServer | undefined;
+  private addresses: SidecarAddresses | undefined;
   private state: SidecarPhase = 'starting';
   private drainTimer: TimerHandle | undefined;
   private finishing: Promise<void> | undefined;
@@ -195,13 +196,25 @@ export class Sidecar {
     this.registrar.start();
     this.state = 'running';
     const shown = (bind: string): string => (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind);
-    return {
+    this.addresses = {
       admin: `http://${shown(this.config.admin_bind)}:${this.admin.port}`,
       adminPort: this.admin.port,
       outbound: `http://${shown(this.config.outbound_bind)}:${outbound.port}`,
       outboundPort: outbound.port,
       localPorts: outbound.localPorts,
     };
+    return this.addresses;
+  }
+
+  /** The bound local port of each upstream that has one, by cluster name. */
+  private localPortsByCluster(): Map<string, number> {
+    const bound = this.addresses?.localPorts ?? {};
+    const out = new Map<string, number>();
+    for (const u of this.config.upstreams) {
+      const port = bound[u.service];
+      if (port !== undefined) out.set(upstreamName(u.service, this.config.namespace), port);
+    }
+    return out;
   }
 
   /**
@@ -251,12 +264,14 @@ export class Sidecar {
 
   describeClusters(): unknown {
     const live = new Map(this.proxy.describeClusters().map((d) => [d.name, d]));
+    const localPorts = this.localPortsByCluster();
     return {
       stale_age_ms: this.clusters.staleAgeMs(),
       clusters: this.clusters.list().map((c) => ({
         ...this.liveState(live.get(c.name)),
         name: c.name,
         declared: c.declared,
+        local_port: localPorts.get(c.name),
         status: c.status,
         source: c.source,
         lb_policy: c.config?.lb_policy,
@@ -288,6 +303,12 @@ export class Sidecar {
     return {
       phase: this.state,
       config: { ...rest, health_check: check },
+      // Where the sidecar listens, as bound: a configured port 0 shows the port picked.
+      listeners: {
+        admin_port: this.addresses?.adminPort,
+        outbound_port: this.addresses?.outboundPort,
+        local_ports: Object.fromEntries(this.localPortsByCluster()),
+      },
       registration: { state: this.registrar.state, health: this.registrar.health, ...this.registrar.stats },
       app_health: { health: this.health.health, last: this.health.lastResult, stats: this.health.stats },
       peers: this.clusters.configDump(),

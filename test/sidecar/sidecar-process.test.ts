@@ -205,6 +205,35 @@ test.serial('cache_file: off reads no peer cache (not even the default file) and
   t.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('outrigger-api')), [], `no cache file written; the previous one held ${left.length} bytes`);
 });
 
+test.serial('upstreams[].local_port: 0 binds a free port, printed at start and shown in /clusters and /config_dump', async (t) => {
+  const hub = await startHub();
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
+  const api = startSidecar([
+    ...sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc] }),
+    '--upstreams', JSON.stringify([{ service: 'worker', local_port: 0 }]),
+  ]);
+  t.teardown(async () => {
+    for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  const admin = await adminOf(api);
+  const [, printed] = await api.waitForOutput(/^  worker  127\.0\.0\.1:(\d+)$/m);
+  const port = Number(printed);
+  t.true(port > 0, `a real port was picked: ${printed}`);
+  const clusters = (await getJson<{ clusters: Array<{ name: string; local_port?: number }> }>(`${admin}/clusters`))!.body;
+  t.is(clusters.clusters.find((c) => c.name === 'worker.demo.local')?.local_port, port);
+  const dump = (await getJson<{ config: { upstreams: Array<{ local_port: number }> }; listeners: { local_ports: Record<string, number> } }>(`${admin}/config_dump`))!.body;
+  t.is(dump.config.upstreams[0]!.local_port, 0, 'the config as given');
+  t.deepEqual(dump.listeners.local_ports, { 'worker.demo.local': port }, 'the port as bound');
+  // The port works: a plain request to it reaches the worker's app.
+  const answer = await eventually('worker answers on the local port', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+    return res?.status === 200 ? res.text() : undefined;
+  }, undefined, [api, worker, hub.proc]);
+  t.is(answer, 'hello');
+});
+
 test.serial('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
@@ -275,6 +304,7 @@ const badConfigs: Array<[string, string[], RegExp]> = [
   ['an unknown health check type', ['--service', 'web', '--app.port', '8080', '--health-check', '{"type":"ping"}'], /health_check\.type/],
   ['a bad upstream', ['--service', 'web', '--app.port', '8080', '--upstreams', '[{"service":"Bad_Name"}]'], /upstreams\[0\]\.service/],
   ['a weight of 0', ['--service', 'web', '--app.port', '8080', '--weight', '0'], /weight: must be an integer from 1 to 1000, got 0/],
+  ['a local port out of range', ['--service', 'web', '--app.port', '8080', '--upstreams', '[{"service":"cart","local_port":70000}]'], /upstreams\[0\]\.local_port: must be an integer from 0 to 65535 \(0 picks a free port\), got 70000/],
 ];
 
 for (const [what, args, message] of badConfigs) {
