@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
+import { isoTime } from '../common/iso-time.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { CACHE_OFF, type ResolvedSidecarConfig } from '../config/sidecar-config.js';
 import { HealthManager } from '../health/health-manager.js';
@@ -298,8 +299,13 @@ export class Sidecar {
     return { routing_mode: d.routing_mode, circuit_breakers: d.circuit_breakers, data_plane_endpoints: d.endpoints };
   }
 
+  /** Times are ISO-8601 strings, as everywhere in the APIs; the internals keep clock milliseconds. */
   configDump(): unknown {
     const { health_check: check, ...rest } = this.config;
+    const registration = this.registrar.stats;
+    const last = this.health.lastResult;
+    const peers = this.clusters.configDump();
+    const { ads, cache } = peers;
     return {
       phase: this.state,
       config: { ...rest, health_check: check },
@@ -309,9 +315,19 @@ export class Sidecar {
         outbound_port: this.addresses?.outboundPort,
         local_ports: Object.fromEntries(this.localPortsByCluster()),
       },
-      registration: { state: this.registrar.state, health: this.registrar.health, ...this.registrar.stats },
-      app_health: { health: this.health.health, last: this.health.lastResult, stats: this.health.stats },
-      peers: this.clusters.configDump(),
+      registration: { state: this.registrar.state, health: this.registrar.health, ...registration, registeredAt: isoTime(registration.registeredAt) },
+      app_health: { health: this.health.health, last: last === undefined ? undefined : { ...last, at: isoTime(last.at) }, stats: this.health.stats },
+      peers: {
+        ...peers,
+        ads: {
+          ...ads,
+          last_update_at: isoTime(ads.last_update_at),
+          last_in_sync_at: isoTime(ads.last_in_sync_at),
+          last_nack: ads.last_nack === undefined ? undefined : { ...ads.last_nack, at: isoTime(ads.last_nack.at) },
+        },
+        cache: cache === undefined ? undefined : { ...cache, last_written_at: isoTime(cache.last_written_at), loaded_written_at: isoTime(cache.loaded_written_at) },
+        clusters: peers.clusters.map((c) => ({ ...c, changedAt: isoTime(c.changedAt), lastUsedAt: isoTime(c.lastUsedAt) })),
+      },
     };
   }
 }

@@ -234,6 +234,37 @@ test.serial('upstreams[].local_port: 0 binds a free port, printed at start and s
   t.is(answer, 'hello');
 });
 
+test.serial('/config_dump gives clock times as ISO-8601 strings, as the hub does', async (t) => {
+  const hub = await startHub();
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
+  const api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'] }));
+  t.teardown(async () => {
+    for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  const admin = await adminOf(api);
+  await eventually('api ready', async () => ((await getJson(`${admin}/ready`))?.status === 200 ? true : undefined), undefined, [api, worker, hub.proc]);
+  interface Dump {
+    registration: { registeredAt: unknown };
+    app_health: { last: { at: unknown } };
+    peers: { ads: { last_update_at: unknown; last_in_sync_at: unknown }; clusters: Array<{ changedAt: unknown }> };
+  }
+  const dump = await eventually('registered, checked and in sync', async () => {
+    const d = (await getJson<Dump>(`${admin}/config_dump`))?.body;
+    return d?.registration.registeredAt !== undefined && d.peers.clusters[0]?.changedAt !== undefined ? d : undefined;
+  });
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+  const times = {
+    'registration.registeredAt': dump.registration.registeredAt,
+    'app_health.last.at': dump.app_health.last.at,
+    'peers.ads.last_update_at': dump.peers.ads.last_update_at,
+    'peers.ads.last_in_sync_at': dump.peers.ads.last_in_sync_at,
+    'peers.clusters[0].changedAt': dump.peers.clusters[0]!.changedAt,
+  };
+  for (const [key, value] of Object.entries(times)) t.regex(String(value), iso, `${key}: ${JSON.stringify(value)}`);
+});
+
 test.serial('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
