@@ -1,6 +1,6 @@
 import { createLogger } from '../common/logger.js';
 import { hubConfigSchema } from '../config/hub-config.js';
-import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
+import { formatOptionsHelp, loadConfig, wantsHelp } from '../config/layered-config.js';
 import { DEMO_NAMESPACE, startDemo } from '../demo/demo.js';
 import { sampleCalls } from '../demo/sample-calls.js';
 import { listenPort } from '../model/port.js';
@@ -27,11 +27,11 @@ ${formatOptionsHelp(demoConfigSchema)}
 
 export const demoCommand: Command = {
   async run(args, env) {
-    const { config, help } = loadConfig(demoConfigSchema, { args, env });
-    if (help) {
+    if (wantsHelp(demoConfigSchema, args)) {
       process.stdout.write(HELP);
       return 0;
     }
+    const { config } = loadConfig(demoConfigSchema, { args, env });
     const logger = createLogger(config.log_level === 'info' ? 'warn' : config.log_level, { service: 'outrigger-demo' });
     const demo = await startDemo(config, logger, { webAdminPort: config.admin_port, webOutboundPort: config.outbound_port });
     const { http, grpc } = demo.addresses;

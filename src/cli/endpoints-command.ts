@@ -8,6 +8,9 @@ const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127
 Prints the hub's view of a service (every instance, with health, weight, zone and version) and,
 with --sidecar, that sidecar's view beside it; rows where the two disagree are marked STALE.
 env: OUTRIGGER_HUB_URL for --hub.
+
+Exit codes: 0 the service exists (even with no instances), 1 the hub has no such service,
+2 bad arguments or the hub or sidecar cannot be asked.
 `;
 
 export const endpointsCommand: Command = {
@@ -28,7 +31,15 @@ export const endpointsCommand: Command = {
       return 2;
     }
     const hub = parsed.values.hub ?? env.OUTRIGGER_HUB_URL ?? 'http://127.0.0.1:15080';
-    process.stdout.write(await endpointsReport(name, hub, parsed.values.sidecar));
+    let report: string;
+    try {
+      report = await endpointsReport(name, hub, parsed.values.sidecar);
+    } catch (err) {
+      if (!(err instanceof OutriggerError && err.code === 'not_found')) throw err;
+      process.stderr.write(`outrigger endpoints: ${err.message}\n`);
+      return 1;
+    }
+    process.stdout.write(report);
     return 0;
   },
 };

@@ -1,6 +1,6 @@
 import { createLogger } from '../common/logger.js';
 import { hubConfigSchema } from '../config/hub-config.js';
-import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
+import { formatOptionsHelp, loadConfig, wantsHelp } from '../config/layered-config.js';
 import { Hub } from '../hub/hub.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
@@ -19,11 +19,11 @@ ${formatOptionsHelp(hubConfigSchema)}
 
 export const hubCommand: Command = {
   async run(args, env) {
-    const { config, help } = loadConfig(hubConfigSchema, { args, env });
-    if (help) {
+    if (wantsHelp(hubConfigSchema, args)) {
       process.stdout.write(HUB_HELP);
       return 0;
     }
+    const { config } = loadConfig(hubConfigSchema, { args, env });
     const logger = createLogger(config.log_level, { service: 'outrigger-hub' });
     const hub = new Hub(config, { logger });
     const at = await hub.start();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { OutriggerError } from '../common/errors.js';
 import { injectorConfigSchema } from '../config/injector-config.js';
-import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
+import { formatOptionsHelp, loadConfig, wantsHelp } from '../config/layered-config.js';
 import { injectManifest } from '../k8s/inject/manifest-inject.js';
 import type { Command } from './command.js';
 
@@ -58,11 +58,11 @@ async function readStdin(): Promise<string> {
 export const injectCommand: Command = {
   async run(args, env) {
     const { file, rest } = splitFilename(args);
-    const { config, help, positionals } = loadConfig(injectorConfigSchema, { args: rest, env });
-    if (help) {
+    if (wantsHelp(injectorConfigSchema, rest)) {
       process.stdout.write(HELP);
       return 0;
     }
+    const { config, positionals } = loadConfig(injectorConfigSchema, { args: rest, env });
     if (positionals.length > 0) throw new OutriggerError('config_invalid', `unexpected argument ${JSON.stringify(positionals[0])}; give the manifest with -f <file>`, 'filename');
     if (file === undefined) {
       process.stderr.write(HELP);

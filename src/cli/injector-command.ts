@@ -1,6 +1,6 @@
 import { createLogger } from '../common/logger.js';
 import { injectorConfigSchema } from '../config/injector-config.js';
-import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
+import { formatOptionsHelp, loadConfig, wantsHelp } from '../config/layered-config.js';
 import { InjectorServer, WEBHOOK_PATHS } from '../k8s/inject/webhook-server.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
@@ -28,11 +28,11 @@ ${formatOptionsHelp(injectorConfigSchema)}
 
 export const injectorCommand: Command = {
   async run(args, env) {
-    const { config, help } = loadConfig(injectorConfigSchema, { args, env });
-    if (help) {
+    if (wantsHelp(injectorConfigSchema, args)) {
       process.stdout.write(HELP);
       return 0;
     }
+    const { config } = loadConfig(injectorConfigSchema, { args, env });
     const logger = createLogger(config.log_level, { service: 'outrigger-injector' });
     const server = new InjectorServer(config, { logger });
     const at = await server.start();

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { createLogger } from '../common/logger.js';
-import { OutriggerError } from '../common/errors.js';
 import { parseDuration } from '../common/duration.js';
-import { formatOptionsHelp, loadConfig } from '../config/layered-config.js';
+import { OutriggerError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import { formatOptionsHelp, loadConfig, wantsHelp } from '../config/layered-config.js';
 import { resolveSidecarConfig, sidecarConfigSchema } from '../config/sidecar-config.js';
 import { Sidecar } from '../sidecar/sidecar.js';
 import { waitReady } from '../sidecar/wait-ready.js';
@@ -65,11 +65,11 @@ async function runWaitReady(args: string[], env: NodeJS.ProcessEnv): Promise<num
 export const sidecarCommand: Command = {
   async run(args, env) {
     if (args[0] === 'wait-ready') return runWaitReady(args.slice(1), env);
-    const { config: parsed, help } = loadConfig(sidecarConfigSchema, { args, env });
-    if (help) {
+    if (wantsHelp(sidecarConfigSchema, args)) {
       process.stdout.write(HELP);
       return 0;
     }
+    const { config: parsed } = loadConfig(sidecarConfigSchema, { args, env });
     const config = resolveSidecarConfig(parsed, env);
     const logger = createLogger(config.log_level, { service: 'outrigger-sidecar', instance: config.instance_id });
     const sidecar = new Sidecar(config, { logger });

@@ -88,6 +88,27 @@ function fromText(text: string, type: ConfigOption['type']): unknown {
   }
 }
 
+function parseFlags(options: readonly ConfigOption[], args: readonly string[]): ReturnType<typeof parseArgs> {
+  const flagSpec: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    config: { type: 'string', short: 'c' },
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const o of options) flagSpec[o.flag.slice(2)] = { type: 'string' };
+  try {
+    return parseArgs({ args: [...args], options: flagSpec, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new OutriggerError('config_invalid', `${(err as Error).message}; see --help for the flags this command takes`);
+  }
+}
+
+/**
+ * Whether the flags ask for --help. Checked before loadConfig, so help is shown even when the
+ * config is incomplete or wrong (a required key not set yet is the usual reason to ask).
+ */
+export function wantsHelp(schema: z.ZodType, args: readonly string[]): boolean {
+  return parseFlags(describeOptions(schema), args).values.help === true;
+}
+
 export interface LoadOptions {
   args: readonly string[];
   env: NodeJS.ProcessEnv;
@@ -100,7 +121,6 @@ export interface LoadedConfig<T> {
   /** Where the config file came from, if any. */
   file?: string;
   positionals: string[];
-  help: boolean;
 }
 
 /**
@@ -111,17 +131,7 @@ export interface LoadedConfig<T> {
  */
 export function loadConfig<S extends z.ZodType>(schema: S, opts: LoadOptions): LoadedConfig<z.output<S>> {
   const options = describeOptions(schema);
-  const flagSpec: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
-    config: { type: 'string', short: 'c' },
-    help: { type: 'boolean', short: 'h' },
-  };
-  for (const o of options) flagSpec[o.flag.slice(2)] = { type: 'string' };
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args: [...opts.args], options: flagSpec, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new OutriggerError('config_invalid', `${(err as Error).message}; see --help for the flags this command takes`);
-  }
+  const parsed = parseFlags(options, opts.args);
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const merged: Record<string, unknown> = {};
   const origin = new Map<string, string>();
@@ -161,7 +171,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, opts: LoadOptions): L
   }
 
   try {
-    return { config: parseWith(schema, merged, '', 'config_invalid'), positionals: parsed.positionals, help: values.help === true, ...(file !== undefined && file !== '' ? { file } : {}) };
+    return { config: parseWith(schema, merged, '', 'config_invalid'), positionals: parsed.positionals, ...(file !== undefined && file !== '' ? { file } : {}) };
   } catch (err) {
     if (!(err instanceof OutriggerError) || err.field === undefined) throw err;
     const from = origin.get(err.field) ?? (file !== undefined ? `config file ${file}` : undefined);

@@ -5,11 +5,14 @@ import { durationSchema } from '../common/duration.js';
 import { parseHealthCheck, type HealthCheckConfig } from '../health/check-config.js';
 import { isDnsName, isHostname, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
-import { listenPort, portSchema } from '../model/port.js';
+import { anyListenPort, listenPort, portSchema } from '../model/port.js';
 import { protocolSchema } from '../model/protocol.js';
 import { LB_POLICIES } from '../model/service-config.js';
 import { instanceIdSchema, metadataSchema } from '../registry/validation.js';
 import { LOG_LEVELS } from './hub-config.js';
+
+/** `cache_file: off` turns the peer cache off (an empty value means the default file). */
+export const CACHE_OFF = 'off';
 
 const address = z
   .string({ error: 'must be an IP address or a hostname' })
@@ -28,8 +31,8 @@ const upstreamService = z
 
 export const upstreamSchema = z.strictObject({
   service: upstreamService,
-  /** Consul Connect's way: the app calls 127.0.0.1:<local_port> and the sidecar balances. */
-  local_port: portSchema.optional(),
+  /** Consul Connect's way: the app calls 127.0.0.1:<local_port> and the sidecar balances; 0 binds a free port (printed at start, and in /clusters). */
+  local_port: anyListenPort.optional(),
   protocol: protocolSchema.optional(),
   lb_policy: z.enum(LB_POLICIES, { error: `must be one of ${LB_POLICIES.join(', ')}` }).optional(),
   lb_options: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
@@ -73,7 +76,10 @@ export const sidecarConfigSchema = z.strictObject({
   ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(30_000).describe('Lease TTL at the hub once the session drops (default 30s)'),
   heartbeat_interval: durationSchema({ min: 100, max: 600_000 }).default(10_000).describe('How often the session heartbeats (default 10s)'),
   reconnect_max_backoff: durationSchema({ min: 100, max: 600_000 }).default(30_000).describe('Longest wait between attempts to reach a hub (full jitter below it; default 30s)'),
-  cache_file: z.string().default('').describe('Where the last good peer config is kept; default: a file under the OS temp dir named after the service'),
+  cache_file: z
+    .string({ error: `must be a file path, or "${CACHE_OFF}" for no peer cache` })
+    .default('')
+    .describe(`Where the last good peer config is kept; "${CACHE_OFF}": no cache file, nothing read or written; default: a file under the OS temp dir named after the service`),
   on_demand_idle: durationSchema({ min: 1000, max: 86_400_000 }).default(300_000).describe('An on-demand upstream unused this long is unsubscribed (default 5m)'),
   drain_period: durationSchema({ min: 0, max: 3_600_000 }).default(15_000).describe('After SIGTERM: how long the instance stays DRAINING before deregistering (default 15s)'),
   log_level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info').describe('Log level'),

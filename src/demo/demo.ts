@@ -1,7 +1,7 @@
 import { systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
-import { resolveSidecarConfig, sidecarConfigSchema, type SidecarConfig } from '../config/sidecar-config.js';
+import { CACHE_OFF, resolveSidecarConfig, sidecarConfigSchema, type SidecarConfig } from '../config/sidecar-config.js';
 import { Hub, type HubAddresses } from '../hub/hub.js';
 import { parseWith } from '../model/parse-input.js';
 import { Sidecar, type SidecarAddresses } from '../sidecar/sidecar.js';
@@ -63,7 +63,8 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
         admin_bind: '127.0.0.1',
         admin_port: 0,
         outbound_port: 0,
-        cache_file: '',
+        // Every demo starts a fresh mesh on new ports: a previous run's peers are all dead.
+        cache_file: CACHE_OFF,
         drain_period: '1s',
         ...extra,
       }, 'demo', 'config_invalid');
@@ -91,11 +92,15 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
 }
 
 /**
- * Resolves once the sidecar sees `count` HEALTHY endpoints of the cluster (so the demo's calls
- * all succeed), or after `boundMs` in any case: the calls then show what is wrong.
+ * Resolves once the sidecar sees `count` HEALTHY endpoints of the cluster from the hub (so the
+ * demo's calls all succeed), or after `boundMs` in any case: the calls then show what is wrong.
+ * Only the hub's word counts: endpoints from a cache could be a previous run's.
  */
 function allHealthy(sidecar: Sidecar, cluster: string, count: number, boundMs = 15_000): Promise<void> {
-  const done = (): boolean => (sidecar.clusters.get(cluster)?.endpoints ?? []).filter((e) => e.health === 'HEALTHY').length >= count;
+  const done = (): boolean => {
+    const view = sidecar.clusters.get(cluster);
+    return view?.source === 'hub' && (view.endpoints ?? []).filter((e) => e.health === 'HEALTHY').length >= count;
+  };
   if (done()) return Promise.resolve();
   return new Promise((resolve) => {
     const finish = (): void => {

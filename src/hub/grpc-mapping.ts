@@ -4,8 +4,8 @@
  * translation is proto3's: 0, "" and *_UNSPECIFIED mean "not given".
  */
 import type { z } from 'zod';
-import type { Health } from '../model/health.js';
-import { healthSchema } from '../model/health.js';
+import { OutriggerError, invalidArgument } from '../common/errors.js';
+import { type Health, healthSchema } from '../model/health.js';
 import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
 import type { Protocol } from '../model/protocol.js';
@@ -104,6 +104,33 @@ function optionalName<S extends z.ZodType>(schema: S, value: string | undefined,
 }
 
 export const optionalNamespace = (v: string | undefined): string | undefined => optionalName(namespaceNameSchema, v, 'namespace');
+
+/**
+ * A name the request must give. proto3 sends an unset string as "", which would otherwise be
+ * looked up as a name and answered NOT_FOUND for an empty name.
+ */
+function requiredName<S extends z.ZodType>(schema: S, value: string | undefined, field: string, what: string): string {
+  const v = given(value);
+  if (v === undefined) throw invalidArgument(field, `${field}: is required (${what})`);
+  parseWith(schema, v, field);
+  return v;
+}
+
+export const requiredServiceName = (v: string | undefined): string => requiredName(serviceNameSchema, v, 'name', "the service's name, a DNS label");
+export const requiredNamespaceName = (v: string | undefined): string => requiredName(namespaceNameSchema, v, 'name', "the namespace's name, a DNS name such as shop.local");
+
+/**
+ * Runs a registry call, naming the field of its errors as the request spells it: the registry
+ * says `service` or `namespace` where a request for that resource says `name`.
+ */
+export function namingField<T>(registryField: string, requestField: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof OutriggerError && err.field === registryField) throw new OutriggerError(err.code, err.message, requestField);
+    throw err;
+  }
+}
 export const optionalService = (v: string | undefined, field = 'service'): string | undefined => optionalName(serviceNameSchema, v, field);
 
 /** Validates a DiscoverRequest at the edge and turns it into a registry query. */

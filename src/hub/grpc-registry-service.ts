@@ -18,8 +18,11 @@ import {
   healthFromWire,
   instanceToWire,
   namespaceToWire,
+  namingField,
   optionalNamespace,
   registerInput,
+  requiredNamespaceName,
+  requiredServiceName,
   serviceConfigInput,
   serviceToWire,
 } from './grpc-mapping.js';
@@ -90,31 +93,36 @@ export function addRegistryService(
       instances: registry.discover(discoverQuery(req)).map(instanceToWire),
       version: registry.version,
     })),
-    PutService: unary<m.PutServiceRequest, m.WireService>('PutService', (req) =>
-      serviceToWire(registry.putService(namespaceOrDefault(req.namespace), req.service ?? '', serviceConfigInput(req))),
-    ),
+    PutService: unary<m.PutServiceRequest, m.WireService>('PutService', (req) => {
+      const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
+      const name = requiredServiceName(req.name);
+      return serviceToWire(registry.putService(namespace, name, serviceConfigInput(req)));
+    }),
     GetService: unary<m.GetServiceRequest, m.WireService>('GetService', (req) => {
       const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
-      const name = req.service ?? '';
+      const name = requiredServiceName(req.name);
       const svc = registry.getService(namespace, name);
-      if (svc === undefined) throw notFound(`service ${name}.${namespace} does not exist`, 'service');
+      if (svc === undefined) throw notFound(`service ${name}.${namespace} does not exist`, 'name');
       return serviceToWire(svc);
     }),
     ListServices: unary<m.ListServicesRequest, m.ListServicesResponse>('ListServices', (req) => ({
       services: registry.listServices(optionalNamespace(req.namespace)).map(serviceToWire),
     })),
-    DeleteService: unary<m.DeleteServiceRequest, m.WireService>('DeleteService', (req) =>
-      serviceToWire(registry.deleteService(namespaceOrDefault(optionalNamespace(req.namespace)), req.service ?? '')),
-    ),
+    DeleteService: unary<m.DeleteServiceRequest, m.WireService>('DeleteService', (req) => {
+      const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
+      const name = requiredServiceName(req.name);
+      return serviceToWire(namingField('service', 'name', () => registry.deleteService(namespace, name)));
+    }),
     CreateNamespace: unary<m.CreateNamespaceRequest, m.WireNamespace>('CreateNamespace', (req) =>
-      namespaceToWire(registry.createNamespace({ name: req.name ?? '', ...(req.description !== undefined ? { description: req.description } : {}) })),
+      namespaceToWire(registry.createNamespace({ name: requiredNamespaceName(req.name), ...(req.description !== undefined ? { description: req.description } : {}) })),
     ),
     ListNamespaces: unary<m.ListNamespacesRequest, m.ListNamespacesResponse>('ListNamespaces', () => ({
       namespaces: registry.listNamespaces().map(namespaceToWire),
     })),
-    DeleteNamespace: unary<m.DeleteNamespaceRequest, m.WireNamespace>('DeleteNamespace', (req) =>
-      namespaceToWire(registry.deleteNamespace(req.namespace ?? '')),
-    ),
+    DeleteNamespace: unary<m.DeleteNamespaceRequest, m.WireNamespace>('DeleteNamespace', (req) => {
+      const name = requiredNamespaceName(req.name);
+      return namespaceToWire(namingField('namespace', 'name', () => registry.deleteNamespace(name)));
+    }),
     Watch: (call: WatchCall) => {
       try {
         watchHub.open(call);

@@ -1,11 +1,11 @@
 import { invalidArgument } from '../common/errors.js';
 import { reply } from '../http/response.js';
-import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
 import type { DiscoverQuery, Registry } from '../registry/registry.js';
 import { metadataSchema } from '../registry/validation.js';
 import type { RestRoute } from './rest-context.js';
 import { instanceToJson } from './rest-instance-json.js';
+import { serviceFilter } from './rest-service-filter.js';
 
 export const MAX_DISCOVER_LIMIT = 10_000;
 
@@ -33,8 +33,7 @@ export function discoverRoute(registry: Registry): RestRoute {
           'load_balancing_strategy: balancing is client-side here: the sidecar picks an instance per request using the service config\'s lb_policy (PUT /api/v1/namespaces/{namespace}/services/{service}); leave this parameter out',
         );
       }
-      const service = q.string('service_name', serviceNameSchema);
-      const namespace = q.string('namespace', namespaceNameSchema);
+      const { service, namespace } = serviceFilter(q);
       const version = q.string('version');
       const zone = q.string('zone');
       const healthyOnly = q.boolean('healthy_only');

@@ -2,7 +2,6 @@ import { invalidArgument, notFound } from '../common/errors.js';
 import { reply } from '../http/response.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Health } from '../model/health.js';
-import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import type { Instance } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { instanceIdSchema } from '../registry/validation.js';
@@ -10,6 +9,7 @@ import { objectBody, onlyKeys, pathParam, type RestRoute } from './rest-context.
 import { parseHealthList, parseHealthWord } from './rest-health-state.js';
 import { instanceToJson } from './rest-instance-json.js';
 import { inCallerTerms, registrationFromBody } from './rest-registration.js';
+import { serviceFilter } from './rest-service-filter.js';
 
 /**
  * Instances, which AI-CORE calls "service registrations": register, list, get, deregister,
@@ -40,8 +40,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
       pattern: '/api/v1/services',
       query: { names: ['namespace', 'service_name', 'health'] },
       handle(ctx) {
-        const namespace = ctx.query.string('namespace', namespaceNameSchema);
-        const service = ctx.query.string('service_name', serviceNameSchema);
+        const { service, namespace } = serviceFilter(ctx.query);
         const healthFilter = ctx.query.string('health');
         const health: Health[] | undefined = healthFilter === undefined ? undefined : parseHealthList(healthFilter, 'health');
         const found = registry.discover({

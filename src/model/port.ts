@@ -9,4 +9,6 @@ const integer = (min: number, error: string) => z.number({ error }).int({ error 
 export const portSchema = integer(1, TARGET);
 
 /** A port a listener binds to; 0 lets the system pick one (the process prints which). */
-export const listenPort = (description: string, def: number) => integer(0, LISTEN).default(def).describe(description);
+export const anyListenPort = integer(0, LISTEN);
+
+export const listenPort = (description: string, def: number) => anyListenPort.default(def).describe(description);

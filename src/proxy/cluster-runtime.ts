@@ -14,6 +14,7 @@ import { RetryBudget } from '../balancers/retry-budget.js';
 import type { Locality } from '../balancers/routing.js';
 import type { Clock } from '../common/clock.js';
 import { DeadlineQueue } from '../common/deadline-queue.js';
+import { isoTime } from '../common/iso-time.js';
 import type { Logger } from '../common/logger.js';
 import { ClusterRequestCounters, type ProxyMetrics } from '../metrics/proxy-metrics.js';
 import type { ServiceConfig } from '../model/service-config.js';
@@ -158,7 +159,7 @@ export class ClusterRuntime {
           connections: s?.activeConnections ?? 0,
           outlier_state: e?.state ?? 'active',
           ejections: e?.ejections ?? 0,
-          readmit_at: e?.readmitAt ?? null,
+          readmit_at: isoTime(e?.readmitAt ?? null),
           last_ejection_reason: e?.lastReason ?? null,
         };
       }),
@@ -214,7 +215,8 @@ export interface EndpointDescription {
   connections: number;
   outlier_state: string;
   ejections: number;
-  readmit_at: number | null;
+  /** When an ejected endpoint is tried again (ISO-8601). */
+  readmit_at: string | null;
   last_ejection_reason: string | null;
 }
 

@@ -81,7 +81,7 @@ export const registerInputSchema = z.strictObject({
   health: healthSchema.default('HEALTHY'),
   source: z.enum(SOURCES, { error: `must be one of ${SOURCES.join(', ')}` }).default('self'),
   /** 0 means no lease (static or externally managed instances). */
-  ttl: z.union([z.literal(0), durationSchema({ min: 1000, max: 86_400_000 })]).optional(),
+  ttl: durationSchema({ min: 1000, max: 86_400_000, zero: 'no lease' }).optional(),
   deregister_critical_after: durationSchema({ min: 0, max: 30 * 86_400_000 }).optional(),
 });
 

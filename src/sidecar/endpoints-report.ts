@@ -1,5 +1,6 @@
 import { OutriggerError } from '../common/errors.js';
 import { splitServiceKey } from '../model/names.js';
+import { parseClusterName } from './cluster-name.js';
 
 interface Row {
   id: string;
@@ -19,7 +20,7 @@ interface SidecarCluster {
   endpoints: Row[];
 }
 
-async function getJson(url: string, what: string): Promise<unknown> {
+async function fetchJson(url: string, what: string): Promise<{ status: number; body: unknown }> {
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -27,8 +28,24 @@ async function getJson(url: string, what: string): Promise<unknown> {
     const cause = (err as Error).cause;
     throw new OutriggerError('unavailable', `cannot reach the ${what} at ${url}: ${cause instanceof Error ? cause.message : (err as Error).message}`);
   }
-  if (!res.ok) throw new OutriggerError('unavailable', `the ${what} answered ${res.status} for ${url}`);
-  return res.json();
+  return { status: res.status, body: await res.json().catch(() => undefined) };
+}
+
+async function getJson(url: string, what: string): Promise<unknown> {
+  const { status, body } = await fetchJson(url, what);
+  if (status < 200 || status > 299) throw new OutriggerError('unavailable', `the ${what} answered ${status} for ${url}`);
+  return body;
+}
+
+/** Throws not_found when the hub has no such service: "0 instances" would read as "exists, empty". */
+async function requireService(hub: string, service: string, namespace: string): Promise<void> {
+  const url = `${hub}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}`;
+  const { status, body } = await fetchJson(url, 'hub');
+  if (status === 404) {
+    const noNamespace = (body as { error?: { field?: string } } | undefined)?.error?.field === 'namespace';
+    throw new OutriggerError('not_found', `service ${service} in namespace ${namespace} does not exist${noNamespace ? ' (nor does the namespace)' : ''} at the hub ${hub}`, 'service');
+  }
+  if (status < 200 || status > 299) throw new OutriggerError('unavailable', `the hub answered ${status} for ${url}`);
 }
 
 /**
@@ -36,8 +53,8 @@ async function getJson(url: string, what: string): Promise<unknown> {
  * a table: stale endpoints show as rows the two sides disagree on.
  */
 export async function endpointsReport(name: string, hub: string, sidecar?: string): Promise<string> {
-  const parts = splitServiceKey(name);
-  if (parts === undefined) throw new OutriggerError('invalid_argument', `service: must be <service>.<namespace>, got ${JSON.stringify(name)}`, 'service');
+  const parts = splitServiceKey(parseClusterName(name, 'service'))!;
+  await requireService(hub, parts.service, parts.namespace);
   const hubBody = (await getJson(
     `${hub}/api/v1/discover?service_name=${encodeURIComponent(parts.service)}&namespace=${encodeURIComponent(parts.namespace)}&healthy_only=false`,
     'hub',

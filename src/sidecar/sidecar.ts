@@ -2,8 +2,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
+import { isoTime } from '../common/iso-time.js';
 import { silentLogger, type Logger } from '../common/logger.js';
-import type { ResolvedSidecarConfig } from '../config/sidecar-config.js';
+import { CACHE_OFF, type ResolvedSidecarConfig } from '../config/sidecar-config.js';
 import { HealthManager } from '../health/health-manager.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
@@ -26,7 +27,7 @@ export interface SidecarAddresses {
   /** The outbound proxy (HTTP_PROXY target, Host routing). */
   outbound: string;
   outboundPort: number;
-  /** Per-upstream local ports, by cluster name. */
+  /** Per-upstream local ports as bound (a configured 0 is the port picked), by the upstream's `service` as configured. */
   localPorts: Record<string, number>;
 }
 
@@ -45,6 +46,7 @@ export class Sidecar {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private admin: AdminServer | undefined;
+  private addresses: SidecarAddresses | undefined;
   private state: SidecarPhase = 'starting';
   private drainTimer: TimerHandle | undefined;
   private finishing: Promise<void> | undefined;
@@ -97,7 +99,7 @@ export class Sidecar {
     this.clusters = new ClusterManager({
       ads: this.ads,
       declared: config.upstreams.map((u) => upstreamName(u.service, config.namespace)),
-      cache: new PeerCache({ file: cacheFile, clock: this.clock, logger: this.logger }),
+      cache: config.cache_file === CACHE_OFF ? undefined : new PeerCache({ file: cacheFile, clock: this.clock, logger: this.logger }),
       clock: this.clock,
       logger: this.logger,
       onDemandIdleMs: config.on_demand_idle,
@@ -195,13 +197,25 @@ export class Sidecar {
     this.registrar.start();
     this.state = 'running';
     const shown = (bind: string): string => (bind === '0.0.0.0' || bind === '::' ? '127.0.0.1' : bind);
-    return {
+    this.addresses = {
       admin: `http://${shown(this.config.admin_bind)}:${this.admin.port}`,
       adminPort: this.admin.port,
       outbound: `http://${shown(this.config.outbound_bind)}:${outbound.port}`,
       outboundPort: outbound.port,
       localPorts: outbound.localPorts,
     };
+    return this.addresses;
+  }
+
+  /** The bound local port of each upstream that has one, by cluster name. */
+  private localPortsByCluster(): Map<string, number> {
+    const bound = this.addresses?.localPorts ?? {};
+    const out = new Map<string, number>();
+    for (const u of this.config.upstreams) {
+      const port = bound[u.service];
+      if (port !== undefined) out.set(upstreamName(u.service, this.config.namespace), port);
+    }
+    return out;
   }
 
   /**
@@ -251,12 +265,14 @@ export class Sidecar {
 
   describeClusters(): unknown {
     const live = new Map(this.proxy.describeClusters().map((d) => [d.name, d]));
+    const localPorts = this.localPortsByCluster();
     return {
       stale_age_ms: this.clusters.staleAgeMs(),
       clusters: this.clusters.list().map((c) => ({
         ...this.liveState(live.get(c.name)),
         name: c.name,
         declared: c.declared,
+        local_port: localPorts.get(c.name),
         status: c.status,
         source: c.source,
         lb_policy: c.config?.lb_policy,
@@ -283,14 +299,35 @@ export class Sidecar {
     return { routing_mode: d.routing_mode, circuit_breakers: d.circuit_breakers, data_plane_endpoints: d.endpoints };
   }
 
+  /** Times are ISO-8601 strings, as everywhere in the APIs; the internals keep clock milliseconds. */
   configDump(): unknown {
     const { health_check: check, ...rest } = this.config;
+    const registration = this.registrar.stats;
+    const last = this.health.lastResult;
+    const peers = this.clusters.configDump();
+    const { ads, cache } = peers;
     return {
       phase: this.state,
       config: { ...rest, health_check: check },
-      registration: { state: this.registrar.state, health: this.registrar.health, ...this.registrar.stats },
-      app_health: { health: this.health.health, last: this.health.lastResult, stats: this.health.stats },
-      peers: this.clusters.configDump(),
+      // Where the sidecar listens, as bound: a configured port 0 shows the port picked.
+      listeners: {
+        admin_port: this.addresses?.adminPort,
+        outbound_port: this.addresses?.outboundPort,
+        local_ports: Object.fromEntries(this.localPortsByCluster()),
+      },
+      registration: { state: this.registrar.state, health: this.registrar.health, ...registration, registeredAt: isoTime(registration.registeredAt) },
+      app_health: { health: this.health.health, last: last === undefined ? undefined : { ...last, at: isoTime(last.at) }, stats: this.health.stats },
+      peers: {
+        ...peers,
+        ads: {
+          ...ads,
+          last_update_at: isoTime(ads.last_update_at),
+          last_in_sync_at: isoTime(ads.last_in_sync_at),
+          last_nack: ads.last_nack === undefined ? undefined : { ...ads.last_nack, at: isoTime(ads.last_nack.at) },
+        },
+        cache: cache === undefined ? undefined : { ...cache, last_written_at: isoTime(cache.last_written_at), loaded_written_at: isoTime(cache.loaded_written_at) },
+        clusters: peers.clusters.map((c) => ({ ...c, changedAt: isoTime(c.changedAt), lastUsedAt: isoTime(c.lastUsedAt) })),
+      },
     };
   }
 }

@@ -201,13 +201,13 @@ export interface SessionResponse {
 
 export interface PutServiceRequest {
   namespace?: string;
-  service?: string;
+  name?: string;
   config?: WireStruct;
 }
 
 export interface GetServiceRequest {
   namespace?: string;
-  service?: string;
+  name?: string;
 }
 
 export interface ListServicesRequest {
@@ -220,7 +220,7 @@ export interface ListServicesResponse {
 
 export interface DeleteServiceRequest {
   namespace?: string;
-  service?: string;
+  name?: string;
 }
 
 export interface CreateNamespaceRequest {
@@ -235,5 +235,5 @@ export interface ListNamespacesResponse {
 }
 
 export interface DeleteNamespaceRequest {
-  namespace?: string;
+  name?: string;
 }

@@ -1,11 +1,17 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { getJson, PROCESS_POLL_MS, PROCESS_WAIT_MS } from '../helpers/cli-ports.js';
 import { runCli } from '../helpers/cli-process.js';
 import { eventually } from '../helpers/wait.js';
 
 test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints compares both views', async (t) => {
-  const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0']);
+  // TMPDIR is where a sidecar's default peer cache would go: the demo must leave nothing there,
+  // or its next run would start from this run's dead endpoints.
+  const tmp = mkdtempSync(path.join(tmpdir(), 'outrigger-demo-'));
+  const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0'], { TMPDIR: tmp });
   t.teardown(() => demo.child.kill('SIGKILL'));
   const [, hub] = await demo.waitForOutput(/hub REST, \/metrics\s+(http:\/\/\S+)/);
   const [, web, proxy] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)\s+outbound proxy (http:\/\/\S+)/);
@@ -45,4 +51,5 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
 
   demo.child.kill('SIGINT');
   t.is(await demo.exited, 0);
+  t.deepEqual(readdirSync(tmp), [], 'no peer cache written');
 });

@@ -7,7 +7,7 @@ import { fromStruct, toStruct } from '../../src/wire/struct.js';
 test('JSON survives a Struct round trip through the real protobuf encoding', (t) => {
   const json = { a: 1.5, b: 'x', c: true, d: null, e: [1, 'two', { f: false }], g: { h: { i: [] } } };
   const put = registryServiceDefinition().PutService!;
-  const bytes = put.requestSerialize({ service: 's', config: toStruct(json) });
+  const bytes = put.requestSerialize({ name: 's', config: toStruct(json) });
   const back = put.requestDeserialize(bytes) as { config: WireStruct };
   t.deepEqual(fromStruct(back.config, 'config'), json);
 });

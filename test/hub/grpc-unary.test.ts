@@ -160,7 +160,7 @@ test('PutService, GetService, ListServices and DeleteService', async (t) => {
   t.teardown(() => hub.close());
   const put = await callUnary(hub.client, 'PutService', {
     namespace: 'demo.local',
-    service: 'echo',
+    name: 'echo',
     config: toStruct({ lb_policy: 'least_request', retry: { num_retries: 0, retry_on: ['5xx'] }, lb_options: { choice_count: 3 } }),
   });
   const config = fromStruct(put.config!, 'config');
@@ -170,11 +170,11 @@ test('PutService, GetService, ListServices and DeleteService', async (t) => {
   t.is(hub.registry.getService('demo.local', 'echo')!.config.retry.num_retries, 0);
 
   // No namespace: the hub's default one.
-  const plain = await callUnary(hub.client, 'PutService', { service: 'plain' });
+  const plain = await callUnary(hub.client, 'PutService', { name: 'plain' });
   t.is(plain.namespace, 'default');
   t.is(fromStruct(plain.config!, 'config')['lb_policy'], 'round_robin');
 
-  const got = await callUnary(hub.client, 'GetService', { namespace: 'demo.local', service: 'echo' });
+  const got = await callUnary(hub.client, 'GetService', { namespace: 'demo.local', name: 'echo' });
   t.is(got.revision, put.revision);
   const all = await callUnary(hub.client, 'ListServices', {});
   t.deepEqual((all.services ?? []).map((s) => `${s.name}.${s.namespace}`), ['echo.demo.local', 'plain.default']);
@@ -182,20 +182,20 @@ test('PutService, GetService, ListServices and DeleteService', async (t) => {
   t.deepEqual((inDemo.services ?? []).map((s) => s.name), ['echo']);
 
   const INVALID = grpc.status.INVALID_ARGUMENT;
-  const put2 = (config: Record<string, unknown>) => () => callUnary(hub.client, 'PutService', { namespace: 'demo.local', service: 'echo', config: toStruct(config) });
+  const put2 = (config: Record<string, unknown>) => () => callUnary(hub.client, 'PutService', { namespace: 'demo.local', name: 'echo', config: toStruct(config) });
   await unchangedAfter(t, hub, put2({ lb_policy: 'fastest' }), INVALID, 'config.lb_policy');
   await unchangedAfter(t, hub, put2({ bogus: 1 }), INVALID, 'config.bogus');
   await unchangedAfter(t, hub, put2({ retry: { num_retries: 11 } }), INVALID, 'config.retry.num_retries');
-  await unchangedAfter(t, hub, () => callUnary(hub.client, 'PutService', { service: 'Bad_Name' }), INVALID, 'service');
-  await unchangedAfter(t, hub, () => callUnary(hub.client, 'GetService', { namespace: 'demo.local', service: 'missing' }), grpc.status.NOT_FOUND, 'service');
+  await unchangedAfter(t, hub, () => callUnary(hub.client, 'PutService', { name: 'Bad_Name' }), INVALID, 'name');
+  await unchangedAfter(t, hub, () => callUnary(hub.client, 'GetService', { namespace: 'demo.local', name: 'missing' }), grpc.status.NOT_FOUND, 'name');
   await unchangedAfter(t, hub, () => callUnary(hub.client, 'ListServices', { namespace: '-bad-' }), INVALID, 'namespace');
 
   await callUnary(hub.client, 'Register', echo('a'));
-  const busy = await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteService', { namespace: 'demo.local', service: 'echo' }), grpc.status.FAILED_PRECONDITION, 'service');
+  const busy = await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteService', { namespace: 'demo.local', name: 'echo' }), grpc.status.FAILED_PRECONDITION, 'name');
   t.regex(busy.details, /live instance/);
-  await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteService', { namespace: 'demo.local', service: 'missing' }), grpc.status.NOT_FOUND, 'service');
+  await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteService', { namespace: 'demo.local', name: 'missing' }), grpc.status.NOT_FOUND, 'name');
   await callUnary(hub.client, 'Deregister', { id: 'a' });
-  const deleted = await callUnary(hub.client, 'DeleteService', { namespace: 'demo.local', service: 'echo' });
+  const deleted = await callUnary(hub.client, 'DeleteService', { namespace: 'demo.local', name: 'echo' });
   t.is(deleted.name, 'echo');
   t.is(hub.registry.getService('demo.local', 'echo'), undefined);
 });
@@ -212,14 +212,38 @@ test('CreateNamespace, ListNamespaces and DeleteNamespace', async (t) => {
   await unchangedAfter(t, hub, () => callUnary(hub.client, 'CreateNamespace', { name: 'Upper.Case' }), grpc.status.INVALID_ARGUMENT, 'name');
   await unchangedAfter(t, hub, () => callUnary(hub.client, 'CreateNamespace', { name: 'x', description: 'd'.repeat(1025) }), grpc.status.INVALID_ARGUMENT, 'description');
 
-  await callUnary(hub.client, 'PutService', { namespace: 'secure-api.local', service: 'worker' });
+  await callUnary(hub.client, 'PutService', { namespace: 'secure-api.local', name: 'worker' });
   const listed = await callUnary(hub.client, 'ListNamespaces', {});
   t.deepEqual((listed.namespaces ?? []).map((n) => n.name), ['secure-api.local']);
 
-  await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteNamespace', { namespace: 'secure-api.local' }), grpc.status.FAILED_PRECONDITION, 'namespace');
-  await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteNamespace', { namespace: 'nowhere' }), grpc.status.NOT_FOUND, 'namespace');
-  await callUnary(hub.client, 'DeleteService', { namespace: 'secure-api.local', service: 'worker' });
-  const gone = await callUnary(hub.client, 'DeleteNamespace', { namespace: 'secure-api.local' });
+  await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteNamespace', { name: 'secure-api.local' }), grpc.status.FAILED_PRECONDITION, 'name');
+  await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteNamespace', { name: 'nowhere' }), grpc.status.NOT_FOUND, 'name');
+  await callUnary(hub.client, 'DeleteService', { namespace: 'secure-api.local', name: 'worker' });
+  const gone = await callUnary(hub.client, 'DeleteNamespace', { name: 'secure-api.local' });
   t.is(gone.name, 'secure-api.local');
   t.deepEqual((await callUnary(hub.client, 'ListNamespaces', {})).namespaces ?? [], []);
+});
+
+test('an empty required name is INVALID_ARGUMENT naming the field, never NOT_FOUND for ""', async (t) => {
+  const hub = await startGrpcHub();
+  t.teardown(() => hub.close());
+  await callUnary(hub.client, 'CreateNamespace', { name: 'shop.local' });
+  await callUnary(hub.client, 'PutService', { namespace: 'shop.local', name: 'cart' });
+  const INVALID = grpc.status.INVALID_ARGUMENT;
+  const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+    ['PutService', () => callUnary(hub.client, 'PutService', { namespace: 'shop.local' }), /^name: is required \(the service's name, a DNS label\)$/],
+    ['GetService', () => callUnary(hub.client, 'GetService', { namespace: 'shop.local', name: '' }), /^name: is required/],
+    ['DeleteService', () => callUnary(hub.client, 'DeleteService', { namespace: 'shop.local' }), /^name: is required/],
+    ['CreateNamespace', () => callUnary(hub.client, 'CreateNamespace', { description: 'no name' }), /^name: is required \(the namespace's name, a DNS name such as shop\.local\)$/],
+    ['DeleteNamespace', () => callUnary(hub.client, 'DeleteNamespace', {}), /^name: is required/],
+  ];
+  for (const [rpc, call, message] of cases) {
+    const err = await unchangedAfter(t, hub, call, INVALID, 'name');
+    t.regex(err.details, message, rpc);
+  }
+  // A caller still using the old field names sends an unknown field (dropped by protobuf) and
+  // no name: it is told which field to set.
+  const old = await unchangedAfter(t, hub, () => callUnary(hub.client, 'DeleteNamespace', { namespace: 'shop.local' } as never), INVALID, 'name');
+  t.regex(old.details, /^name: is required/);
+  t.truthy(hub.registry.getNamespace('shop.local'));
 });

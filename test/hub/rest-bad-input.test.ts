@@ -84,6 +84,43 @@ test('registration: every invalid field is a 400 naming it', async (t) => {
   for (const c of cases) await expectRejected(t, server, c);
 });
 
+test('registration: a bad ttl or deregister_critical_after says what is allowed; any zero ttl is no lease', async (t) => {
+  const server = await populated(t);
+  for (const ttl of ['500ms', -1, 'abc', 0.5, '25h', true]) {
+    const c = invalid('ttl', { ...valid, ttl });
+    await expectRejected(t, server, c);
+    const r = await call(server, c.method, c.path, c.body);
+    t.is(
+      r.json.error.message,
+      `ttl: must be 0 or "0s" (no lease), or a duration from 1s to 24h, as a number of seconds or a string such as "30s", got ${JSON.stringify(ttl)}`,
+    );
+  }
+  for (const after of [-1, 'soon']) {
+    const r = await call(server, 'POST', '/api/v1/services', { ...valid, deregister_critical_after: after });
+    t.is(r.status, 400);
+    t.regex(r.json.error.message, /^deregister_critical_after: must be a duration such as "500ms", "5s" or "1m" \(or a number of seconds\) from 0s to 720h/);
+  }
+  for (const [i, ttl] of [0, '0s', '0ms', '0.0m'].entries()) {
+    const r = await call(server, 'POST', '/api/v1/services', { ...valid, id: `unleased-${i}`, ttl, deregister_critical_after: '0s' });
+    t.is(r.status, 201, `ttl ${JSON.stringify(ttl)}: ${r.text}`);
+    t.is(r.json.data.lease.ttl_ms, 0, `ttl ${JSON.stringify(ttl)} is no lease`);
+    t.is(r.json.data.lease.deregister_critical_after_ms, 0);
+  }
+  const leased = await call(server, 'POST', '/api/v1/services', { ...valid, id: 'leased', ttl: '1s' });
+  t.is(leased.json.data.lease.ttl_ms, 1000, 'the shortest lease');
+});
+
+test('query parameters: a dotted service_name that disagrees with namespace names both', async (t) => {
+  const server = await populated(t);
+  const r = await call(server, 'GET', '/api/v1/discover?service_name=users.shop.local&namespace=other.local');
+  t.is(r.status, 400);
+  t.is(r.json.error.field, 'namespace');
+  t.is(r.json.error.message, 'namespace: other.local disagrees with service_name=users.shop.local, which names namespace shop.local; give one of them, or the same namespace in both');
+  const bad = await call(server, 'GET', '/api/v1/services?service_name=users..local');
+  t.is(bad.status, 400);
+  t.regex(bad.json.error.message, /^service_name: must be a service name \(a DNS label\) or <service>\.<namespace> such as users\.shop\.local, got "users\.\.local"$/);
+});
+
 test('registration: the health_check block is refused with where checks live instead', async (t) => {
   const server = await populated(t);
   const r = await call(server, 'POST', '/api/v1/services', { ...valid, health_check: { check_type: 'http' } });
@@ -172,6 +209,12 @@ test('query parameters: unknown, repeated, empty and out-of-range ones are 400 n
     bad('/api/v1/discover?service_name=', 'service_name'),
     bad('/api/v1/discover?service_name=echo&service_name=other', 'service_name'),
     bad('/api/v1/discover?namespace=Demo_Local', 'namespace'),
+    bad('/api/v1/discover?service_name=Echo.demo.local', 'service_name'),
+    bad('/api/v1/discover?service_name=echo.Demo_Local', 'service_name'),
+    bad('/api/v1/discover?service_name=.demo.local', 'service_name'),
+    bad('/api/v1/discover?service_name=echo.', 'service_name'),
+    bad('/api/v1/discover?service_name=echo.demo.local&namespace=other.local', 'namespace'),
+    bad('/api/v1/services?service_name=echo.demo.local&namespace=other.local', 'namespace'),
     bad('/api/v1/discover?limit=0', 'limit'),
     bad('/api/v1/discover?limit=10001', 'limit'),
     bad('/api/v1/discover?limit=ten', 'limit'),

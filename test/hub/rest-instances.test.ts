@@ -103,6 +103,9 @@ test('GET /api/v1/services lists every instance, filtered by namespace, service_
   t.deepEqual(await ids('service_name=api'), ['a', 'b']);
   t.deepEqual(await ids('health=unhealthy,draining'), ['b', 'c']);
   t.deepEqual(await ids('namespace=one.local&service_name=api&health=HEALTHY'), ['a']);
+  // The dotted <service>.<namespace> form, as the sidecar, xDS and `outrigger endpoints` write it.
+  t.deepEqual(await ids('service_name=api.two.local'), ['b']);
+  t.deepEqual(await ids('service_name=api.one.local&namespace=one.local'), ['a'], 'a namespace that agrees is fine');
 });
 
 test('GET and DELETE /api/v1/services/{id}', async (t) => {
@@ -185,4 +188,7 @@ test('GET /api/v1/discover answers AI-CORE\'s data.services, healthy only by def
   t.deepEqual(await ids('namespace=shop.local'), ['a', 'b', 'c', 'x'], 'service_name is optional');
   t.deepEqual(await ids('service_name=nobody'), [], 'an unknown service is an empty answer, not an error');
   t.deepEqual(await ids('service_name=user-service&limit=10000'), ['a', 'b', 'c']);
+  t.deepEqual(await ids('service_name=user-service.shop.local'), ['a', 'b', 'c'], 'service user-service in namespace shop.local');
+  t.deepEqual(await ids('service_name=user-service.shop.local&namespace=shop.local&zone=z1'), ['a', 'c']);
+  t.deepEqual(await ids('service_name=user-service.elsewhere.local'), [], 'another namespace');
 });

@@ -33,11 +33,16 @@ test('an endpoint returning 5xx is ejected, then readmitted when its ejection ti
     await fx.stop();
     await Promise.all(backends.map((b) => b.close()));
   });
-  const stateOf = () => fx.proxy.describeClusters()[0]?.endpoints.find((e) => e.id === 'b0')?.outlier_state;
+  const b0 = () => fx.proxy.describeClusters()[0]?.endpoints.find((e) => e.id === 'b0');
+  const stateOf = () => b0()?.outlier_state;
   await until('b0 to be ejected', async () => {
     await send(fx.port, '/', { headers: { host: 'echo.demo.local' } });
     return stateOf() === 'ejected';
   });
+  // A time, as the hub writes times (ISO-8601), not epoch milliseconds: the ejection's end.
+  const readmitAt = b0()?.readmit_at ?? '';
+  t.regex(readmitAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  t.is(Date.parse(readmitAt), clock.now() + 400, 'readmit_at is the base ejection time from now');
   const hitsAtEjection = bad.hits;
   const seen: string[] = [];
   for (let i = 0; i < 10; i++) seen.push((await send(fx.port, '/', { headers: { host: 'echo.demo.local' } })).body);
@@ -50,6 +55,7 @@ test('an endpoint returning 5xx is ejected, then readmitted when its ejection ti
   for (let i = 0; i < 9; i++) after.push((await send(fx.port, '/', { headers: { host: 'echo.demo.local' } })).body);
   t.true(after.includes('b0'), JSON.stringify(after));
   t.is(stateOf(), 'active');
+  t.is(b0()?.readmit_at, null);
 });
 
 test('over the concurrency limit: an immediate 503 with x-outrigger-overflow', async (t) => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -13,7 +13,7 @@ interface InstanceJson {
 }
 interface ClustersJson {
   stale_age_ms: number;
-  clusters: Array<{ name: string; source: string; endpoints: Array<{ id: string; health: string }> }>;
+  clusters: Array<{ name: string; source?: string; endpoints: Array<{ id: string; health: string }> }>;
 }
 
 async function startHub(grpcPort = 0): Promise<{ proc: CliProcess; http: string; grpc: string }> {
@@ -23,8 +23,8 @@ async function startHub(grpcPort = 0): Promise<{ proc: CliProcess; http: string;
   return { proc, http: http!, grpc: grpc! };
 }
 
-function startSidecar(args: string[]): CliProcess {
-  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args]);
+function startSidecar(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args], env);
 }
 
 async function adminOf(proc: CliProcess): Promise<string> {
@@ -159,6 +159,119 @@ test.serial('a sidecar restarted while the hub is down serves its peers from the
   t.deepEqual(clusters.clusters[0]!.endpoints.map((e) => e.id), ['worker-1']);
 });
 
+test.serial('cache_file: off reads no peer cache (not even the default file) and writes none', async (t) => {
+  // TMPDIR moves the default cache file (under the OS temp dir) somewhere this test owns.
+  const tmp = mkdtempSync(path.join(tmpdir(), 'outrigger-cache-off-'));
+  const env = { TMPDIR: tmp };
+  const port = await freePort();
+  let hub = await startHub(port);
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }), env);
+  const api = (cache?: string): CliProcess => startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], ...(cache !== undefined ? { cache } : {}) }), env);
+  let first = api();
+  let second: CliProcess | undefined;
+  t.teardown(async () => {
+    for (const p of [first, second, worker, hub.proc]) p?.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  // A run with the default cache leaves its file behind, as a previous run of the demo did.
+  const defaultFile = path.join(tmp, 'outrigger-api.demo.local-api-1.json');
+  let admin = await adminOf(first);
+  await until(
+    watching('api sees worker-1', [first, worker, hub.proc]),
+    async () => (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0]?.endpoints.some((e) => e.id === 'worker-1') ?? false,
+    PROCESS_WAIT_MS,
+    PROCESS_POLL_MS,
+  );
+  await until(watching('the default cache file written', [first]), () => existsSync(defaultFile), PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  first.child.kill('SIGKILL');
+  hub.proc.child.kill('SIGKILL');
+  await Promise.all([first.exited, hub.proc.exited]);
+  const left = readFileSync(defaultFile, 'utf8');
+
+  // With the hub away, the file would make api ready at once; with the cache off it waits.
+  second = api('off');
+  admin = await adminOf(second);
+  const proxyReady = runCli(['sidecar', 'wait-ready', '--proxy', '--admin', admin, '--timeout', '2s']);
+  t.is(await proxyReady.exited, 1);
+  t.regex(proxyReady.stderr(), /no peer config yet for worker\.demo\.local/);
+  const pending = (await getJson<ClustersJson>(`${admin}/clusters`))!.body.clusters[0]!;
+  t.is(pending.source, undefined, 'nothing came from the cache');
+  t.deepEqual(pending.endpoints, []);
+  t.is((await getJson<{ peers: { cache?: unknown } }>(`${admin}/config_dump`))!.body.peers.cache, undefined);
+
+  // Fresh data from the hub is used as always, and stopping (which flushes a cache) writes nothing.
+  rmSync(defaultFile);
+  hub = await startHub(port);
+  await until(watching('api sees worker-1 from the hub', [second, worker, hub.proc]), async () => {
+    const c = (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0];
+    return c?.source === 'hub' && c.endpoints.some((e) => e.id === 'worker-1');
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  second.child.kill('SIGTERM');
+  t.is(await second.exited, 0);
+  t.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('outrigger-api')), [], `no cache file written; the previous one held ${left.length} bytes`);
+});
+
+test.serial('upstreams[].local_port: 0 binds a free port, printed at start and shown in /clusters and /config_dump', async (t) => {
+  const hub = await startHub();
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
+  const api = startSidecar([
+    ...sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc] }),
+    '--upstreams', JSON.stringify([{ service: 'worker', local_port: 0 }]),
+  ]);
+  t.teardown(async () => {
+    for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  const admin = await adminOf(api);
+  const [, printed] = await api.waitForOutput(/^  worker  127\.0\.0\.1:(\d+)$/m);
+  const port = Number(printed);
+  t.true(port > 0, `a real port was picked: ${printed}`);
+  const clusters = (await getJson<{ clusters: Array<{ name: string; local_port?: number }> }>(`${admin}/clusters`))!.body;
+  t.is(clusters.clusters.find((c) => c.name === 'worker.demo.local')?.local_port, port);
+  const dump = (await getJson<{ config: { upstreams: Array<{ local_port: number }> }; listeners: { local_ports: Record<string, number> } }>(`${admin}/config_dump`))!.body;
+  t.is(dump.config.upstreams[0]!.local_port, 0, 'the config as given');
+  t.deepEqual(dump.listeners.local_ports, { 'worker.demo.local': port }, 'the port as bound');
+  // The port works: a plain request to it reaches the worker's app.
+  const answer = await eventually(watching('worker answers on the local port', [api, worker, hub.proc]), async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+    return res?.status === 200 ? res.text() : undefined;
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  t.is(answer, 'hello');
+});
+
+test.serial('/config_dump gives clock times as ISO-8601 strings, as the hub does', async (t) => {
+  const hub = await startHub();
+  const apps = await Promise.all([flippableApp(), flippableApp()]);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
+  const api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'] }));
+  t.teardown(async () => {
+    for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
+    await Promise.all(apps.map((x) => x.close()));
+  });
+  const admin = await adminOf(api);
+  await until(watching('api ready', [api, worker, hub.proc]), async () => (await getJson(`${admin}/ready`))?.status === 200, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  interface Dump {
+    registration: { registeredAt: unknown };
+    app_health: { last: { at: unknown } };
+    peers: { ads: { last_update_at: unknown; last_in_sync_at: unknown }; clusters: Array<{ changedAt: unknown }> };
+  }
+  const dump = await eventually('registered, checked and in sync', async () => {
+    const d = (await getJson<Dump>(`${admin}/config_dump`))?.body;
+    return d?.registration.registeredAt !== undefined && d.peers.clusters[0]?.changedAt !== undefined ? d : undefined;
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+  const times = {
+    'registration.registeredAt': dump.registration.registeredAt,
+    'app_health.last.at': dump.app_health.last.at,
+    'peers.ads.last_update_at': dump.peers.ads.last_update_at,
+    'peers.ads.last_in_sync_at': dump.peers.ads.last_in_sync_at,
+    'peers.clusters[0].changedAt': dump.peers.clusters[0]!.changedAt,
+  };
+  for (const [key, value] of Object.entries(times)) t.regex(String(value), iso, `${key}: ${JSON.stringify(value)}`);
+});
+
 test.serial('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
@@ -229,6 +342,7 @@ const badConfigs: Array<[string, string[], RegExp]> = [
   ['an unknown health check type', ['--service', 'web', '--app.port', '8080', '--health-check', '{"type":"ping"}'], /health_check\.type/],
   ['a bad upstream', ['--service', 'web', '--app.port', '8080', '--upstreams', '[{"service":"Bad_Name"}]'], /upstreams\[0\]\.service/],
   ['a weight of 0', ['--service', 'web', '--app.port', '8080', '--weight', '0'], /weight: must be an integer from 1 to 1000, got 0/],
+  ['a local port out of range', ['--service', 'web', '--app.port', '8080', '--upstreams', '[{"service":"cart","local_port":70000}]'], /upstreams\[0\]\.local_port: must be an integer from 0 to 65535 \(0 picks a free port\), got 70000/],
 ];
 
 for (const [what, args, message] of badConfigs) {

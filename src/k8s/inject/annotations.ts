@@ -101,9 +101,14 @@ function parseUpstreams(value: string, lbPolicy: LbPolicyName | undefined): Upst
   for (const entry of entries) {
     const m = /^([^:\s]+)(?::(\d{1,5}))?$/.exec(entry);
     if (m === null) throw annotationInvalid(key, `must be ${format}; ${show(entry)} is not`);
+    const port = m[2] === undefined ? undefined : Number(m[2]);
+    // The sidecar config takes 0 (any free port), but an app in a pod is configured with a fixed one.
+    if (port !== undefined && (port < 1 || port > 65535)) {
+      throw annotationInvalid(key, `the local port of ${show(entry)} must be an integer from 1 to 65535 (${format})`);
+    }
     const candidate = {
       service: m[1]!,
-      ...(m[2] !== undefined ? { local_port: Number(m[2]) } : {}),
+      ...(port !== undefined ? { local_port: port } : {}),
       ...(lbPolicy !== undefined ? { lb_policy: lbPolicy } : {}),
     };
     const parsed = upstreamSchema.safeParse(candidate);
