@@ -12,7 +12,7 @@ import { RetryBudget } from './retry-budget.js';
 export const RESOURCES = ['connections', 'pending_requests', 'requests', 'retries'] as const;
 export type Resource = (typeof RESOURCES)[number];
 
-/** Same field names as the service config's `circuit_breakers` (src/registry/service-config.ts). */
+/** Same field names as the service config's `circuit_breakers` (src/model/service-config.ts). */
 export interface CircuitBreakerThresholds {
   readonly max_connections: number;
   readonly max_pending_requests: number;

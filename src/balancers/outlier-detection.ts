@@ -28,7 +28,7 @@ import type { Endpoint } from './endpoint.js';
 import type { LoadBalancer } from './load-balancer.js';
 import type { Picker, RandomSource } from './picker.js';
 
-/** Same field names as the service config's `outlier_detection` (src/registry/service-config.ts). */
+/** Same field names as the service config's `outlier_detection` (src/model/service-config.ts). */
 export interface OutlierDetectionConfig {
   readonly enabled: boolean;
   readonly consecutive_5xx: number;

@@ -5,7 +5,7 @@
  * instead of letting retries multiply an overload.
  */
 
-/** Same field names as the service config's `retry` block (src/registry/service-config.ts). */
+/** Same field names as the service config's `retry` block (src/model/service-config.ts). */
 export interface RetryBudgetConfig {
   readonly budget_percent: number;
   readonly min_retry_concurrency: number;

@@ -18,7 +18,7 @@
  */
 import type { Endpoint } from './endpoint.js';
 
-/** Same shape as the service config's fields (src/registry/service-config.ts). */
+/** Same shape as the service config's fields (src/model/service-config.ts). */
 export interface RoutingConfig {
   readonly panic_threshold_percent: number;
   readonly zone_aware: {

@@ -15,6 +15,7 @@ export const ERROR_KINDS = {
   failed_precondition: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, meaning: 'the registry is not in a state that allows it (a namespace still holding services, a static instance)' },
   payload_too_large: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'the body is over the size limit' },
   unsupported_media_type: { http: 415, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: 'the body is not application/json' },
+  permission_denied: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, meaning: 'the caller may not do this; the message names the action and what is allowed' },
   rate_limited: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'too many requests from this client; retry after the time given' },
   resource_exhausted: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'a limit on instances, streams or clusters is reached' },
   unavailable: { http: 503, grpc: GrpcStatus.UNAVAILABLE, meaning: 'not ready yet, shutting down, or the hub cannot be reached' },

@@ -3,13 +3,9 @@
  * by the registry are immutable snapshots: a change replaces the object, so a subscriber may
  * keep a reference and compare by identity.
  */
+import type { Health } from '../model/health.js';
+import type { Protocol } from '../model/protocol.js';
 import type { ServiceConfig } from '../model/service-config.js';
-
-export const PROTOCOLS = ['http', 'http2', 'grpc', 'tcp'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-
-export const HEALTH_STATES = ['HEALTHY', 'UNHEALTHY', 'UNKNOWN', 'DRAINING'] as const;
-export type Health = (typeof HEALTH_STATES)[number];
 
 export const SOURCES = ['self', 'kubernetes', 'static'] as const;
 export type Source = (typeof SOURCES)[number];

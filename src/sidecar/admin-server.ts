@@ -30,6 +30,18 @@ export interface AdminDeps {
 
 type AdminRoute = (req: http.IncomingMessage, params: Readonly<Record<string, string>>) => Promise<HttpReply> | HttpReply;
 
+/**
+ * What the pod network may reach: the kubelet's probes and Prometheus. Everything else changes
+ * the sidecar (drain, quit, report health) or reveals the mesh (clusters, config), and answers
+ * only to loopback, Linkerd's and Envoy's split, so no other pod can stop or drain this one.
+ */
+export const PUBLIC_ADMIN_PATHS: ReadonlySet<string> = new Set(['/ready', '/ready/proxy', '/live', '/metrics']);
+
+/** The app's own loopback: the sidecar shares the pod's network namespace with it. */
+export function isLoopbackPeer(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
 const MAX_OUTPUT_BYTES = 4096;
 
 function readText(req: http.IncomingMessage): Promise<string> {
@@ -90,6 +102,14 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
       if (m.kind === 'not_found') throw new OutriggerError('not_found', `no admin route ${path}`);
       if (m.kind === 'method_not_allowed') {
         return errorReply(new OutriggerError('method_not_allowed', `${req.method} is not allowed on ${m.pattern}`), { allow: m.allow.join(', ') });
+      }
+      const peer = req.socket.remoteAddress;
+      if (!PUBLIC_ADMIN_PATHS.has(path) && !isLoopbackPeer(peer)) {
+        logger.warn('admin: refused a request from outside the pod', { method: req.method, path, peer });
+        throw new OutriggerError(
+          'permission_denied',
+          `${req.method} ${m.pattern} answers only on loopback (127.0.0.1 or ::1), not to ${peer ?? 'an unknown address'}; from the pod network only ${[...PUBLIC_ADMIN_PATHS].join(', ')} are served`,
+        );
       }
       return m.handler(req, m.params);
     };

@@ -192,6 +192,10 @@ export class Sidecar {
       this.config.admin_port,
     );
     await this.clusters.start();
+    if (!isLoopbackBind(this.config.outbound_bind)) {
+      // Anyone who reaches the outbound proxy calls the mesh as this app.
+      this.logger.warn('the outbound proxy listens beyond loopback: any host that reaches it calls the mesh as this app', { outbound_bind: this.config.outbound_bind });
+    }
     const outbound = await this.proxy.start();
     this.health.start();
     this.registrar.start();
@@ -330,4 +334,8 @@ export class Sidecar {
       },
     };
   }
+}
+
+function isLoopbackBind(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

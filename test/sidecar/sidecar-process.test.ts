@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -23,8 +24,13 @@ async function startHub(grpcPort = 0): Promise<{ proc: CliProcess; http: string;
   return { proc, http: http!, grpc: grpc! };
 }
 
+/**
+ * A sidecar process. Each gets a temp dir of its own (TMPDIR) unless the test gives one, so a
+ * default peer cache file left by an earlier sidecar of the same name is never read by chance.
+ */
 function startSidecar(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args], env);
+  const own = { TMPDIR: mkdtempSync(path.join(tmpdir(), 'outrigger-sidecar-test-')) };
+  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args], { ...own, ...env });
 }
 
 async function adminOf(proc: CliProcess): Promise<string> {
@@ -245,7 +251,8 @@ test.serial('/config_dump gives clock times as ISO-8601 strings, as the hub does
   const hub = await startHub();
   const apps = await Promise.all([flippableApp(), flippableApp()]);
   const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
-  const api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'] }));
+  // No peer cache: a file left by an earlier run would make api ready before the hub answered.
+  const api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], cache: 'off' }));
   t.teardown(async () => {
     for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
     await Promise.all(apps.map((x) => x.close()));
@@ -259,7 +266,7 @@ test.serial('/config_dump gives clock times as ISO-8601 strings, as the hub does
   }
   const dump = await eventually('registered, checked and in sync', async () => {
     const d = (await getJson<Dump>(`${admin}/config_dump`))?.body;
-    return d?.registration.registeredAt !== undefined && d.peers.clusters[0]?.changedAt !== undefined ? d : undefined;
+    return d?.registration.registeredAt !== undefined && d.peers.clusters[0]?.changedAt !== undefined && d.peers.ads.last_update_at !== undefined ? d : undefined;
   }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
   const times = {
@@ -352,3 +359,49 @@ for (const [what, args, message] of badConfigs) {
     t.regex(proc.stderr(), message);
   });
 }
+
+/** A request to the admin port from another address of this host: as another pod would call it. */
+function fromElsewhere(url: string, method: 'GET' | 'POST', localAddress: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, localAddress }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test.serial('admin bound to 0.0.0.0: probes and metrics answer anyone, drain, quit, health reports and the mesh view answer only loopback', async (t) => {
+  const hub = await startHub();
+  const app = await flippableApp();
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hubs: [hub.grpc], extra: ['--admin-bind', '0.0.0.0', '--outbound-bind', '0.0.0.0'] }));
+  t.teardown(async () => {
+    sidecar.child.kill('SIGKILL');
+    hub.proc.child.kill('SIGKILL');
+    await app.close();
+  });
+  const admin = await adminOf(sidecar);
+  await until(watching('web-1 HEALTHY at the hub', [sidecar, hub.proc]), async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  t.regex(sidecar.stderr(), /the outbound proxy listens beyond loopback/, 'binding the outbound proxy beyond loopback is warned about');
+
+  // 127.0.0.2 stands for another pod: it reaches the port, but it is not the pod's loopback.
+  for (const path of ['/ready', '/ready/proxy', '/live', '/metrics']) {
+    t.is((await fromElsewhere(`${admin}${path}`, 'GET', '127.0.0.2')).status, 200, `${path} is served to the pod network`);
+  }
+  for (const [method, path] of [['POST', '/drain'], ['POST', '/quitquitquit'], ['POST', '/health/fail'], ['GET', '/config_dump'], ['GET', '/clusters']] as const) {
+    const res = await fromElsewhere(`${admin}${path}`, method, '127.0.0.2');
+    t.is(res.status, 403, `${method} ${path} from 127.0.0.2`);
+    const error = (JSON.parse(res.body) as { error: { code: string; message: string } }).error;
+    t.is(error.code, 'permission_denied');
+    t.regex(error.message, /answers only on loopback .* not to 127\.0\.0\.2/);
+  }
+  t.is((await instances(hub.http, 'web'))[0]?.health, 'HEALTHY', 'the refused drain changed nothing at the hub');
+  t.is(sidecar.child.exitCode, null, 'the refused quit left the sidecar running');
+
+  // From the pod's own loopback the same endpoints work.
+  t.is((await fromElsewhere(`${admin}/config_dump`, 'GET', '127.0.0.1')).status, 200);
+  t.is((await fromElsewhere(`${admin}/quitquitquit`, 'POST', '127.0.0.1')).status, 202);
+  t.is(await sidecar.exited, 0);
+});

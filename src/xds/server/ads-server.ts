@@ -27,7 +27,7 @@ export interface AdsServerOptions {
   maxConcurrentInitial?: number;
 }
 
-export const DEFAULT_COALESCE_MS = 15;
+export const DEFAULT_COALESCE_MS = 10;
 export const DEFAULT_MAX_CONCURRENT_INITIAL = 256;
 
 let definition: grpc.ServiceDefinition<AdsServiceImplementation> | undefined;
