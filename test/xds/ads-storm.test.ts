@@ -69,13 +69,20 @@ test('a stream that stops reading holds one response at most and then catches up
     hub.registry.putService('storm.local', 'svc-0', { timeout_ms: 1000 + ++changes });
     clock.advance(10);
   };
-  // One change per check: the pace of the checks is the pace of the load.
+  // One change per check: the pace of the checks is the pace of the load. A write in flight is
+  // not yet a stuck one (it may still fit the flow-control window and finish): blocked means
+  // in flight, with more pending, and no response finished over 50 checks in a row.
+  let steady = 0;
+  let seen = -1;
   await until(
     'the write to the stalled stream to block',
     async () => {
       change();
       await new Promise((resolve) => setImmediate(resolve));
-      return info().writing && info().types[0]!.pending;
+      const responses = info().types[0]!.responses;
+      steady = info().writing && info().types[0]!.pending && responses === seen ? steady + 1 : 0;
+      seen = responses;
+      return steady >= 50;
     },
     10_000,
     2,
