@@ -35,7 +35,13 @@ function runOnce(avaArgs: readonly string[]): Promise<RunResult> {
       // or an uncaught error); its summary gives no pass count once something failed.
       const passed = lines.filter((l) => l.startsWith('✔')).length;
       const failedCount = Number(out.match(/(\d+) tests? failed/)?.[1] ?? 0);
-      const failures = [...new Set(lines.filter((l) => l.startsWith('✘')).map((l) => l.replace(/\s+\(\d+(\.\d+)?m?s\)$/, '')))];
+      // ✘ marks failures, timeouts and crashes; ◌ the tests still running when ava timed out.
+      const failures = [
+        ...new Set([
+          ...lines.filter((l) => l.startsWith('✘')).map((l) => l.replace(/\s+\(\d+(\.\d+)?m?s\)$/, '')),
+          ...lines.filter((l) => l.startsWith('◌')).map((l) => `◌ still running at the timeout: ${l.slice(1).trim()}`),
+        ]),
+      ];
       resolve({ passed, failed: failedCount, code, failures, seconds: (Date.now() - started) / 1000, output: out });
     }),
   );

@@ -104,7 +104,8 @@ export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage,
         return errorReply(new OutriggerError('method_not_allowed', `${req.method} is not allowed on ${m.pattern}`), { allow: m.allow.join(', ') });
       }
       const peer = req.socket.remoteAddress;
-      if (!PUBLIC_ADMIN_PATHS.has(path) && !isLoopbackPeer(peer)) {
+      // The route's pattern, not the raw path: the router forgives a trailing slash, so must this.
+      if (!PUBLIC_ADMIN_PATHS.has(m.pattern) && !isLoopbackPeer(peer)) {
         logger.warn('admin: refused a request from outside the pod', { method: req.method, path, peer });
         throw new OutriggerError(
           'permission_denied',

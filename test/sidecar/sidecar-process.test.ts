@@ -387,7 +387,7 @@ test.serial('admin bound to 0.0.0.0: probes and metrics answer anyone, drain, qu
   t.regex(sidecar.stderr(), /the outbound proxy listens beyond loopback/, 'binding the outbound proxy beyond loopback is warned about');
 
   // 127.0.0.2 stands for another pod: it reaches the port, but it is not the pod's loopback.
-  for (const path of ['/ready', '/ready/proxy', '/live', '/metrics']) {
+  for (const path of ['/ready', '/ready/proxy', '/live', '/metrics', '/ready/', '/metrics?name[]=x']) {
     t.is((await fromElsewhere(`${admin}${path}`, 'GET', '127.0.0.2')).status, 200, `${path} is served to the pod network`);
   }
   for (const [method, path] of [['POST', '/drain'], ['POST', '/quitquitquit'], ['POST', '/health/fail'], ['GET', '/config_dump'], ['GET', '/clusters']] as const) {
