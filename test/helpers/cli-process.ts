@@ -42,14 +42,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess 
       resolve(code ?? signal ?? -1);
     });
   });
-  const name = args.slice(0, 1).join(' ');
   return {
     child,
     stdout: () => out,
     stderr: () => err,
     exited,
     describe: () =>
-      `outrigger ${name} (pid ${child.pid}) ${child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : 'running'}; stderr: ${err.slice(-3000) || '(empty)'}`,
+      `outrigger ${args[0] ?? ''} (pid ${child.pid}) ${child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode})` : 'running'}; stderr: ${err.slice(-3000) || '(empty)'}`,
     waitForOutput: (pattern, ms = 60_000) =>
       changes.eventually(() => `output matching ${pattern}; stdout: ${out}; stderr: ${err}`, () => out.match(pattern) ?? undefined, ms),
   };

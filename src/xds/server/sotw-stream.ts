@@ -87,9 +87,10 @@ export class SotwStream {
       return;
     }
     const st = this.state(req.type_url);
-    const kind = st.classify(req, clip(req.error_detail?.message ?? '', 2048));
+    const detail = clip(req.error_detail?.message ?? '', 2048);
+    const kind = st.classify(req, detail);
     if (kind === 'stale') return;
-    if (kind === 'nack') this.logNack(st, req);
+    if (kind === 'nack') this.logNack(st, req, detail);
     st.apply(kind, req.resource_names);
     if (st.hasPending) this.env.queue.enqueue(this);
   }
@@ -158,7 +159,7 @@ export class SotwStream {
     return st;
   }
 
-  private logNack(st: TypeSubscription<SotwStream>, req: DiscoveryRequest): void {
+  private logNack(st: TypeSubscription<SotwStream>, req: DiscoveryRequest, detail: string): void {
     this.env.metrics.nacks.inc({ type: st.type });
     this.env.logger.warn('xds: client rejected a response (NACK) and keeps its last accepted version', {
       stream: this.id,
@@ -167,7 +168,7 @@ export class SotwStream {
       rejected_version: st.lastSentVersion,
       kept_version: req.version_info,
       code: req.error_detail?.code,
-      error_detail: clip(req.error_detail?.message ?? '', 2048),
+      error_detail: detail,
     });
   }
 
