@@ -50,10 +50,18 @@ export const demoCommand: Command = {
         `Six calls from web to echo.${DEMO_NAMESPACE} through web's sidecar (round robin, zone-aware: web is in zone-a):`,
         ...calls.map((c, i) => `  ${i + 1}. answered by ${c}`),
         '',
+        ...(demo.adminToken !== undefined
+          ? [
+              "The hub's APIs need a token (auth is on). This run's admin token, for the commands below:",
+              `  export OUTRIGGER_TOKEN=${demo.adminToken}`,
+              '',
+            ]
+          : ['Auth is off (auth.enabled: false): the hub answers anyone.', '']),
         'Try:',
         `  curl -x ${proxy} http://echo.${DEMO_NAMESPACE}/hello             # as an app with HTTP_PROXY set`,
         `  curl -H 'Host: echo.${DEMO_NAMESPACE}' ${proxy}/hello            # Host routing`,
-        `  curl '${http}/api/v1/discover?service_name=echo&namespace=${DEMO_NAMESPACE}'   # the hub's view`,
+        `  curl -H "Authorization: Bearer $OUTRIGGER_TOKEN" '${http}/api/v1/discover?service_name=echo&namespace=${DEMO_NAMESPACE}'   # the hub's view`,
+        `  curl -H "Authorization: Bearer $OUTRIGGER_TOKEN" ${http}/api/v1/auth/whoami`,
         `  curl ${web}/clusters      # web's sidecar: its view of echo`,
         `  curl ${web}/ready         # 200 once web is healthy and its sidecar has peer config`,
         `  curl ${web}/metrics | grep outrigger_sidecar_`,

@@ -3,11 +3,11 @@ import { OutriggerError } from '../common/errors.js';
 import { endpointsReport } from '../sidecar/endpoints-report.js';
 import type { Command } from './command.js';
 
-const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000]
+const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000] [--token <token>]
 
 Prints the hub's view of a service (every instance, with health, weight, zone and version) and,
 with --sidecar, that sidecar's view beside it; rows where the two disagree are marked STALE.
-env: OUTRIGGER_HUB_URL for --hub.
+env: OUTRIGGER_HUB_URL for --hub, OUTRIGGER_TOKEN for --token (a token that may read the service).
 
 Exit codes: 0 the service exists (even with no instances), 1 the hub has no such service,
 2 bad arguments or the hub or sidecar cannot be asked.
@@ -15,9 +15,10 @@ Exit codes: 0 the service exists (even with no instances), 1 the hub has no such
 
 export const endpointsCommand: Command = {
   async run(args, env) {
-    let parsed: ReturnType<typeof parseArgs<{ options: { hub: { type: 'string' }; sidecar: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
+    const options = { hub: { type: 'string' }, sidecar: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+    let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
     try {
-      parsed = parseArgs({ args, options: { hub: { type: 'string' }, sidecar: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+      parsed = parseArgs({ args, options, allowPositionals: true });
     } catch (err) {
       throw new OutriggerError('config_invalid', `${(err as Error).message}; see --help`);
     }
@@ -33,7 +34,8 @@ export const endpointsCommand: Command = {
     const hub = parsed.values.hub ?? env.OUTRIGGER_HUB_URL ?? 'http://127.0.0.1:15080';
     let report: string;
     try {
-      report = await endpointsReport(name, hub, parsed.values.sidecar);
+      const token = parsed.values.token ?? (env.OUTRIGGER_TOKEN !== undefined && env.OUTRIGGER_TOKEN !== '' ? env.OUTRIGGER_TOKEN : undefined);
+      report = await endpointsReport(name, hub, parsed.values.sidecar, token);
     } catch (err) {
       if (!(err instanceof OutriggerError && err.code === 'not_found')) throw err;
       process.stderr.write(`outrigger endpoints: ${err.message}\n`);

@@ -1,6 +1,7 @@
 import { createLogger } from '../common/logger.js';
 import { hubConfigSchema } from '../config/hub-config.js';
 import { formatOptionsHelp, loadConfig, wantsHelp } from '../config/layered-config.js';
+import type { HubConfig } from '../config/hub-config.js';
 import { Hub } from '../hub/hub.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
@@ -27,10 +28,23 @@ export const hubCommand: Command = {
     const logger = createLogger(config.log_level, { service: 'outrigger-hub' });
     const hub = new Hub(config, { logger });
     const at = await hub.start();
-    process.stdout.write(`outrigger hub ready\n  REST + metrics  ${at.http}  (try: curl ${at.http}/api/v1/services)\n  gRPC + xDS      ${at.grpc}\n`);
+    process.stdout.write(`outrigger hub ready\n  REST + metrics  ${at.http}\n  gRPC + xDS      ${at.grpc}\n${authLines(config, hub, at.http)}`);
     const signal = await untilSignal();
     logger.info('stopping', { signal });
     await hub.stop();
     return 0;
   },
 };
+
+/** What a user needs to make the first call: where the admin token is, or that auth is off. */
+function authLines(config: HubConfig, hub: Hub, http: string): string {
+  if (!config.auth.enabled) return '  auth            OFF (auth.enabled: false): anyone who reaches these ports may read and change everything\n';
+  const { tokens, bootstrap } = hub.tokenFiles;
+  const first = hub.bootstrapped ? `first start: the bootstrap admin token is in ${bootstrap} (readable only by you)` : `tokens in ${tokens}`;
+  return [
+    `  auth            on; ${first}`,
+    `  try             export OUTRIGGER_TOKEN=$(cat ${bootstrap})`,
+    `                  curl -H "Authorization: Bearer $OUTRIGGER_TOKEN" ${http}/api/v1/auth/whoami`,
+    '',
+  ].join('\n');
+}

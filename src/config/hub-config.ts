@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
 import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { listenPort } from '../model/port.js';
+import { authConfigSchema, limitsConfigSchema, tlsConfigSchema } from './hub-security-config.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
 const positiveInt = (max: number) =>
@@ -39,10 +40,12 @@ export const hubConfigSchema = z.strictObject({
   rest: z
     .strictObject({
       max_body_bytes: positiveInt(64 * 1024 * 1024).default(1024 * 1024).describe('Largest accepted request body'),
-      rate_limit_rps: z.number({ error: 'must be a number of requests per second, 0 to turn limiting off' }).min(0, { error: 'must be a number of requests per second, 0 to turn limiting off' }).default(0).describe('Write requests per second allowed per client address; 0 turns limiting off'),
-      rate_limit_burst: positiveInt(1_000_000).default(100).describe('Burst of write requests allowed per client address above the rate'),
     })
-    .default({ max_body_bytes: 1024 * 1024, rate_limit_rps: 0, rate_limit_burst: 100 }),
+    .default({ max_body_bytes: 1024 * 1024 }),
+  data_dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).default('~/.outrigger').describe('Where the hub keeps its files (the tokens file, the bootstrap token); "~/" is the home directory'),
+  auth: authConfigSchema.prefault({}),
+  tls: tlsConfigSchema.prefault({}),
+  limits: limitsConfigSchema.prefault({}),
   watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),
   kubernetes: z
     .strictObject({

@@ -68,6 +68,24 @@ export const sidecarConfigSchema = z.strictObject({
   health_check: z.unknown().optional().describe('Active health check of the app: {type: http|tcp|grpc|exec|ttl, ...} (see the README); default: a TCP connect to app.port'),
   upstreams: z.array(upstreamSchema).default([]).describe('Services the app calls: [{service, local_port?, protocol?, lb_policy?, lb_options?, timeout?}]'),
   hubs: z.array(hubAddress).min(1, { error: 'must list at least one hub as host:port' }).default(['127.0.0.1:15010']).describe('Hub gRPC addresses, tried in turn on fail-over'),
+  hub_token_file: z
+    .string({ error: 'must be a path to a file holding the token, or empty' })
+    .default('')
+    .describe("File holding the bearer token presented to the hub, re-read when it changes (the injector mounts a projected ServiceAccount token); empty: none"),
+  hub_tls: z
+    .strictObject({
+      enabled: z.boolean({ error: 'must be true or false' }).default(false).describe('Talk to the hub over TLS'),
+      ca_file: z.string({ error: 'must be a path, or empty' }).default('').describe("CA bundle the hub's certificate must chain to; empty: the system's CAs"),
+      cert_file: z.string({ error: 'must be a path, or empty' }).default('').describe('Client certificate presented to the hub (mTLS)'),
+      key_file: z.string({ error: 'must be a path, or empty' }).default('').describe('Private key of hub_tls.cert_file'),
+      server_name: z.string({ error: 'must be a host name, or empty' }).default('').describe("Name the hub's certificate must carry; empty: the host of each hub address"),
+    })
+    .superRefine((t, ctx) => {
+      if ((t.cert_file === '') !== (t.key_file === '')) ctx.addIssue({ code: 'custom', path: [t.cert_file === '' ? 'cert_file' : 'key_file'], message: 'set hub_tls.cert_file and hub_tls.key_file together' });
+      const given = t.ca_file !== '' || t.cert_file !== '' || t.server_name !== '';
+      if (given && !t.enabled) ctx.addIssue({ code: 'custom', path: ['enabled'], message: 'must be true when other hub_tls keys are set' });
+    })
+    .prefault({}),
   outbound_bind: z.string().default('127.0.0.1').describe('Address of the outbound proxy listener'),
   outbound_port: listenPort('Port of the outbound proxy (HTTP_PROXY target)', 15001),
   passthrough: z.boolean({ error: 'must be true or false' }).default(true).describe('Forward requests for hosts outside the mesh to the real host (false: 502 with a reason)'),

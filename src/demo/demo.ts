@@ -1,3 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { issueToken } from '../auth/token-request.js';
 import { systemClock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
@@ -18,6 +23,8 @@ export interface DemoMember {
 export interface Demo {
   hub: Hub;
   addresses: HubAddresses;
+  /** The hub's admin token, when auth is on (it is unless the config turns it off). */
+  adminToken: string | undefined;
   /** The three `echo` instances, each with its sidecar. */
   echoes: DemoMember[];
   /** The `web` app, whose sidecar calls `echo`. */
@@ -38,16 +45,30 @@ export interface DemoOptions {
  * sidecars register their apps, health-check them, and `web`'s sidecar watches `echo`.
  */
 export async function startDemo(config: HubConfig, logger: Logger, options: DemoOptions): Promise<Demo> {
-  const hub = new Hub(config, { logger });
-  const addresses = await hub.start();
-  hub.registry.putService(DEMO_NAMESPACE, 'echo', { lb_policy: 'round_robin' });
+  // Each run is a fresh mesh with fresh tokens, kept in a folder of its own and removed at stop.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-demo-'));
+  const hub = new Hub({ ...config, data_dir: dataDir, auth: { ...config.auth, tokens_file: '', bootstrap_token_file: '' } }, { logger });
   const members: DemoMember[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(members.map((m) => m.sidecar.stop()));
     await hub.stop();
     await Promise.all(members.map((m) => m.app.close()));
+    rmSync(dataDir, { recursive: true, force: true });
   };
   try {
+    const addresses = await hub.start();
+    hub.registry.putService(DEMO_NAMESPACE, 'echo', { lb_policy: 'round_robin' });
+    const adminToken = config.auth.enabled ? readFileSync(hub.tokenFiles.bootstrap, 'utf8').trim() : undefined;
+    // Each service's sidecars hold a token that may write only that service's instances.
+    const tokenFile = async (service: string): Promise<string> => {
+      const file = path.join(dataDir, `${service}.token`);
+      if (hub.tokens === undefined) return '';
+      const { record, secret } = issueToken({ name: `${service} sidecars`, role: 'service', scopes: [`${DEMO_NAMESPACE}/${service}`] }, Date.now());
+      await hub.tokens.add(record);
+      await writeFileAtomic(file, `${secret}\n`, { mode: 0o600 });
+      return file;
+    };
+    const tokens = { echo: await tokenFile('echo'), web: await tokenFile('web') };
     const member = async (name: string, service: string, zone: string, extra: Partial<SidecarConfig>): Promise<DemoMember> => {
       const app = await startEchoApp(name, zone);
       const parsed = parseWith(sidecarConfigSchema, {
@@ -60,6 +81,7 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
         region: 'local',
         health_check: { type: 'http', path: '/healthz', interval: '2s', timeout: '1s' },
         hubs: [addresses.grpc],
+        hub_token_file: tokens[service as keyof typeof tokens] ?? '',
         admin_bind: '127.0.0.1',
         admin_port: 0,
         outbound_port: 0,
@@ -84,7 +106,7 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
       upstreams: [{ service: 'echo' }],
     });
     await allHealthy(web.sidecar, `echo.${DEMO_NAMESPACE}`, echoes.length);
-    return { hub, addresses, echoes, web, stop: stopAll };
+    return { hub, addresses, adminToken, echoes, web, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -4,6 +4,8 @@
  * registry's; this layer only translates proto3 messages and errors.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type { AccessControl } from '../auth/access-control.js';
+import type { Caller } from '../auth/caller.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError, notFound } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
@@ -26,19 +28,33 @@ import {
   serviceConfigInput,
   serviceToWire,
 } from './grpc-mapping.js';
+import { checkInstance, readableOnly, registrationCheck, visibleServices } from './access-rules.js';
+import { grpcCaller } from './grpc-access.js';
 import { SessionLeases } from './session-leases.js';
 import { SessionStream, type SessionCall } from './session-stream.js';
 import { WatchHub } from './watch-hub.js';
 import type { WatchCall } from './watch-stream.js';
+import type { StreamLimiter } from './stream-limiter.js';
+import type { WriteLimiter } from './write-limiter.js';
 
 /** How many changes a Watch client may fall behind before it is told to watch again. */
 export const DEFAULT_WATCH_BUFFER_LIMIT = 10_000;
 
 export function addRegistryService(
   server: grpc.Server,
-  deps: { registry: Registry; metrics: HubMetrics; logger?: Logger; clock?: Clock; watchBufferLimit?: number },
+  deps: {
+    registry: Registry;
+    metrics: HubMetrics;
+    /** Who may do what: every call identifies its caller and checks its rights. */
+    access: AccessControl;
+    writeLimiter?: WriteLimiter;
+    streamLimiter?: StreamLimiter;
+    logger?: Logger;
+    clock?: Clock;
+    watchBufferLimit?: number;
+  },
 ): { close(): void } {
-  const { registry, metrics } = deps;
+  const { registry, metrics, access } = deps;
   const logger = deps.logger ?? silentLogger;
   const clock = deps.clock ?? systemClock;
   const bufferLimit = deps.watchBufferLimit ?? DEFAULT_WATCH_BUFFER_LIMIT;
@@ -58,87 +74,158 @@ export function addRegistryService(
   const sessions = new Set<SessionStream>();
   let closed = false;
 
-  function unary<Req, Res>(route: string, fn: (req: Req) => Res): grpc.handleUnaryCall<Req, Res> {
+  const refuse = (route: string, err: unknown): OutriggerError => {
+    const coded = codedError(err, logger);
+    metrics.requests.inc({ api: 'grpc', route, code: statusName(coded.grpcStatus) });
+    return coded;
+  };
+
+  /** A unary call: identify the caller, limit its writes, run `fn` with it, audit a write's outcome. */
+  function unary<Req, Res>(route: string, kind: 'read' | 'write', fn: (req: Req, caller: Caller) => Res): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      let result: Res;
-      try {
-        result = fn(call.request);
-      } catch (err) {
-        const coded = codedError(err, logger);
-        metrics.requests.inc({ api: 'grpc', route, code: statusName(coded.grpcStatus) });
-        callback(toGrpcError(coded));
-        return;
-      }
-      metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
-      callback(null, result);
+      let caller: Caller | undefined;
+      const run = async (): Promise<Res> => {
+        caller = await grpcCaller(access, call, route);
+        if (kind === 'write') {
+          const refused = deps.writeLimiter?.take(caller.identity, caller.site.peer);
+          if (refused !== undefined) throw refused.error;
+        }
+        return fn(call.request, caller);
+      };
+      run().then(
+        (result) => {
+          caller?.done();
+          metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
+          callback(null, result);
+        },
+        (err: unknown) => {
+          caller?.done(err);
+          callback(toGrpcError(refuse(route, err)));
+        },
+      );
     };
+  }
+
+  /** A stream's caller and its place among the identity's open streams; ends the call on refusal. */
+  async function openStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, route: string): Promise<{ caller: Caller; release: () => void } | undefined> {
+    try {
+      const caller = await grpcCaller(access, call, route);
+      const release = deps.streamLimiter?.acquire(caller.identity, caller.site.peer) ?? (() => undefined);
+      return { caller, release };
+    } catch (err) {
+      if (!call.cancelled) call.emit('error', toGrpcError(refuse(route, err)));
+      return undefined;
+    }
   }
 
   const namespaceOrDefault = (ns: string | undefined): string => given(ns) ?? registry.defaultNamespace;
 
   const handlers: grpc.UntypedServiceImplementation = {
-    Register: unary<m.RegisterRequest, m.WireInstance>('Register', (req) => {
-      const inst = registry.register(registerInput(req));
+    Register: unary<m.RegisterRequest, m.WireInstance>('Register', 'write', (req, caller) => {
+      const inst = registry.register(registerInput(req), registrationCheck(caller));
       metrics.registrations.inc({ api: 'grpc' });
       return instanceToWire(inst);
     }),
-    Deregister: unary<m.DeregisterRequest, m.WireInstance>('Deregister', (req) => instanceToWire(registry.deregister(req.id ?? ''))),
-    Heartbeat: unary<m.HeartbeatRequest, m.WireInstance>('Heartbeat', (req) =>
-      instanceToWire(registry.heartbeat(req.id ?? '', healthFromWire(req.health))),
-    ),
-    ReportHealth: unary<m.ReportHealthRequest, m.WireInstance>('ReportHealth', (req) =>
-      instanceToWire(registry.reportHealth(req.id ?? '', healthFromWire(req.health))),
-    ),
-    Discover: unary<m.DiscoverRequest, m.DiscoverResponse>('Discover', (req) => ({
-      instances: registry.discover(discoverQuery(req)).map(instanceToWire),
-      version: registry.version,
-    })),
-    PutService: unary<m.PutServiceRequest, m.WireService>('PutService', (req) => {
+    Deregister: unary<m.DeregisterRequest, m.WireInstance>('Deregister', 'write', (req, caller) => {
+      checkInstance(registry, caller, req.id ?? '', 'instance:write');
+      return instanceToWire(registry.deregister(req.id ?? ''));
+    }),
+    Heartbeat: unary<m.HeartbeatRequest, m.WireInstance>('Heartbeat', 'write', (req, caller) => {
+      checkInstance(registry, caller, req.id ?? '', 'instance:write');
+      return instanceToWire(registry.heartbeat(req.id ?? '', healthFromWire(req.health)));
+    }),
+    ReportHealth: unary<m.ReportHealthRequest, m.WireInstance>('ReportHealth', 'write', (req, caller) => {
+      checkInstance(registry, caller, req.id ?? '', 'instance:write');
+      return instanceToWire(registry.reportHealth(req.id ?? '', healthFromWire(req.health)));
+    }),
+    Discover: unary<m.DiscoverRequest, m.DiscoverResponse>('Discover', 'read', (req, caller) => {
+      const query = discoverQuery(req);
+      const readable = readableOnly(caller, query.namespace, query.namespace !== undefined ? query.service : undefined);
+      return { instances: registry.discover({ ...query, ...visibleServices(readable) }).map(instanceToWire), version: registry.version };
+    }),
+    PutService: unary<m.PutServiceRequest, m.WireService>('PutService', 'write', (req, caller) => {
       const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
       const name = requiredServiceName(req.name);
+      caller.require('service:write', { namespace, service: name });
       return serviceToWire(registry.putService(namespace, name, serviceConfigInput(req)));
     }),
-    GetService: unary<m.GetServiceRequest, m.WireService>('GetService', (req) => {
+    GetService: unary<m.GetServiceRequest, m.WireService>('GetService', 'read', (req, caller) => {
       const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
       const name = requiredServiceName(req.name);
+      caller.require('service:read', { namespace, service: name });
       const svc = registry.getService(namespace, name);
       if (svc === undefined) throw notFound(`service ${name}.${namespace} does not exist`, 'name');
       return serviceToWire(svc);
     }),
-    ListServices: unary<m.ListServicesRequest, m.ListServicesResponse>('ListServices', (req) => ({
-      services: registry.listServices(optionalNamespace(req.namespace)).map(serviceToWire),
-    })),
-    DeleteService: unary<m.DeleteServiceRequest, m.WireService>('DeleteService', (req) => {
+    ListServices: unary<m.ListServicesRequest, m.ListServicesResponse>('ListServices', 'read', (req, caller) => {
+      const namespace = optionalNamespace(req.namespace);
+      const readable = readableOnly(caller, namespace, undefined);
+      const services = registry.listServices(namespace).filter((svc) => readable === undefined || readable.service(svc.namespace, svc.name));
+      return { services: services.map(serviceToWire) };
+    }),
+    DeleteService: unary<m.DeleteServiceRequest, m.WireService>('DeleteService', 'write', (req, caller) => {
       const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
       const name = requiredServiceName(req.name);
+      caller.require('service:write', { namespace, service: name });
       return serviceToWire(namingField('service', 'name', () => registry.deleteService(namespace, name)));
     }),
-    CreateNamespace: unary<m.CreateNamespaceRequest, m.WireNamespace>('CreateNamespace', (req) =>
-      namespaceToWire(registry.createNamespace({ name: requiredNamespaceName(req.name), ...(req.description !== undefined ? { description: req.description } : {}) })),
-    ),
-    ListNamespaces: unary<m.ListNamespacesRequest, m.ListNamespacesResponse>('ListNamespaces', () => ({
-      namespaces: registry.listNamespaces().map(namespaceToWire),
-    })),
-    DeleteNamespace: unary<m.DeleteNamespaceRequest, m.WireNamespace>('DeleteNamespace', (req) => {
+    CreateNamespace: unary<m.CreateNamespaceRequest, m.WireNamespace>('CreateNamespace', 'write', (req, caller) => {
       const name = requiredNamespaceName(req.name);
+      caller.require('namespace:write', { namespace: name });
+      return namespaceToWire(registry.createNamespace({ name, ...(req.description !== undefined ? { description: req.description } : {}) }));
+    }),
+    ListNamespaces: unary<m.ListNamespacesRequest, m.ListNamespacesResponse>('ListNamespaces', 'read', (_req, caller) => {
+      const reads = caller.reads;
+      return { namespaces: registry.listNamespaces().filter((ns) => reads === undefined || reads.namespace(ns.name)).map(namespaceToWire) };
+    }),
+    DeleteNamespace: unary<m.DeleteNamespaceRequest, m.WireNamespace>('DeleteNamespace', 'write', (req, caller) => {
+      const name = requiredNamespaceName(req.name);
+      caller.require('namespace:write', { namespace: name });
       return namespaceToWire(namingField('namespace', 'name', () => registry.deleteNamespace(name)));
     }),
     Watch: (call: WatchCall) => {
-      try {
-        watchHub.open(call);
-      } catch (err) {
-        const coded = codedError(err, logger);
-        metrics.requests.inc({ api: 'grpc', route: 'Watch', code: statusName(coded.grpcStatus) });
-        call.emit('error', toGrpcError(coded));
-      }
+      void openStream(call, 'Watch').then((opened) => {
+        if (opened === undefined) return;
+        if (call.cancelled) {
+          opened.release();
+          return;
+        }
+        try {
+          watchHub.open(call, opened.caller, opened.release);
+        } catch (err) {
+          opened.release();
+          call.emit('error', toGrpcError(refuse('Watch', err)));
+        }
+      });
     },
     Session: (call: SessionCall) => {
       if (closed) {
-        metrics.requests.inc({ api: 'grpc', route: 'Session', code: 'UNAVAILABLE' });
-        call.emit('error', toGrpcError(new OutriggerError('unavailable', 'the hub is shutting down; open a session again shortly')));
+        call.emit('error', toGrpcError(refuse('Session', new OutriggerError('unavailable', 'the hub is shutting down; open a session again shortly'))));
         return;
       }
-      sessions.add(new SessionStream(call, { registry, leases, metrics, logger, onEnd: (s) => sessions.delete(s) }));
+      // Requests wait (unread) until the caller is known.
+      void openStream(call, 'Session').then((opened) => {
+        if (opened === undefined) return;
+        if (closed || call.cancelled) {
+          opened.release();
+          if (!call.cancelled) call.emit('error', toGrpcError(refuse('Session', new OutriggerError('unavailable', 'the hub is shutting down; open a session again shortly'))));
+          return;
+        }
+        sessions.add(
+          new SessionStream(call, {
+            registry,
+            leases,
+            metrics,
+            logger,
+            caller: opened.caller,
+            ...(deps.writeLimiter !== undefined ? { writeLimiter: deps.writeLimiter } : {}),
+            onEnd: (s) => {
+              opened.release();
+              sessions.delete(s);
+            },
+          }),
+        );
+      });
     },
   };
 

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { StaticTokens } from '../auth/static-tokens.js';
 import { createPolicyRegistry } from '../balancers/builtin-policies.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
@@ -13,7 +14,9 @@ import { HubMetrics } from '../metrics/hub-metrics.js';
 import { Registry } from '../registry/registry.js';
 import { AdsServer } from '../xds/server/ads-server.js';
 import { addRegistryService } from './grpc-registry-service.js';
+import { createHubSecurity, type HubSecurity } from './hub-security.js';
 import { createRestHandler } from './rest-api.js';
+import { xdsAccess } from './xds-access.js';
 
 export interface HubAddresses {
   grpc: string;
@@ -22,14 +25,17 @@ export interface HubAddresses {
   httpPort: number;
 }
 
-/** gRPC server settings: let sidecars keep idle streams alive with pings, and bound message sizes. */
-const GRPC_SERVER_OPTIONS: grpc.ServerOptions = {
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 5_000,
-  'grpc.max_receive_message_length': 4 * 1024 * 1024,
-};
+/** gRPC server settings: let sidecars keep idle streams alive with pings, and bound streams and message sizes. */
+function grpcServerOptions(limits: HubConfig['limits']): grpc.ServerOptions {
+  return {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+    'grpc.max_receive_message_length': limits.max_grpc_message_bytes,
+    'grpc.max_concurrent_streams': limits.max_streams_per_connection,
+  };
+}
 
 /**
  * The registry hub: one registry, served over gRPC (registration API, Watch, Session, xDS) and
@@ -41,11 +47,14 @@ export class Hub {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly ads: AdsServer;
+  private readonly security: HubSecurity;
   private readonly grpcServer: grpc.Server;
   private readonly httpServer: http.Server;
   private registryService: { close(): void } | undefined;
   private kubernetes: EndpointSliceSource | undefined;
   private started = false;
+  /** This start wrote the bootstrap admin token (a first start). */
+  bootstrapped = false;
   private stopping = false;
 
   constructor(
@@ -61,6 +70,8 @@ export class Hub {
       defaultNamespace: config.default_namespace,
       sweepIntervalMs: config.sweep_interval,
       maxInstances: config.max_instances,
+      maxInstancesPerService: config.limits.max_instances_per_service,
+      maxInstancesPerNamespace: config.limits.max_instances_per_namespace,
       selfPreservation: {
         enabled: config.self_preservation.enabled,
         maxExpiringShare: config.self_preservation.max_expiring_share,
@@ -68,7 +79,9 @@ export class Hub {
       },
     });
     this.metrics = new HubMetrics(this.registry);
+    this.security = createHubSecurity(config, { clock: this.clock, logger: this.logger, metrics: this.metrics });
     this.ads = new AdsServer({
+      access: xdsAccess(this.security.access, this.security.streamLimiter),
       registry: this.registry,
       metrics: this.metrics,
       logger: this.logger.child({ component: 'xds' }),
@@ -76,7 +89,7 @@ export class Hub {
       coalesceMs: config.xds.coalesce,
       maxConcurrentInitial: config.xds.max_concurrent_initial,
     });
-    this.grpcServer = new grpc.Server(GRPC_SERVER_OPTIONS);
+    this.grpcServer = new grpc.Server(grpcServerOptions(config.limits));
     const rest = createRestHandler({
       registry: this.registry,
       metrics: this.metrics,
@@ -85,11 +98,25 @@ export class Hub {
       // With the Kubernetes source on, the hub is not ready until it holds what the cluster holds.
       isReady: () => this.started && !this.stopping && (this.kubernetes?.synced ?? true),
       maxBodyBytes: config.rest.max_body_bytes,
-      ...(config.rest.rate_limit_rps > 0
-        ? { rateLimit: { requestsPerSecond: config.rest.rate_limit_rps, burst: config.rest.rate_limit_burst } }
-        : {}),
+      access: this.security.access,
+      writeLimiter: this.security.writeLimiter,
+      ...(this.security.tokens !== undefined ? { tokens: this.security.tokens } : {}),
     });
-    this.httpServer = http.createServer(rest);
+    // Slow clients (slow-loris) are cut off once their headers or request are overdue.
+    this.httpServer = http.createServer(
+      { headersTimeout: config.limits.http_headers_timeout, requestTimeout: config.limits.http_request_timeout, connectionsCheckingInterval: Math.min(1000, config.limits.http_headers_timeout) },
+      rest,
+    );
+  }
+
+  /** The static tokens; undefined with auth off. */
+  get tokens(): StaticTokens | undefined {
+    return this.security.tokens;
+  }
+
+  /** Where the static tokens and the bootstrap admin token live. */
+  get tokenFiles(): { tokens: string; bootstrap: string } {
+    return { tokens: this.security.tokensPath, bootstrap: this.security.bootstrapPath };
   }
 
   /** Applies configured services and static instances, then opens both listeners. */
@@ -103,6 +130,7 @@ export class Hub {
   }
 
   private async open(): Promise<HubAddresses> {
+    this.bootstrapped = await this.security.start();
     this.seed();
     // Built before the listeners open, so a kubeconfig that cannot be loaded fails the start early.
     this.kubernetes = await this.createKubernetesSource();
@@ -110,6 +138,9 @@ export class Hub {
     this.registryService = addRegistryService(this.grpcServer, {
       registry: this.registry,
       metrics: this.metrics,
+      access: this.security.access,
+      writeLimiter: this.security.writeLimiter,
+      streamLimiter: this.security.streamLimiter,
       logger: this.logger.child({ component: 'grpc' }),
       clock: this.clock,
       watchBufferLimit: this.config.watch_buffer_limit,
@@ -138,6 +169,7 @@ export class Hub {
     if (this.stopping) return;
     this.stopping = true;
     this.kubernetes?.stop();
+    this.security.close();
     this.registry.stop();
     this.ads.close();
     this.registryService?.close();

@@ -1,4 +1,10 @@
 import type http from 'node:http';
+import type { AccessControl } from '../auth/access-control.js';
+import type { CallSite } from '../auth/audit-log.js';
+import type { Caller } from '../auth/caller.js';
+import { httpCredentials } from '../auth/credentials.js';
+import type { Identity } from '../auth/identity.js';
+import type { StaticTokens } from '../auth/static-tokens.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError, notFound } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
@@ -6,7 +12,6 @@ import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Registry } from '../registry/registry.js';
 import { ClientGoneError, DEFAULT_MAX_BODY_BYTES, readJsonBody } from '../http/body.js';
 import { drainRequest, type DrainLimits } from '../http/drain.js';
-import { TokenBucketLimiter, type RateLimitOptions } from '../http/rate-limit.js';
 import { errorReply, writeReply, type HttpReply } from '../http/response.js';
 import { Router } from '../http/router.js';
 import type { RestContext, RestRoute } from './rest-context.js';
@@ -16,6 +21,8 @@ import { namespaceRoutes } from './rest-namespace-routes.js';
 import { QueryReader } from './rest-query.js';
 import { serviceRoutes } from './rest-service-routes.js';
 import { systemRoutes } from './rest-system-routes.js';
+import { tokenRoutes } from './rest-token-routes.js';
+import type { WriteLimiter } from './write-limiter.js';
 
 export interface RestHandlerDeps {
   registry: Registry;
@@ -23,14 +30,20 @@ export interface RestHandlerDeps {
   logger?: Logger;
   clock?: Clock;
   isReady: () => boolean;
+  /** Who may do what: every route but the probes identifies its caller and checks its rights. */
+  access: AccessControl;
+  /** Per-identity limits on writes (POST, PUT, DELETE). */
+  writeLimiter?: WriteLimiter;
+  /** The static tokens, for the token routes; undefined when the hub keeps none. */
+  tokens?: StaticTokens;
   /** Largest request body accepted; default 1 MiB. */
   maxBodyBytes?: number;
-  /** Per client address, write routes (POST, PUT, DELETE) only; undefined turns limiting off. */
-  rateLimit?: RateLimitOptions;
 }
 
 /** Metrics label for requests that matched no route, so unknown paths cannot grow the label set. */
 const UNMATCHED = 'unmatched';
+/** A probe's caller: may do nothing, so a public route that tried to check anything would be refused. */
+const PROBE: Identity = { name: 'probe', kind: 'anonymous', role: 'viewer', scopes: [], reads: [] };
 /** Label for requests whose client left before the answer (nginx's convention). */
 const CLIENT_GONE = '499';
 const WRITE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'DELETE', 'PATCH']);
@@ -45,7 +58,6 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? silentLogger;
   const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const limiter = deps.rateLimit === undefined ? undefined : new TokenBucketLimiter(clock, deps.rateLimit);
   // Enough slack that a client uploading a modestly oversized body still reads our 413.
   const drainLimits: DrainLimits = { maxBytes: Math.max(4 * maxBodyBytes, DEFAULT_MAX_BODY_BYTES), maxMs: 10_000 };
 
@@ -56,6 +68,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     ...namespaceRoutes(deps.registry),
     ...serviceRoutes(deps.registry),
     ...systemRoutes(deps.metrics, deps.isReady),
+    ...tokenRoutes(deps.tokens),
   ];
   for (const route of routes) router.add(route.method, route.pattern, route);
 
@@ -66,6 +79,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     const method = req.method ?? 'GET';
     let route = UNMATCHED;
     let answer: HttpReply;
+    let caller: Caller | undefined;
     try {
       const url = requestUrl(req.url ?? '/');
       const match = router.match(method, url.pathname);
@@ -77,9 +91,14 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
         const allow = match.allow.join(', ');
         answer = errorReply(new OutriggerError('method_not_allowed', `${method} is not allowed on ${match.pattern}; use ${allow}`), { allow });
       } else {
-        answer = limit(req, method) ?? (await match.handler.handle(context(req, url, match.params, match.handler)));
+        const site: CallSite = { api: 'rest', op: `${method} ${match.pattern}`, peer: clientAddress(req) };
+        const identity = match.handler.public === true ? PROBE : await deps.access.identify(httpCredentials(req), site);
+        caller = deps.access.caller(identity, site);
+        answer = limit(caller, method) ?? (await match.handler.handle(context(req, url, match.params, match.handler, caller)));
+        caller.done();
       }
     } catch (err) {
+      caller?.done(err);
       if (err instanceof ClientGoneError) {
         count(route, CLIENT_GONE);
         return;
@@ -96,25 +115,25 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     logger.debug('rest request', { method, route, status: answer.status, ms: Math.round(clock.monotonic() - started) });
   }
 
-  function limit(req: http.IncomingMessage, method: string): HttpReply | undefined {
-    if (limiter === undefined || !WRITE_METHODS.has(method)) return undefined;
-    const decision = limiter.take(clientAddress(req));
-    if (decision.allowed) return undefined;
-    const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-    const err = new OutriggerError('rate_limited', `too many write requests from this address; retry in ${seconds}s`);
-    return errorReply(err, { 'retry-after': String(seconds) });
+  function limit(caller: Caller, method: string): HttpReply | undefined {
+    if (deps.writeLimiter === undefined || !WRITE_METHODS.has(method)) return undefined;
+    const refused = deps.writeLimiter.take(caller.identity, caller.site.peer);
+    return refused === undefined ? undefined : errorReply(refused.error, { 'retry-after': String(refused.retryAfterSeconds) });
   }
 
-  function context(req: http.IncomingMessage, url: URL, params: Readonly<Record<string, string>>, route: RestRoute): RestContext {
+  function context(req: http.IncomingMessage, url: URL, params: Readonly<Record<string, string>>, route: RestRoute, caller: Caller): RestContext {
     let body: Promise<unknown> | undefined;
     return {
       params,
       query: new QueryReader(url.searchParams, route.query),
       body: () => (body ??= readJsonBody(req, maxBodyBytes)),
+      caller,
     };
   }
 
   function failure(err: unknown, method: string, route: string): HttpReply {
+    // RFC 6750: a 401 names the scheme it wants.
+    if (err instanceof OutriggerError && err.code === 'unauthenticated') return errorReply(err, { 'www-authenticate': 'Bearer realm="outrigger"' });
     if (err instanceof OutriggerError) return errorReply(err);
     logger.error('rest handler failed', { method, route, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return errorReply(new OutriggerError('internal', 'internal error; the hub log has the details'));

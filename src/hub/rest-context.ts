@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Caller } from '../auth/caller.js';
 import { invalidArgument } from '../common/errors.js';
 import type { HttpReply } from '../http/response.js';
 import type { HttpMethod } from '../http/router.js';
@@ -11,6 +12,8 @@ export interface RestContext {
   readonly query: QueryReader;
   /** The JSON body, or undefined when none was sent. Reads it on first call. */
   body(): Promise<unknown>;
+  /** Who is calling; every handler checks what it does through it. */
+  readonly caller: Caller;
 }
 
 export interface RestRoute {
@@ -18,6 +21,8 @@ export interface RestRoute {
   pattern: string;
   /** Query parameters taken; anything else is a 400. */
   query?: QuerySpec;
+  /** Answered without credentials (probes). Every other route needs an identity, and checks its rights. */
+  public?: true;
   handle(ctx: RestContext): HttpReply | Promise<HttpReply>;
 }
 

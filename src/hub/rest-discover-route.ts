@@ -3,6 +3,7 @@ import { reply } from '../http/response.js';
 import { parseWith } from '../model/parse-input.js';
 import type { DiscoverQuery, Registry } from '../registry/registry.js';
 import { metadataSchema } from '../registry/validation.js';
+import { readableOnly, visibleServices } from './access-rules.js';
 import type { RestRoute } from './rest-context.js';
 import { instanceToJson } from './rest-instance-json.js';
 import { serviceFilter } from './rest-service-filter.js';
@@ -49,7 +50,9 @@ export function discoverRoute(registry: Registry): RestRoute {
         parseWith(metadataSchema.valueType, value, `${METADATA_PREFIX}${key}`);
       }
 
+      const readable = readableOnly(ctx.caller, namespace, service !== undefined && namespace !== undefined ? service : undefined);
       const query: DiscoverQuery = {
+        ...visibleServices(readable),
         healthyOnly: includeUnhealthy !== undefined ? !includeUnhealthy : (healthyOnly ?? true),
         ...(service !== undefined ? { service } : {}),
         ...(namespace !== undefined ? { namespace } : {}),

@@ -5,6 +5,7 @@ import type { Health } from '../model/health.js';
 import type { Instance } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { instanceIdSchema } from '../registry/validation.js';
+import { checkInstance, readableOnly, registrationCheck, visibleServices } from './access-rules.js';
 import { objectBody, onlyKeys, pathParam, type RestRoute } from './rest-context.js';
 import { parseHealthList, parseHealthWord } from './rest-health-state.js';
 import { instanceToJson } from './rest-instance-json.js';
@@ -26,7 +27,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
         const replaced = typeof input.id === 'string' && registry.getInstance(input.id) !== undefined;
         let inst: Instance;
         try {
-          inst = registry.register(input);
+          inst = registry.register(input, registrationCheck(ctx.caller));
         } catch (err) {
           throw inCallerTerms(err, serviceField);
         }
@@ -43,8 +44,10 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
         const { service, namespace } = serviceFilter(ctx.query);
         const healthFilter = ctx.query.string('health');
         const health: Health[] | undefined = healthFilter === undefined ? undefined : parseHealthList(healthFilter, 'health');
+        const readable = readableOnly(ctx.caller, namespace, service !== undefined && namespace !== undefined ? service : undefined);
         const found = registry.discover({
           healthyOnly: false,
+          ...visibleServices(readable),
           ...(namespace !== undefined ? { namespace } : {}),
           ...(service !== undefined ? { service } : {}),
           ...(health !== undefined ? { health } : {}),
@@ -57,7 +60,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
       pattern: '/api/v1/services/{id}',
       handle(ctx) {
         const id = pathParam(ctx, 'id', instanceIdSchema);
-        const inst = registry.getInstance(id);
+        const inst = checkInstance(registry, ctx.caller, id, 'service:read');
         if (inst === undefined) throw notFound(`instance ${id} is not registered`, 'id');
         return reply(200, { data: instanceToJson(inst) });
       },
@@ -67,6 +70,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
       pattern: '/api/v1/services/{id}',
       handle(ctx) {
         const id = pathParam(ctx, 'id', instanceIdSchema);
+        checkInstance(registry, ctx.caller, id, 'instance:write');
         return reply(200, { data: instanceToJson(registry.deregister(id)) });
       },
     },
@@ -75,6 +79,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
       pattern: '/api/v1/services/{id}/heartbeat',
       async handle(ctx) {
         const id = pathParam(ctx, 'id', instanceIdSchema);
+        checkInstance(registry, ctx.caller, id, 'instance:write');
         // AI-CORE's body: {"service_id": "...", "status": "healthy"}; both optional here.
         const body = await objectBody(ctx, false);
         let health: Health | undefined;
@@ -93,6 +98,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
       pattern: '/api/v1/services/{id}/health',
       async handle(ctx) {
         const id = pathParam(ctx, 'id', instanceIdSchema);
+        checkInstance(registry, ctx.caller, id, 'instance:write');
         const body = await objectBody(ctx, true);
         onlyKeys(body, ['health']);
         if (body.health === undefined) throw invalidArgument('health', 'health: required, e.g. {"health": "DRAINING"}');

@@ -21,8 +21,9 @@ export function namespaceRoutes(registry: Registry): RestRoute[] {
     {
       method: 'GET',
       pattern: '/api/v1/namespaces',
-      handle() {
-        const all = registry.listNamespaces();
+      handle(ctx) {
+        const reads = ctx.caller.reads;
+        const all = registry.listNamespaces().filter((ns) => reads === undefined || reads.namespace(ns.name));
         return reply(200, { data: { namespaces: all.map(toJson), count: all.length } });
       },
     },
@@ -32,6 +33,7 @@ export function namespaceRoutes(registry: Registry): RestRoute[] {
       async handle(ctx) {
         // {"name": "shop.local", "description": "..."}; the registry validates and rejects unknown keys.
         const body = await objectBody(ctx, true);
+        ctx.caller.require('namespace:write', typeof body.name === 'string' ? { namespace: body.name } : {});
         const ns = registry.createNamespace(body);
         return reply(201, { data: toJson(ns) }, { location: `/api/v1/namespaces/${encodeURIComponent(ns.name)}` });
       },
@@ -40,7 +42,9 @@ export function namespaceRoutes(registry: Registry): RestRoute[] {
       method: 'GET',
       pattern: '/api/v1/namespaces/{namespace}',
       handle(ctx) {
-        return reply(200, { data: toJson(requireNamespace(registry, ctx)) });
+        const ns = requireNamespace(registry, ctx);
+        ctx.caller.require('namespace:read', { namespace: ns.name });
+        return reply(200, { data: toJson(ns) });
       },
     },
     {
@@ -48,6 +52,7 @@ export function namespaceRoutes(registry: Registry): RestRoute[] {
       pattern: '/api/v1/namespaces/{namespace}',
       handle(ctx) {
         const ns = requireNamespace(registry, ctx);
+        ctx.caller.require('namespace:write', { namespace: ns.name });
         return reply(200, { data: namespaceToJson(registry.deleteNamespace(ns.name), 0) });
       },
     },

@@ -22,11 +22,13 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
     namespace: pathParam(ctx, 'namespace', namespaceNameSchema),
     service: pathParam(ctx, 'service', serviceNameSchema),
   });
-  const requireService = (ctx: RestContext): Service => {
+  /** The service in the path, checked for `action` before its existence is told. */
+  const requireService = (ctx: RestContext, action: 'service:read' | 'service:write'): Service => {
+    const { namespace, service } = names(ctx);
+    ctx.caller.require(action, { namespace, service });
     const ns = requireNamespace(registry, ctx);
-    const name = pathParam(ctx, 'service', serviceNameSchema);
-    const svc = registry.getService(ns.name, name);
-    if (svc === undefined) throw notFound(`service ${serviceKey(name, ns.name)} does not exist`, 'service');
+    const svc = registry.getService(ns.name, service);
+    if (svc === undefined) throw notFound(`service ${serviceKey(service, ns.name)} does not exist`, 'service');
     return svc;
   };
   return [
@@ -35,7 +37,9 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
       pattern: '/api/v1/namespaces/{namespace}/services',
       handle(ctx) {
         const ns = requireNamespace(registry, ctx);
-        const all = registry.listServices(ns.name);
+        ctx.caller.require('namespace:read', { namespace: ns.name });
+        const reads = ctx.caller.reads;
+        const all = registry.listServices(ns.name).filter((svc) => reads === undefined || reads.service(svc.namespace, svc.name));
         return reply(200, { data: { services: all.map(toJson), count: all.length } });
       },
     },
@@ -43,7 +47,7 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
       method: 'GET',
       pattern: SERVICE,
       handle(ctx) {
-        return reply(200, { data: toJson(requireService(ctx)) });
+        return reply(200, { data: toJson(requireService(ctx, 'service:read')) });
       },
     },
     {
@@ -51,6 +55,7 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
       pattern: SERVICE,
       async handle(ctx) {
         const { namespace, service } = names(ctx);
+        ctx.caller.require('service:write', { namespace, service });
         const body = await objectBody(ctx, true);
         // Validated here first so errors name the body's own keys (`lb_policy`, not `config.lb_policy`).
         registry.parseServiceConfig(body, '');
@@ -64,7 +69,7 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
       method: 'DELETE',
       pattern: SERVICE,
       handle(ctx) {
-        const svc = requireService(ctx);
+        const svc = requireService(ctx, 'service:write');
         return reply(200, { data: serviceToJson(registry.deleteService(svc.namespace, svc.name), 0) });
       },
     },
@@ -72,7 +77,7 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
       method: 'GET',
       pattern: `${SERVICE}/instances`,
       handle(ctx) {
-        const svc = requireService(ctx);
+        const svc = requireService(ctx, 'service:read');
         const all = registry.instancesOf(svc.namespace, svc.name).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
         return reply(200, { data: { instances: all.map(instanceToJson), count: all.length } });
       },

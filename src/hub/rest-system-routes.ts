@@ -14,15 +14,18 @@ export function systemRoutes(metrics: HubMetrics, isReady: () => boolean): RestR
       method: 'GET',
       pattern: '/health',
       query: { names: ['ready'] },
+      public: true,
       handle(ctx) {
         return ctx.query.boolean('ready') === true ? readiness() : reply(200, { status: 'ok' });
       },
     },
-    { method: 'GET', pattern: '/ready', handle: readiness },
+    { method: 'GET', pattern: '/ready', public: true, handle: readiness },
     {
       method: 'GET',
       pattern: '/metrics',
-      async handle() {
+      // Its labels name every namespace and service: a read of the whole registry.
+      async handle(ctx) {
+        ctx.caller.require('metrics:read', {});
         const body = await metrics.register.metrics();
         return { status: 200, text: { body, contentType: metrics.register.contentType } };
       },

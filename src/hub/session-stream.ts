@@ -5,6 +5,7 @@
  * starts, so a sidecar that vanishes is expired like one that stopped heartbeating.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type { Caller } from '../auth/caller.js';
 import { invalidArgument, type OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
@@ -12,8 +13,10 @@ import type { Instance } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { codedError, endServerStream, endStatusName, statusName, toWireError } from '../wire/grpc-errors.js';
 import type { SessionRequest, SessionResponse } from '../wire/messages.js';
+import { checkInstance, registrationCheck } from './access-rules.js';
 import { healthFromWire, instanceToWire, registerInput } from './grpc-mapping.js';
 import type { SessionLeases } from './session-leases.js';
+import type { WriteLimiter } from './write-limiter.js';
 
 export type SessionCall = grpc.ServerDuplexStream<SessionRequest, SessionResponse>;
 
@@ -22,6 +25,9 @@ export interface SessionStreamOptions {
   leases: SessionLeases<SessionStream>;
   metrics: HubMetrics;
   logger: Logger;
+  /** Who opened the stream; every request is checked against it. */
+  caller: Caller;
+  writeLimiter?: WriteLimiter;
   onEnd: (stream: SessionStream) => void;
 }
 
@@ -59,11 +65,17 @@ export class SessionStream {
   private answer(req: SessionRequest): SessionResponse {
     const nonce = req.nonce !== undefined ? { nonce: req.nonce } : {};
     const route = `Session.${req.request ?? 'none'}`;
+    const { caller, writeLimiter } = this.options;
     try {
+      const refused = writeLimiter?.take(caller.identity, caller.site.peer);
+      if (refused !== undefined) throw refused.error;
       const instance = this.apply(req);
+      // Heartbeats renew a lease and change nothing else worth an audit line each.
+      if (req.request !== 'heartbeat') caller.done();
       this.options.metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
       return { ...nonce, instance: instanceToWire(instance) };
     } catch (err) {
+      caller.done(err);
       const coded = codedError(err, this.options.logger);
       this.options.metrics.requests.inc({ api: 'grpc', route, code: statusName(coded.grpcStatus) });
       return { ...nonce, error: toWireError(coded) };
@@ -71,23 +83,27 @@ export class SessionStream {
   }
 
   private apply(req: SessionRequest): Instance {
-    const { registry, leases, metrics } = this.options;
+    const { registry, leases, metrics, caller } = this.options;
+    const check = (id: string | undefined): string => {
+      checkInstance(registry, caller, id ?? '', 'instance:write');
+      return id ?? '';
+    };
     switch (req.request) {
       case 'register': {
-        const inst = registry.register(registerInput(req.register ?? {}));
+        const inst = registry.register(registerInput(req.register ?? {}), registrationCheck(caller));
         metrics.registrations.inc({ api: 'grpc' });
         leases.claim(inst.id, this);
         this.registered.add(inst.id);
         return registry.holdLease(inst.id);
       }
       case 'heartbeat':
-        return registry.heartbeat(req.heartbeat?.id ?? '', healthFromWire(req.heartbeat?.health));
+        return registry.heartbeat(check(req.heartbeat?.id), healthFromWire(req.heartbeat?.health));
       case 'report_health':
-        return registry.reportHealth(req.report_health?.id ?? '', healthFromWire(req.report_health?.health));
+        return registry.reportHealth(check(req.report_health?.id), healthFromWire(req.report_health?.health));
       case 'drain':
-        return registry.reportHealth(req.drain?.id ?? '', 'DRAINING');
+        return registry.reportHealth(check(req.drain?.id), 'DRAINING');
       case 'deregister': {
-        const inst = registry.deregister(req.deregister?.id ?? '');
+        const inst = registry.deregister(check(req.deregister?.id));
         leases.drop(inst.id, this);
         this.registered.delete(inst.id);
         return inst;

@@ -6,11 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import type { Caller } from '../auth/caller.js';
 import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { RegistryChange } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
+import { readableOnly, visibleServices } from './access-rules.js';
 import { optionalNamespace, optionalService } from './grpc-mapping.js';
 import { WatchHistory } from './watch-history.js';
 import { SharedChange, WatchStream, matchesFilter, type EventEncoder, type WatchCall, type WatchFilter } from './watch-stream.js';
@@ -40,8 +42,11 @@ export class WatchHub {
     this.unsubscribe = options.registry.subscribe(this.onChange);
   }
 
-  /** Starts serving a Watch call; throws an OutriggerError for a bad request. */
-  open(call: WatchCall): void {
+  /**
+   * Starts serving a Watch call; throws an OutriggerError for a bad request, or one for a
+   * namespace or service the caller may not read. A wider watch sees only what it may read.
+   */
+  open(call: WatchCall, caller: Caller, onEnd?: () => void): void {
     if (this.closed) throw new OutriggerError('unavailable', 'the hub is shutting down; watch again shortly');
     const req = call.request;
     const filter: WatchFilter = {};
@@ -49,10 +54,14 @@ export class WatchHub {
     const service = optionalService(req.service);
     if (namespace !== undefined) filter.namespace = namespace;
     if (service !== undefined) filter.service = service;
+    Object.assign(filter, visibleServices(readableOnly(caller, namespace, namespace !== undefined ? service : undefined)));
 
     const { registry, metrics, clock, bufferLimit, encode } = this.options;
     const resumed = req.resume !== undefined && req.resume.epoch === this.epoch ? this.history.since(req.resume.version ?? 0) : undefined;
-    const stream = new WatchStream(call, { filter, limit: bufferLimit, encode, metrics, clock, onEnd: (s) => this.streams.delete(s) });
+    const stream = new WatchStream(call, { filter, limit: bufferLimit, encode, metrics, clock, onEnd: (s) => {
+      this.streams.delete(s);
+      onEnd?.();
+    } });
     this.streams.add(stream);
     const header = new grpc.Metadata();
     header.set(WATCH_RESUMED_KEY, resumed === undefined ? 'false' : 'true');

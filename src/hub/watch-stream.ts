@@ -21,10 +21,16 @@ export const SNAPSHOT_CHUNK = 500;
 export interface WatchFilter {
   namespace?: string;
   service?: string;
+  /** Services the watcher may read; everything when left out. */
+  visible?: (namespace: string, service: string) => boolean;
 }
 
 export function matchesFilter(filter: WatchFilter, inst: Instance): boolean {
-  return (filter.namespace === undefined || inst.namespace === filter.namespace) && (filter.service === undefined || inst.service === filter.service);
+  return (
+    (filter.namespace === undefined || inst.namespace === filter.namespace) &&
+    (filter.service === undefined || inst.service === filter.service) &&
+    (filter.visible === undefined || filter.visible(inst.namespace, inst.service))
+  );
 }
 
 export type EventEncoder = (event: WatchEvent) => Buffer;

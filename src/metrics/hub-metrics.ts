@@ -19,6 +19,8 @@ export class HubMetrics {
   readonly k8sEvents: client.Counter<'resource'>;
   readonly k8sRelists: client.Counter<'resource'>;
   readonly k8sWatchErrors: client.Counter<'resource'>;
+  readonly authRefusals: client.Counter<'api' | 'code'>;
+  readonly limitRefusals: client.Counter<'limit'>;
 
   constructor(registry: Registry) {
     const register = this.register;
@@ -115,6 +117,18 @@ export class HubMetrics {
       name: 'outrigger_hub_k8s_watch_errors_total',
       help: 'Failed Kubernetes lists and watches, and ERROR events other than 410 Gone, by resource',
       labelNames: ['resource'] as const,
+      registers: [register],
+    });
+    this.authRefusals = new client.Counter({
+      name: 'outrigger_hub_auth_refusals_total',
+      help: 'Calls refused for their credentials (unauthenticated) or their rights (permission_denied), by API',
+      labelNames: ['api', 'code'] as const,
+      registers: [register],
+    });
+    this.limitRefusals = new client.Counter({
+      name: 'outrigger_hub_limit_refusals_total',
+      help: 'Calls refused by a limit: write_rate, instances_per_service, instances_per_namespace, max_instances, streams_per_identity',
+      labelNames: ['limit'] as const,
       registers: [register],
     });
   }

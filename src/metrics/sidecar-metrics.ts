@@ -19,6 +19,7 @@ export class SidecarMetrics {
   readonly register = new client.Registry();
   readonly checkResults: client.Counter<'status'>;
   readonly checkDuration: client.Histogram;
+  readonly hubRefusals: client.Counter<'api' | 'code'>;
 
   constructor(status: SidecarStatus) {
     const register = this.register;
@@ -33,6 +34,12 @@ export class SidecarMetrics {
       name: 'outrigger_sidecar_health_check_duration_seconds',
       help: 'Duration of each health check probe',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [register],
+    });
+    this.hubRefusals = new client.Counter({
+      name: 'outrigger_sidecar_hub_refusals_total',
+      help: "The hub refused this sidecar's credentials or rights, by API (session, xds) and code (unauthenticated, permission_denied)",
+      labelNames: ['api', 'code'] as const,
       registers: [register],
     });
     new client.Gauge({

@@ -9,7 +9,7 @@ import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
 import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
 import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
-import { type Instance, type Namespace, type RegistryChange, type Service } from './model.js';
+import { type Instance, type Namespace, type RegistryChange, type Service, type Source } from './model.js';
 import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
 
 export interface RegistryOptions {
@@ -24,7 +24,24 @@ export interface RegistryOptions {
   selfPreservation?: Partial<SelfPreservationOptions>;
   /** Hard cap on instances held, so a misbehaving client cannot exhaust the hub's memory. */
   maxInstances?: number;
+  /** Caps per service and per namespace, so one tenant cannot take the whole of `maxInstances`. */
+  maxInstancesPerService?: number;
+  maxInstancesPerNamespace?: number;
 }
+
+/** Where a registration is going, handed to a check before anything changes. */
+export interface RegistrationTarget {
+  readonly id: string | undefined;
+  readonly namespace: string;
+  readonly service: string;
+  readonly source: Source;
+}
+
+/**
+ * Runs after a registration is validated and before it is applied, with the instance it would
+ * replace: the callers' authorization. Throwing refuses the registration and changes nothing.
+ */
+export type RegistrationCheck = (target: RegistrationTarget, existing: Instance | undefined) => void;
 
 export interface DiscoverQuery {
   namespace?: string;
@@ -36,6 +53,8 @@ export interface DiscoverQuery {
   zone?: string;
   /** Every pair must match. */
   metadata?: Readonly<Record<string, string>>;
+  /** Only services this says the caller may see; applied before `limit`. */
+  visible?: (namespace: string, service: string) => boolean;
   limit?: number;
 }
 
@@ -64,6 +83,10 @@ export class Registry {
   private readonly sweepIntervalMs: number;
   private readonly selfPreservation: SelfPreservationOptions;
   private readonly maxInstances: number;
+  private readonly maxPerService: number;
+  private readonly maxPerNamespace: number;
+  /** Instances per namespace, for the per-namespace cap. */
+  private readonly namespaceCounts = new Map<string, number>();
   private currentVersion = 0;
   private sweepTimer: TimerHandle | undefined;
   private preserving = false;
@@ -77,6 +100,8 @@ export class Registry {
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     this.selfPreservation = { ...DEFAULT_SELF_PRESERVATION, ...options.selfPreservation };
     this.maxInstances = options.maxInstances ?? 250_000;
+    this.maxPerService = options.maxInstancesPerService ?? Number.POSITIVE_INFINITY;
+    this.maxPerNamespace = options.maxInstancesPerNamespace ?? Number.POSITIVE_INFINITY;
   }
 
   /** Starts the periodic lease sweep. */
@@ -205,11 +230,12 @@ export class Registry {
    * Registers an instance, or replaces the one with the same id (a re-registration never
    * duplicates). The service and namespace are created with defaults if they do not exist.
    */
-  register(input: unknown): Instance {
+  register(input: unknown, check?: RegistrationCheck): Instance {
     const req = parseWith(registerInputSchema, input);
     const namespace = req.namespace ?? this.defaultNamespace;
+    const existing = req.id === undefined ? undefined : this.instances.get(req.id);
+    check?.({ id: req.id, namespace, service: req.service, source: req.source }, existing);
     const id = req.id ?? randomUUID();
-    const existing = this.instances.get(id);
     // A static instance belongs to the hub's config: a registration must not quietly make it another source's.
     if (existing?.source === 'static' && req.source !== 'static') {
       throw new OutriggerError(
@@ -221,6 +247,7 @@ export class Registry {
     if (existing === undefined && this.instances.size >= this.maxInstances) {
       throw new OutriggerError('resource_exhausted', `the hub holds its maximum of ${this.maxInstances} instances`);
     }
+    this.checkCaps(namespace, req.service, existing);
     const entry = this.ensureService(namespace, req.service);
     const defaults = entry.service.config.health_check;
     const now = this.clock.now();
@@ -254,6 +281,7 @@ export class Registry {
     if (existing !== undefined && (existing.service !== instance.service || existing.namespace !== instance.namespace)) {
       this.removeInstance(existing, 'moved to another service');
     }
+    if (existing === undefined || existing.namespace !== namespace || existing.service !== req.service) this.countIn(namespace, 1);
     entry.instances.set(id, instance);
     this.instances.set(id, instance);
     this.emit({ kind: 'instance', op: 'upsert', version: instance.revision, instance });
@@ -324,7 +352,9 @@ export class Registry {
     }
     const out: Instance[] = [];
     const meta = query.metadata === undefined ? [] : Object.entries(query.metadata);
+    const visible = query.visible;
     for (const e of entries) {
+      if (visible !== undefined && !visible(e.service.namespace, e.service.name)) continue;
       for (const inst of e.instances.values()) {
         if (states !== undefined && !states.includes(inst.health)) continue;
         if (query.version !== undefined && inst.version !== query.version) continue;
@@ -376,6 +406,25 @@ export class Registry {
 
   // ---- internals ----
 
+  /** The per-service and per-namespace caps, for an instance joining a service it is not yet in. */
+  private checkCaps(namespace: string, service: string, existing: Instance | undefined): void {
+    if (existing !== undefined && existing.namespace === namespace && existing.service === service) return;
+    const inService = this.services.get(serviceKey(service, namespace))?.instances.size ?? 0;
+    if (inService >= this.maxPerService) {
+      throw new OutriggerError('resource_exhausted', `service ${serviceKey(service, namespace)} holds its maximum of ${this.maxPerService} instances (limits.max_instances_per_service)`, 'service');
+    }
+    const inNamespace = this.namespaceCounts.get(namespace) ?? 0;
+    if (inNamespace >= this.maxPerNamespace && existing?.namespace !== namespace) {
+      throw new OutriggerError('resource_exhausted', `namespace ${namespace} holds its maximum of ${this.maxPerNamespace} instances (limits.max_instances_per_namespace)`, 'namespace');
+    }
+  }
+
+  private countIn(namespace: string, delta: number): void {
+    const n = (this.namespaceCounts.get(namespace) ?? 0) + delta;
+    if (n === 0) this.namespaceCounts.delete(namespace);
+    else this.namespaceCounts.set(namespace, n);
+  }
+
   private requireInstance(id: string): Instance {
     parseWith(instanceIdSchema, id, 'id');
     const inst = this.instances.get(id);
@@ -398,6 +447,7 @@ export class Registry {
   }
 
   private removeInstance(inst: Instance, reason: string): void {
+    this.countIn(inst.namespace, -1);
     this.instances.delete(inst.id);
     this.services.get(serviceKey(inst.service, inst.namespace))?.instances.delete(inst.id);
     this.emit({ kind: 'instance', op: 'remove', version: this.bump(), instance: inst, reason });

@@ -20,27 +20,33 @@ interface SidecarCluster {
   endpoints: Row[];
 }
 
-async function fetchJson(url: string, what: string): Promise<{ status: number; body: unknown }> {
+async function fetchJson(url: string, what: string, token?: string): Promise<{ status: number; body: unknown }> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    res = await fetch(url, { signal: AbortSignal.timeout(5000), ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}) });
   } catch (err) {
     const cause = (err as Error).cause;
     throw new OutriggerError('unavailable', `cannot reach the ${what} at ${url}: ${cause instanceof Error ? cause.message : (err as Error).message}`);
   }
-  return { status: res.status, body: await res.json().catch(() => undefined) };
+  const body: unknown = await res.json().catch(() => undefined);
+  if (res.status === 401 || res.status === 403) {
+    const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? `status ${res.status}`;
+    const hint = token === undefined ? ' (give a token with --token or OUTRIGGER_TOKEN)' : '';
+    throw new OutriggerError(res.status === 401 ? 'unauthenticated' : 'permission_denied', `the ${what} at ${url} refused the request: ${message}${hint}`);
+  }
+  return { status: res.status, body };
 }
 
-async function getJson(url: string, what: string): Promise<unknown> {
-  const { status, body } = await fetchJson(url, what);
+async function getJson(url: string, what: string, token?: string): Promise<unknown> {
+  const { status, body } = await fetchJson(url, what, token);
   if (status < 200 || status > 299) throw new OutriggerError('unavailable', `the ${what} answered ${status} for ${url}`);
   return body;
 }
 
 /** Throws not_found when the hub has no such service: "0 instances" would read as "exists, empty". */
-async function requireService(hub: string, service: string, namespace: string): Promise<void> {
+async function requireService(hub: string, service: string, namespace: string, token: string | undefined): Promise<void> {
   const url = `${hub}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}`;
-  const { status, body } = await fetchJson(url, 'hub');
+  const { status, body } = await fetchJson(url, 'hub', token);
   if (status === 404) {
     const noNamespace = (body as { error?: { field?: string } } | undefined)?.error?.field === 'namespace';
     throw new OutriggerError('not_found', `service ${service} in namespace ${namespace} does not exist${noNamespace ? ' (nor does the namespace)' : ''} at the hub ${hub}`, 'service');
@@ -52,12 +58,13 @@ async function requireService(hub: string, service: string, namespace: string): 
  * The hub's view of a service and, when a sidecar is named, that sidecar's view beside it, as
  * a table: stale endpoints show as rows the two sides disagree on.
  */
-export async function endpointsReport(name: string, hub: string, sidecar?: string): Promise<string> {
+export async function endpointsReport(name: string, hub: string, sidecar?: string, token?: string): Promise<string> {
   const parts = splitServiceKey(parseClusterName(name, 'service'))!;
-  await requireService(hub, parts.service, parts.namespace);
+  await requireService(hub, parts.service, parts.namespace, token);
   const hubBody = (await getJson(
     `${hub}/api/v1/discover?service_name=${encodeURIComponent(parts.service)}&namespace=${encodeURIComponent(parts.namespace)}&healthy_only=false`,
     'hub',
+    token,
   )) as { data: { services: HubInstance[]; registry_version: number } };
   const hubRows = new Map(hubBody.data.services.map((i) => [i.id, i]));
   let local: SidecarCluster | undefined;

@@ -3,12 +3,13 @@
  * the registrar itself depends on is checked here; the registration's fields are the hub's to
  * validate (its answer names the field, and the registrar logs it).
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../common/backoff.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { isCheckedHealth } from '../model/health.js';
+import type { HubConnection } from '../wire/hub-credentials.js';
 import type { Registration } from './registrar-registration.js';
 import { REGISTRAR_CHANNEL_OPTIONS } from './registrar-session.js';
 
@@ -28,6 +29,8 @@ export interface RegistrarOptions {
   backoff?: Partial<BackoffOptions>;
   /** Merged over REGISTRAR_CHANNEL_OPTIONS (keepalive, own subchannel pool). */
   channelOptions?: grpc.ChannelOptions;
+  /** Credentials and identity towards the hub (TLS, bearer token); default: plaintext, no token. */
+  connection?: HubConnection;
 }
 
 export interface ResolvedRegistrarOptions {
@@ -39,7 +42,8 @@ export interface ResolvedRegistrarOptions {
   clock: Clock;
   logger: Logger;
   backoff: BackoffOptions;
-  channelOptions: grpc.ChannelOptions;
+  channelOptions: grpc.ClientOptions;
+  credentials: () => grpc.ChannelCredentials;
 }
 
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
@@ -77,6 +81,7 @@ export function resolveRegistrarOptions(options: RegistrarOptions): ResolvedRegi
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
     backoff,
-    channelOptions: { ...REGISTRAR_CHANNEL_OPTIONS, ...options.channelOptions },
+    channelOptions: { ...REGISTRAR_CHANNEL_OPTIONS, ...options.channelOptions, ...options.connection?.clientOptions },
+    credentials: options.connection !== undefined ? () => options.connection!.credentials() : () => grpc.credentials.createInsecure(),
   };
 }

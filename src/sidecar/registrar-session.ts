@@ -32,9 +32,10 @@ export interface HubSessionOptions {
   target: string;
   clock: Clock;
   ackTimeoutMs: number;
-  channelOptions: grpc.ChannelOptions;
-  /** Called once when the session is lost by itself; never after close(). */
-  onLost: (reason: string) => void;
+  channelOptions: grpc.ClientOptions;
+  credentials: () => grpc.ChannelCredentials;
+  /** Called once when the session is lost by itself, with the stream's status if it ended with one; never after close(). */
+  onLost: (reason: string, code?: grpc.status) => void;
 }
 
 interface Pending {
@@ -53,7 +54,7 @@ export class HubSession {
 
   constructor(private readonly options: HubSessionOptions) {
     this.target = options.target;
-    this.client = createRegistryClient(options.target, grpc.credentials.createInsecure(), options.channelOptions);
+    this.client = createRegistryClient(options.target, options.credentials(), options.channelOptions);
     try {
       this.call = this.client.Session();
     } catch (err) {
@@ -62,9 +63,9 @@ export class HubSession {
     }
     this.call.on('data', (answer: SessionResponse) => this.onAnswer(answer));
     // 'error' comes first and carries the status; 'status' alone covers a clean end by the hub.
-    this.call.on('error', (err: grpc.ServiceError) => this.lost(describeStatus(err.code, err.details)));
+    this.call.on('error', (err: grpc.ServiceError) => this.lost(describeStatus(err.code, err.details), err.code));
     this.call.on('status', (s: grpc.StatusObject) =>
-      this.lost(s.code === grpc.status.OK ? 'the hub ended the session' : describeStatus(s.code, s.details)),
+      this.lost(s.code === grpc.status.OK ? 'the hub ended the session' : describeStatus(s.code, s.details), s.code),
     );
   }
 
@@ -97,10 +98,10 @@ export class HubSession {
     p.onAnswer(answer);
   }
 
-  private lost(reason: string): void {
+  private lost(reason: string, code?: grpc.status): void {
     if (this.closed) return;
     this.close();
-    this.options.onLost(reason);
+    this.options.onLost(reason, code);
   }
 }
 

@@ -59,7 +59,20 @@ export type RegistrarEvents = {
   /** A session was lost or never came up; the next attempt is in retryInMs. */
   disconnected: [reason: string, retryInMs: number];
   hubError: [error: HubRequestError];
+  /** The hub refused this sidecar's credentials (unauthenticated) or rights (permission_denied). */
+  refused: [refusal: HubRefusal];
 };
+
+/** Why the hub refused this sidecar: its stable code and message. */
+export interface HubRefusal {
+  code: 'unauthenticated' | 'permission_denied';
+  message: string;
+}
+
+const REFUSALS: ReadonlyMap<number, HubRefusal['code']> = new Map([
+  [grpc.status.UNAUTHENTICATED, 'unauthenticated'],
+  [grpc.status.PERMISSION_DENIED, 'permission_denied'],
+]);
 
 export interface RegistrarStats {
   /** Sessions opened, successful or not. */
@@ -76,6 +89,8 @@ export interface RegistrarStats {
   lastError: string | undefined;
   /** Clock time the current session's registration was acknowledged. */
   registeredAt?: number;
+  /** The hub's last refusal of this sidecar, until a registration succeeds. */
+  refusal?: HubRefusal;
 }
 
 export class Registrar extends EventEmitter<RegistrarEvents> {
@@ -95,6 +110,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
   private readonly counts = { attempts: 0, connects: 0, reconnects: 0, heartbeats: 0 };
   private lastError: string | undefined;
   private registeredAt: number | undefined;
+  private refusal: HubRefusal | undefined;
 
   constructor(options: RegistrarOptions) {
     super();
@@ -121,6 +137,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
       currentHub: this.session?.target,
       lastError: this.lastError,
       ...(this.registeredAt !== undefined ? { registeredAt: this.registeredAt } : {}),
+      ...(this.refusal !== undefined ? { refusal: this.refusal } : {}),
     };
   }
 
@@ -220,7 +237,12 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
         clock: this.clock,
         ackTimeoutMs: this.options.ackTimeoutMs,
         channelOptions: this.options.channelOptions,
-        onLost: (reason) => this.lost(session, reason),
+        credentials: this.options.credentials,
+        onLost: (reason, code) => {
+          const refused = code === undefined ? undefined : REFUSALS.get(code);
+          if (refused !== undefined && session === this.session) this.noteRefusal({ code: refused, message: reason });
+          this.lost(session, reason);
+        },
       });
     } catch (err) {
       this.retry(`cannot open a session to ${hub}: ${err instanceof Error ? err.message : String(err)}`);
@@ -242,6 +264,7 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
 
   private registered(session: HubSession, instance: WireInstance): void {
     this.backoff.reset();
+    this.refusal = undefined;
     this.counts.connects++;
     if (this.counts.connects > 1) this.counts.reconnects++;
     this.registeredAt = this.clock.now();
@@ -316,8 +339,18 @@ export class Registrar extends EventEmitter<RegistrarEvents> {
       ...(error.field !== undefined ? { field: error.field } : {}),
     });
     this.emit('hubError', error);
+    if (error.code === 'unauthenticated' || error.code === 'permission_denied') this.noteRefusal({ code: error.code, message: error.message });
     const where = error.field !== undefined ? ` (field ${error.field})` : '';
     this.lost(session, `the hub rejected ${kind}: ${error.code}${where}: ${error.message}`);
+  }
+
+  private noteRefusal(refusal: HubRefusal): void {
+    this.refusal = refusal;
+    this.logger.error('the hub refused this sidecar: check its identity (hub_token_file, hub_tls) and the role and scopes the hub gives it', {
+      code: refusal.code,
+      message: refusal.message,
+    });
+    this.emit('refused', refusal);
   }
 
   private lost(session: HubSession, reason: string): void {

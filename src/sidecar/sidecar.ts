@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { isoTime } from '../common/iso-time.js';
@@ -11,6 +12,7 @@ import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
 import { serviceKey } from '../model/names.js';
 import type { ClusterDescription } from '../proxy/cluster-runtime.js';
 import { OutboundProxy } from '../proxy/outbound-proxy.js';
+import { HubCredentials } from '../wire/hub-credentials.js';
 import { AdsClient } from '../xds/client/ads-client.js';
 import { createAdminHandler, startAdminServer, type AdminServer, type ReadyScope } from './admin-server.js';
 import { ClusterManager } from './cluster-manager.js';
@@ -43,6 +45,9 @@ export class Sidecar {
   readonly metrics: SidecarMetrics;
   readonly proxy: OutboundProxy;
   private readonly ads: AdsClient;
+  private readonly hubCredentials: HubCredentials;
+  /** Why the hub last refused the xDS stream, until a stream connects. */
+  private xdsRefusal: string | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private admin: AdminServer | undefined;
@@ -66,7 +71,15 @@ export class Sidecar {
       logger: this.logger,
       target: { address: config.app.address, port: config.app.port },
     });
+    this.hubCredentials = new HubCredentials({
+      tokenFile: config.hub_token_file,
+      ...(config.hub_tls.enabled
+        ? { tls: { caFile: config.hub_tls.ca_file, certFile: config.hub_tls.cert_file, keyFile: config.hub_tls.key_file, serverName: config.hub_tls.server_name } }
+        : {}),
+      logger: this.logger.child({ component: 'hub-credentials' }),
+    });
     this.registrar = new Registrar({
+      connection: this.hubCredentials,
       hubs: config.hubs,
       registration: {
         id: config.instance_id,
@@ -89,6 +102,7 @@ export class Sidecar {
       logger: this.logger.child({ component: 'registrar' }),
     });
     this.ads = new AdsClient({
+      connection: this.hubCredentials,
       hubs: config.hubs,
       node: { id: config.instance_id, cluster: self, locality: { zone: config.zone, region: config.region } },
       backoff: { maxMs: config.reconnect_max_backoff },
@@ -139,6 +153,16 @@ export class Sidecar {
       logger: this.logger.child({ component: 'proxy' }),
       metrics: new ProxyMetrics(this.metrics.register),
     });
+    this.registrar.on('refused', (r) => {
+      this.metrics.hubRefusals.inc({ api: 'session', code: r.code });
+    });
+    this.ads.on('refused', (code, details) => {
+      this.xdsRefusal = `${code === grpc.status.UNAUTHENTICATED ? 'unauthenticated' : 'permission_denied'}: ${details}`;
+      this.metrics.hubRefusals.inc({ api: 'xds', code: code === grpc.status.UNAUTHENTICATED ? 'unauthenticated' : 'permission_denied' });
+    });
+    this.ads.on('state', (state) => {
+      if (state === 'connected') this.xdsRefusal = undefined;
+    });
     this.health.on('result', (r) => {
       this.metrics.checkResults.inc({ status: r.status });
       this.metrics.checkDuration.observe(r.durationMs / 1000);
@@ -167,6 +191,9 @@ export class Sidecar {
       const pending = this.clusters.list().filter((c) => c.declared && c.status === 'pending');
       reasons.push(`no peer config yet for ${pending.map((c) => c.name).join(', ')}`);
     }
+    const refusal = this.registrar.stats.refusal;
+    if (scope === 'pod' && refusal !== undefined) reasons.push(`the hub refused this sidecar's registration: ${refusal.code}: ${refusal.message}`);
+    if (this.xdsRefusal !== undefined) reasons.push(`the hub refused this sidecar's xDS stream: ${this.xdsRefusal}`);
     return reasons;
   }
 
@@ -192,6 +219,11 @@ export class Sidecar {
       this.config.admin_port,
     );
     await this.clusters.start();
+    const remoteHubs = this.config.hubs.filter((h) => !isLoopbackHub(h));
+    if (this.hubCredentials.sendsToken && !this.hubCredentials.usesTls && remoteHubs.length > 0) {
+      // Anyone on the path can read a bearer token sent in plaintext, and then act as this sidecar.
+      this.logger.warn('the hub token goes to hubs beyond loopback without TLS; set hub_tls', { hubs: remoteHubs });
+    }
     if (!isLoopbackBind(this.config.outbound_bind)) {
       // Anyone who reaches the outbound proxy calls the mesh as this app.
       this.logger.warn('the outbound proxy listens beyond loopback: any host that reaches it calls the mesh as this app', { outbound_bind: this.config.outbound_bind });
@@ -338,4 +370,10 @@ export class Sidecar {
 
 function isLoopbackBind(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** Whether a hub address (`host:port`, `[v6]:port`) is on this machine. */
+function isLoopbackHub(target: string): boolean {
+  const host = target.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return isLoopbackBind(host);
 }

@@ -37,7 +37,7 @@ export interface RegistryClient extends grpc.Client, RegistryUnaryMethods {
 export function createRegistryClient(
   target: string,
   credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
-  options?: grpc.ChannelOptions,
+  options?: grpc.ClientOptions,
 ): RegistryClient {
   const Ctor = registryClientConstructor();
   return new Ctor(target, credentials, options) as unknown as RegistryClient;

@@ -4,6 +4,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ExecutionContext } from 'ava';
+import { AccessControl } from '../../src/auth/access-control.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { addRegistryService } from '../../src/hub/grpc-registry-service.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
@@ -25,7 +26,9 @@ export interface GrpcHub {
   close(): void;
 }
 
-export async function startGrpcHub(options: { watchBufferLimit?: number; registry?: RegistryOptions } = {}): Promise<GrpcHub> {
+export async function startGrpcHub(
+  options: { watchBufferLimit?: number; registry?: RegistryOptions; access?: AccessControl } = {},
+): Promise<GrpcHub> {
   const clock = new ManualClock();
   const registry = newRegistry({ clock, sweepIntervalMs: 1000, ...options.registry });
   registry.start();
@@ -35,6 +38,8 @@ export async function startGrpcHub(options: { watchBufferLimit?: number; registr
     registry,
     metrics,
     clock,
+    // Auth off unless a test about auth brings its own.
+    access: options.access ?? AccessControl.disabled(),
     ...(options.watchBufferLimit !== undefined ? { watchBufferLimit: options.watchBufferLimit } : {}),
   });
   const port = await new Promise<number>((resolve, reject) =>

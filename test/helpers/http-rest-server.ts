@@ -1,7 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AccessControl } from '../../src/auth/access-control.js';
+import type { StaticTokens } from '../../src/auth/static-tokens.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import { createRestHandler, type RestHandlerDeps } from '../../src/hub/rest-api.js';
+import type { RateLimitOptions } from '../../src/http/rate-limit.js';
+import { createRestHandler } from '../../src/hub/rest-api.js';
+import { WriteLimiter } from '../../src/hub/write-limiter.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import { Registry } from '../../src/registry/registry.js';
 import { newRegistry } from './registry.js';
@@ -26,18 +30,37 @@ export interface Reply {
   json: any;
 }
 
+export interface RestServerOptions {
+  maxBodyBytes?: number;
+  /** Per-identity write limit (per address for callers without a name, such as everyone with auth off). */
+  rateLimit?: RateLimitOptions;
+  /** Default: auth off, everyone is an admin (tests about auth pass their own). */
+  access?: (metrics: HubMetrics) => AccessControl;
+  tokens?: StaticTokens;
+  registry?: Registry;
+  clock?: ManualClock;
+}
+
 /**
  * A real node:http server on 127.0.0.1, port 0, serving the REST handler over a fresh registry
  * whose clock is manual. The registry's lease sweep is not started: tests call sweep() themselves.
  */
-export async function startRestServer(
-  options: Pick<RestHandlerDeps, 'maxBodyBytes' | 'rateLimit'> = {},
-): Promise<RestServer> {
-  const clock = new ManualClock();
-  const registry = newRegistry({ clock });
+export async function startRestServer(options: RestServerOptions = {}): Promise<RestServer> {
+  const clock = options.clock ?? new ManualClock();
+  const registry = options.registry ?? newRegistry({ clock });
   const metrics = new HubMetrics(registry);
   const ready = { value: true };
-  const server = http.createServer(createRestHandler({ registry, metrics, clock, isReady: () => ready.value, ...options }));
+  const handler = createRestHandler({
+    registry,
+    metrics,
+    clock,
+    isReady: () => ready.value,
+    access: options.access?.(metrics) ?? AccessControl.disabled(),
+    writeLimiter: new WriteLimiter(clock, options.rateLimit),
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.tokens !== undefined ? { tokens: options.tokens } : {}),
+  });
+  const server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
+import { AccessControl } from '../../src/auth/access-control.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { addRegistryService } from '../../src/hub/grpc-registry-service.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';
@@ -51,7 +52,7 @@ export class RestartableHub {
       this.arrivalChanges.changed();
     });
     const server = new grpc.Server();
-    addRegistryService(server, { registry, metrics: this.metrics, clock: this.clock });
+    addRegistryService(server, { registry, metrics: this.metrics, clock: this.clock, access: AccessControl.disabled() });
     this.port = await bindSamePort(server, this.port);
     this.server = server;
   }

@@ -1,7 +1,7 @@
 /**
  * The ADS client's options, their defaults, and the checks made when it is constructed.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../../common/backoff.js';
 import { systemClock, type Clock } from '../../common/clock.js';
 import { OutriggerError } from '../../common/errors.js';
@@ -32,6 +32,14 @@ export interface AdsClientOptions {
   doesNotExistTimeoutMs?: number;
   /** Merged over ADS_CHANNEL_OPTIONS. */
   channelOptions?: grpc.ChannelOptions;
+  /** How to reach the hub: TLS credentials (made anew per stream) and client options such as a token interceptor. Default: plaintext. */
+  connection?: AdsConnection;
+}
+
+/** Channel credentials, made fresh for each new stream, and options for its client. */
+export interface AdsConnection {
+  credentials(): grpc.ChannelCredentials;
+  readonly clientOptions: grpc.ClientOptions;
 }
 
 export interface ResolvedAdsClientOptions {
@@ -41,7 +49,8 @@ export interface ResolvedAdsClientOptions {
   logger: Logger;
   backoff: BackoffOptions;
   doesNotExistTimeoutMs: number;
-  channelOptions: grpc.ChannelOptions;
+  channelOptions: grpc.ClientOptions;
+  credentials: () => grpc.ChannelCredentials;
 }
 
 export const DEFAULT_DOES_NOT_EXIST_TIMEOUT_MS = 15_000;
@@ -88,6 +97,7 @@ export function resolveAdsClientOptions(options: AdsClientOptions): ResolvedAdsC
     logger: options.logger ?? silentLogger,
     backoff,
     doesNotExistTimeoutMs: dne,
-    channelOptions: { ...ADS_CHANNEL_OPTIONS, ...options.channelOptions },
+    channelOptions: { ...ADS_CHANNEL_OPTIONS, ...options.channelOptions, ...options.connection?.clientOptions },
+    credentials: options.connection !== undefined ? () => options.connection!.credentials() : () => grpc.credentials.createInsecure(),
   };
 }

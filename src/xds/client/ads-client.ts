@@ -87,6 +87,8 @@ export type AdsClientEvents = {
   /** The state or in-sync flag changed. */
   state: [state: AdsClientState, inSync: boolean];
   nack: [nack: AdsNackInfo];
+  /** The hub ended a stream refusing this client's credentials or rights (UNAUTHENTICATED, PERMISSION_DENIED). */
+  refused: [status: grpc.status, details: string];
 };
 
 interface TypeState {
@@ -250,7 +252,7 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     const method = adsClientMethod();
     let client: grpc.Client;
     try {
-      client = new grpc.Client(hub, grpc.credentials.createInsecure(), this.opts.channelOptions);
+      client = new grpc.Client(hub, this.opts.credentials(), this.opts.channelOptions);
     } catch (err) {
       // A target grpc-js cannot parse: counted as a failed attempt, so the other hubs still get theirs.
       this.lastError = `cannot connect to ${hub}: ${err instanceof Error ? err.message : String(err)}`;
@@ -279,6 +281,10 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     if (this.stream !== stream) return;
     const reason = `${grpc.status[status.code] ?? status.code}: ${status.details}`;
     this.lastError = reason;
+    if (status.code === grpc.status.UNAUTHENTICATED || status.code === grpc.status.PERMISSION_DENIED) {
+      this.opts.logger.error('xds: the hub refused this sidecar: check its identity (hub_token_file, hub_tls)', { hub: stream.hub, reason });
+      this.emit('refused', status.code, status.details);
+    }
     this.endStream(reason);
     if (this.current === 'stopped') return;
     const delay = this.backoff.schedule(() => this.connect());

@@ -11,6 +11,7 @@ import { ResponseEncoder } from './discovery-response.js';
 import { ResourceCache, type ChangedResources, type DirtyService } from './resource-cache.js';
 import { SendQueue } from './send-queue.js';
 import { SotwStream, type AdsStreamInfo, type StreamEnv } from './sotw-stream.js';
+import { openAdsAccess, type AdsAccess, type AdsStreamAccess } from './stream-access.js';
 import { SubscriptionIndex } from './subscription-index.js';
 
 export interface AdsServerOptions {
@@ -25,6 +26,8 @@ export interface AdsServerOptions {
    * (re)connect together, or one push reaches thousands of streams.
    */
   maxConcurrentInitial?: number;
+  /** Admits each stream and says what it may receive; default: everything to everyone. */
+  access?: AdsAccess;
 }
 
 export const DEFAULT_COALESCE_MS = 10;
@@ -42,6 +45,7 @@ export class AdsServer {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly coalesceMs: number;
+  private readonly access: AdsAccess;
   private readonly env: StreamEnv;
   private readonly streams = new Set<SotwStream>();
   private readonly dirty = new Map<string, DirtyService>();
@@ -56,6 +60,7 @@ export class AdsServer {
     this.logger = (opts.logger ?? silentLogger).child({ component: 'xds' });
     this.clock = opts.clock ?? systemClock;
     this.coalesceMs = Math.max(0, opts.coalesceMs ?? DEFAULT_COALESCE_MS);
+    this.access = opts.access ?? openAdsAccess;
     const cache = new ResourceCache(this.registry, this.logger);
     cache.buildAll();
     this.env = {
@@ -116,7 +121,25 @@ export class AdsServer {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the hub is shutting down' });
       return;
     }
-    const stream = new SotwStream(++this.nextId, call, this.env);
+    // Requests wait, unread, until the stream is admitted.
+    this.access(call).then(
+      (access) => {
+        if (this.closed || call.cancelled) {
+          access.release();
+          if (!call.cancelled) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the hub is shutting down' });
+          return;
+        }
+        this.serve(call, access);
+      },
+      (err: unknown) => {
+        const e = asOutriggerError(err);
+        if (!call.cancelled) call.emit('error', { code: e.grpcStatus, details: e.message });
+      },
+    );
+  }
+
+  private serve(call: SotwCall, access: AdsStreamAccess): void {
+    const stream = new SotwStream(++this.nextId, call, this.env, access);
     this.streams.add(stream);
     this.env.metrics.subscribers.inc({ api: 'xds' });
     call.on('data', (req: DiscoveryRequest) => {

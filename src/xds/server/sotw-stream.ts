@@ -8,6 +8,7 @@ import { XDS_TYPE_URLS, isFullStateType, isXdsTypeUrl, shortTypeName, type XdsTy
 import { ResponseEncoder } from './discovery-response.js';
 import type { CachedResource, ResourceCache, TypeResources } from './resource-cache.js';
 import type { SendQueue } from './send-queue.js';
+import type { AdsStreamAccess } from './stream-access.js';
 import type { SubscriptionIndex } from './subscription-index.js';
 import { TypeSubscription, type AdsTypeInfo } from './type-subscription.js';
 
@@ -46,6 +47,8 @@ export interface AdsStreamInfo {
 export class SotwStream {
   private readonly types = new Map<XdsTypeUrl, TypeSubscription<SotwStream>>();
   private readonly warnedTypes = new Set<string>();
+  /** Names the stream asked for and may not receive, each reported once. */
+  private readonly refusedNames = new Set<string>();
   private nodeId: string | undefined;
   private nonces = 0;
   private writing = false;
@@ -55,6 +58,7 @@ export class SotwStream {
     readonly id: number,
     private readonly call: SotwCall,
     private readonly env: StreamEnv,
+    private readonly access: AdsStreamAccess,
   ) {}
 
   get node(): string | undefined {
@@ -91,7 +95,7 @@ export class SotwStream {
     const kind = st.classify(req, detail);
     if (kind === 'stale') return;
     if (kind === 'nack') this.logNack(st, req, detail);
-    st.apply(kind, req.resource_names);
+    st.apply(kind, this.permitted(req.resource_names));
     if (st.hasPending) this.env.queue.enqueue(this);
   }
 
@@ -136,6 +140,7 @@ export class SotwStream {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.access.release();
     this.env.queue.remove(this);
     for (const st of this.types.values()) st.release();
   }
@@ -148,6 +153,23 @@ export class SotwStream {
       writing: this.writing,
       types: [...this.types.values()].map((st) => st.info()),
     };
+  }
+
+  /**
+   * The requested names the stream may receive. The others are left out of the subscription, so
+   * the client sees them as absent (does-not-exist), as it would a resource no one registered.
+   */
+  private permitted(names: string[]): string[] {
+    const visible = this.access.visible;
+    if (visible === undefined) return names;
+    return names.filter((name) => {
+      if (name === '*' || visible(name)) return true;
+      if (!this.refusedNames.has(name) && this.refusedNames.size < REQUEST_LIMITS.resourceNames) {
+        this.refusedNames.add(name);
+        this.access.refused(name);
+      }
+      return false;
+    });
   }
 
   private state(type: XdsTypeUrl): TypeSubscription<SotwStream> {
@@ -178,7 +200,11 @@ export class SotwStream {
     const version = resources.version;
     const encoder = this.env.encoder;
     if (isFullStateType(st.type)) {
-      if (st.wildcard) return { body: encoder.body(st.type, version, '*', () => resources.all()), version };
+      if (st.wildcard) {
+        const visible = this.access.visible;
+        if (visible === undefined) return { body: encoder.body(st.type, version, '*', () => resources.all()), version };
+        return { body: encoder.body(st.type, version, `*\u0000${this.access.key}`, () => [...resources.all()].filter((r) => visible(r.name))), version };
+      }
       return { body: encoder.body(st.type, version, st.namesKey, () => present(resources, st.names)), version };
     }
     const wanted = st.pendingAll ? st.names : st.pendingNames;

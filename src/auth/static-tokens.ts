@@ -1,0 +1,149 @@
+/**
+ * The hub's static tokens, kept in the tokens file and looked up by the SHA-256 of the secret a
+ * caller presents. The file is watched (its size, mtime and inode polled on the Clock), so a token
+ * added, changed or removed by hand takes effect at the next poll; a file that stops parsing keeps
+ * the tokens last read and logs why. The token API changes the file through this class, one
+ * write at a time.
+ */
+import { statSync } from 'node:fs';
+import type { Clock, TimerHandle } from '../common/clock.js';
+import { OutriggerError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { readTokenFile, writeTokenFile, type TokenRecord } from './token-file.js';
+import { hashToken } from './token-secret.js';
+
+export interface StaticTokensOptions {
+  path: string;
+  clock: Clock;
+  logger: Logger;
+  /** How often the file is checked for changes. */
+  reloadIntervalMs: number;
+}
+
+/** Size, mtime and inode: a change in any means the file was rewritten. */
+function stamp(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.size}:${s.mtimeMs}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export class StaticTokens {
+  private byHash = new Map<string, TokenRecord>();
+  private records: readonly TokenRecord[] = [];
+  private seen: string | undefined;
+  private timer: TimerHandle | undefined;
+  private writes: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly options: StaticTokensOptions) {}
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  /** Reads the file now; throws a config error when it cannot be read or parsed. */
+  load(): void {
+    const seen = stamp(this.options.path);
+    this.replace(readTokenFile(this.options.path));
+    this.seen = seen;
+  }
+
+  /** Starts polling the file for changes. */
+  watch(): void {
+    if (this.timer !== undefined) return;
+    this.timer = this.options.clock.setInterval(() => this.reloadIfChanged(), this.options.reloadIntervalMs).unref();
+  }
+
+  close(): void {
+    this.options.clock.clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Called after every reload that changed the tokens (so open streams can be re-checked). */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Reloads when the file changed since the last read; returns whether it did. */
+  reloadIfChanged(): boolean {
+    const now = stamp(this.options.path);
+    if (now === this.seen) return false;
+    this.seen = now;
+    if (now === undefined) {
+      this.options.logger.error('auth: the tokens file is gone; keeping the tokens last read', { path: this.options.path });
+      return false;
+    }
+    try {
+      this.replace(readTokenFile(this.options.path));
+    } catch (err) {
+      this.options.logger.error('auth: the tokens file does not parse; keeping the tokens last read', {
+        path: this.options.path,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return false;
+    }
+    this.options.logger.info('auth: tokens file reloaded', { path: this.options.path, tokens: this.records.length });
+    for (const l of this.listeners) l();
+    return true;
+  }
+
+  /** The record whose secret this is, if any (expired ones included: the caller says why it is refused). */
+  lookup(secret: string): TokenRecord | undefined {
+    return this.byHash.get(hashToken(secret));
+  }
+
+  /** Whether a token with this id is still in the file: open streams made with it stay open only while it is. */
+  has(id: string): boolean {
+    return this.records.some((r) => r.id === id);
+  }
+
+  list(): readonly TokenRecord[] {
+    return this.records;
+  }
+
+  get size(): number {
+    return this.records.length;
+  }
+
+  /** Adds a token and writes the file. */
+  add(record: TokenRecord): Promise<TokenRecord> {
+    return this.change((records) => {
+      if (records.some((r) => r.id === record.id)) throw new OutriggerError('already_exists', `a token with id ${record.id} already exists`, 'id');
+      return [...records, record];
+    }).then(() => record);
+  }
+
+  /** Removes a token and writes the file; the removed record, or not_found. */
+  revoke(id: string): Promise<TokenRecord> {
+    let removed: TokenRecord | undefined;
+    return this.change((records) => {
+      removed = records.find((r) => r.id === id);
+      if (removed === undefined) throw new OutriggerError('not_found', `no token with id ${id}`, 'id');
+      return records.filter((r) => r.id !== id);
+    }).then(() => removed!);
+  }
+
+  private change(edit: (records: readonly TokenRecord[]) => TokenRecord[]): Promise<void> {
+    const run = async (): Promise<void> => {
+      // Pick up a hand edit made since the last poll, so the API never overwrites it.
+      this.reloadIfChanged();
+      const next = edit(this.records);
+      await writeTokenFile(this.options.path, next);
+      this.seen = stamp(this.options.path);
+      this.replace(next);
+      for (const l of this.listeners) l();
+    };
+    const result = this.writes.then(run, run);
+    this.writes = result.catch(() => undefined);
+    return result;
+  }
+
+  private replace(records: readonly TokenRecord[]): void {
+    this.records = records;
+    this.byHash = new Map(records.map((r) => [r.sha256, r]));
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * The hub's security wiring from its config: the static tokens (bootstrapped on a first start),
+ * the authenticator, the access control every surface uses, and the write and stream limits.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { AccessControl } from '../auth/access-control.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { Bindings } from '../auth/bindings.js';
+import { bootstrapAdminToken } from '../auth/bootstrap-token.js';
+import type { Identity } from '../auth/identity.js';
+import { StaticTokens } from '../auth/static-tokens.js';
+import type { Clock } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import type { HubConfig } from '../config/hub-config.js';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
+import { StreamLimiter } from './stream-limiter.js';
+import { WriteLimiter } from './write-limiter.js';
+
+/** `~/x` is x in the home directory; anything else is as given. */
+export function expandHome(p: string): string {
+  return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+export interface HubSecurity {
+  readonly access: AccessControl;
+  /** The static tokens; undefined with auth off. */
+  readonly tokens: StaticTokens | undefined;
+  readonly writeLimiter: WriteLimiter;
+  readonly streamLimiter: StreamLimiter;
+  readonly tokensPath: string;
+  readonly bootstrapPath: string;
+  /** Bootstraps on a first start, loads the tokens and starts watching them. Says whether it bootstrapped. */
+  start(): Promise<boolean>;
+  close(): void;
+}
+
+export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logger: Logger; metrics: HubMetrics }): HubSecurity {
+  const { auth, limits } = config;
+  const dataDir = expandHome(config.data_dir);
+  const tokensPath = auth.tokens_file !== '' ? expandHome(auth.tokens_file) : path.join(dataDir, 'tokens.yaml');
+  const bootstrapPath = auth.bootstrap_token_file !== '' ? expandHome(auth.bootstrap_token_file) : path.join(dataDir, 'bootstrap-token');
+  const logger = deps.logger.child({ component: 'auth' });
+  const tokens = auth.enabled ? new StaticTokens({ path: tokensPath, clock: deps.clock, logger, reloadIntervalMs: auth.reload_interval }) : undefined;
+  const anonymous: Identity | undefined = auth.anonymous.enabled
+    ? { name: 'anonymous', kind: 'anonymous', role: 'viewer', scopes: auth.anonymous.scopes, reads: auth.anonymous.scopes }
+    : undefined;
+  const authenticator = auth.enabled
+    ? new Authenticator({
+        clock: deps.clock,
+        ...(tokens !== undefined ? { tokens } : {}),
+        verifiers: [],
+        bindings: new Bindings(auth.bindings, config.kubernetes.namespace_suffix),
+        trustDomain: auth.trust_domain,
+        ...(anonymous !== undefined ? { anonymous } : {}),
+      })
+    : undefined;
+  const access = new AccessControl({
+    ...(authenticator !== undefined ? { authenticator } : {}),
+    logger,
+    countRefusal: (api, code) => deps.metrics.authRefusals.inc({ api, code }),
+  });
+  const writeLimiter = new WriteLimiter(
+    deps.clock,
+    limits.writes_per_second > 0 ? { requestsPerSecond: limits.writes_per_second, burst: limits.write_burst } : undefined,
+    () => deps.metrics.limitRefusals.inc({ limit: 'write_rate' }),
+  );
+  const streamLimiter = new StreamLimiter(limits.max_streams_per_identity, () => deps.metrics.limitRefusals.inc({ limit: 'streams_per_identity' }));
+  return {
+    access,
+    tokens,
+    writeLimiter,
+    streamLimiter,
+    tokensPath,
+    bootstrapPath,
+    async start() {
+      if (tokens === undefined) {
+        logger.warn('auth is disabled (auth.enabled: false): anyone who reaches the hub may read and change everything');
+        return false;
+      }
+      const bootstrapped = await bootstrapAdminToken(tokensPath, bootstrapPath, deps.clock.now());
+      if (bootstrapped) logger.info('auth: first start: wrote a bootstrap admin token, readable only by this user', { path: bootstrapPath, tokens_file: tokensPath });
+      tokens.load();
+      tokens.watch();
+      return bootstrapped;
+    },
+    close() {
+      tokens?.close();
+    },
+  };
+}
