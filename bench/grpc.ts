@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
 import { EchoClientCtor } from './lib/grpc-echo.js';
 import { percentile } from './lib/load.js';
-import { NAMESPACE, startHub, startSidecar, sidecarRoutes } from './lib/mesh.js';
+import { NAMESPACE, hubOf, startHub, startSidecar, sidecarRoutes } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb } from './lib/proc-stat.js';
 import { freePort, start, type Proc } from './lib/procs.js';
 import { fmt, markdownTable } from './lib/results.js';
@@ -85,7 +85,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const local = await freePort();
   const sc = await startSidecar(
     'sidecar',
-    { service: 'client', app: { port: ports[0] }, hubs: [hub.grpc], upstreams: [{ service: `${SERVICE}.${NAMESPACE}`, local_port: local, protocol: 'grpc' }] },
+    { service: 'client', app: { port: ports[0] }, ...hubOf(hub), upstreams: [{ service: `${SERVICE}.${NAMESPACE}`, local_port: local, protocol: 'grpc' }] },
     ctx.cpus.proxy,
   );
   await sidecarRoutes(sc, async () => (await closedLoop(`127.0.0.1:${local}`, 0.05)).calls > 0);

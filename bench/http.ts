@@ -6,7 +6,7 @@
  */
 import { SkipBenchmark, type Benchmark, type BenchContext, type BenchOutcome } from './lib/context.js';
 import { hey, wrk, wrkFixedRate, type LoadResult } from './lib/load.js';
-import { NAMESPACE, httpGet, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, sidecarRoutes, waitPort, type BackendProc } from './lib/mesh.js';
+import { NAMESPACE, hubOf, httpGet, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, sidecarRoutes, waitPort, type BackendProc } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
 import { freePort, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable, verdict } from './lib/results.js';
@@ -87,7 +87,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       {
         service: 'client',
         app: { port: ports[0] },
-        hubs: [hub.grpc],
+        ...hubOf(hub),
         upstreams: [{ service: FQDN, protocol: 'http', ...(upstreamPort !== undefined ? { local_port: upstreamPort } : {}) }],
       },
       proxyCpu,

@@ -7,11 +7,14 @@
  * and the REST discover endpoint's throughput with wrk.
  */
 import { fileURLToPath } from 'node:url';
+import type * as grpc from '@grpc/grpc-js';
+import { silentLogger } from '../src/common/logger.js';
+import { HubCredentials } from '../src/wire/hub-credentials.js';
 import { createRegistryClient, callUnary, type RegistryClient } from '../src/wire/registry-client.js';
 import type { SwarmCommand, SwarmReport, SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
 import { percentile, wrk, type LoadResult } from './lib/load.js';
-import { NAMESPACE, startHub } from './lib/mesh.js';
+import { NAMESPACE, startHub, type HubProc } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
 import { sleep, start, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable, verdict } from './lib/results.js';
@@ -112,9 +115,15 @@ interface FanoutResult {
   hubRssMbSubscribed: number;
 }
 
-async function registerAll(hub: string, shape: Shape, log: (l: string) => void): Promise<{ seconds: number; perSecond: number; failed: number }> {
+/** A registry client that presents the hub's token on every call. */
+function hubClient(hub: HubProc, options: grpc.ChannelOptions = {}): RegistryClient {
+  const auth = hub.tokenFile !== undefined ? new HubCredentials({ tokenFile: hub.tokenFile, logger: silentLogger }).clientOptions : {};
+  return createRegistryClient(hub.grpc, undefined, { ...options, ...auth });
+}
+
+async function registerAll(hub: HubProc, shape: Shape, log: (l: string) => void): Promise<{ seconds: number; perSecond: number; failed: number }> {
   const total = shape.services * shape.instancesPerService;
-  const clients: RegistryClient[] = Array.from({ length: 4 }, () => createRegistryClient(hub, undefined, { 'grpc.use_local_subchannel_pool': 1 }));
+  const clients: RegistryClient[] = Array.from({ length: 4 }, () => hubClient(hub, { 'grpc.use_local_subchannel_pool': 1 }));
   let next = 0;
   let failed = 0;
   const t0 = performance.now();
@@ -148,18 +157,18 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
 
   log(`hub: registering ${total.toLocaleString('en-US')} instances over gRPC Register (${shape.services} services × ${shape.instancesPerService})`);
   let cpu0 = cpuSeconds(hub.proc.pid);
-  const reg = await registerAll(hub.grpc, shape, log);
+  const reg = await registerAll(hub, shape, log);
   const regCpu = cpuSeconds(hub.proc.pid) - cpu0;
   log(`  ${fmt(reg.perSecond)} registrations/s, hub CPU ${fmt(regCpu)} s, hub RSS ${fmt(rssMb(hub.proc.pid))} MB`);
 
-  const changer = createRegistryClient(hub.grpc);
+  const changer = hubClient(hub);
   let extra = 0;
   const fanouts: FanoutResult[] = [];
   for (const n of shape.subscriberSets) {
     log(`hub: ${n.toLocaleString('en-US')} subscribers, ${PER_CONNECTION} streams per connection, ${WATCHED} services each (svc-0 shared by all)`);
     const swarm = new Swarm(start('ads swarm', process.execPath, [SWARM], { cpus: ctx.cpus.load, ipc: true }));
     cpu0 = cpuSeconds(hub.proc.pid);
-    const opened = await swarm.ask({ kind: 'open', hub: hub.grpc, streams: Array.from({ length: n }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
+    const opened = await swarm.ask({ kind: 'open', hub: hub.grpc, ...(hub.token !== undefined ? { token: hub.token } : {}), streams: Array.from({ length: n }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
     const subCpu = cpuSeconds(hub.proc.pid) - cpu0;
     const initial = dist(opened.fullConfigAt, opened.startedAt);
     log(`  all subscribed: full config p50 ${fmt(initial.p50Ms)} ms, max ${fmt(initial.maxMs)} ms, failed ${opened.failed}; hub CPU ${fmt(subCpu)} s, RSS ${fmt(rssMb(hub.proc.pid))} MB`);
@@ -202,7 +211,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   log(`hub: reconnect storm, ${shape.storm.toLocaleString('en-US')} streams at once`);
   const swarm = new Swarm(start('ads swarm', process.execPath, [SWARM], { cpus: ctx.cpus.load, ipc: true }));
   cpu0 = cpuSeconds(hub.proc.pid);
-  const storm: SwarmOpened = await swarm.ask({ kind: 'open', hub: hub.grpc, streams: Array.from({ length: shape.storm }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
+  const storm: SwarmOpened = await swarm.ask({ kind: 'open', hub: hub.grpc, ...(hub.token !== undefined ? { token: hub.token } : {}), streams: Array.from({ length: shape.storm }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
   const stormCpu = cpuSeconds(hub.proc.pid) - cpu0;
   const stormFirst = dist(storm.firstResponseAt, storm.startedAt);
   const stormFull = dist(storm.fullConfigAt, storm.startedAt);
@@ -220,9 +229,10 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       [`service_name=svc-1&namespace=${NAMESPACE}&limit=1`, 1],
     ] as const) {
       const url = `${hub.http}/api/v1/discover?${query}`;
-      const body = await (await fetch(url)).text();
-      await wrk({ url, seconds: 1, connections: 32, cpus: ctx.cpus.load, dir });
-      const r = await wrk({ url, seconds: ctx.quick ? 2 : 10, connections: 32, cpus: ctx.cpus.load, dir });
+      const headers: Record<string, string> = hub.token !== undefined ? { authorization: `Bearer ${hub.token}` } : {};
+      const body = await (await fetch(url, { headers })).text();
+      await wrk({ url, seconds: 1, connections: 32, cpus: ctx.cpus.load, dir, headers });
+      const r = await wrk({ url, seconds: ctx.quick ? 2 : 10, connections: 32, cpus: ctx.cpus.load, dir, headers });
       discover.push({ query, instances, bodyBytes: Buffer.byteLength(body), ...r });
       log(`  GET /api/v1/discover?${query}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms)} ms (${Buffer.byteLength(body)} bytes)`);
     }

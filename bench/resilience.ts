@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
-import { NAMESPACE, getJson, httpGet, startHub, startNodeBackend, startSidecar, sidecarRoutes, type BackendProc, type SidecarProc } from './lib/mesh.js';
+import { NAMESPACE, hubOf, getJson, httpGet, startHub, startNodeBackend, startSidecar, sidecarRoutes, type BackendProc, type SidecarProc } from './lib/mesh.js';
 import { freePort, sleep, until } from './lib/procs.js';
 import { fmt, markdownTable } from './lib/results.js';
 
@@ -113,14 +113,14 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const backends: Array<BackendProc & { sidecar: SidecarProc }> = [];
   for (let i = 1; i <= 3; i++) {
     const b = await startNodeBackend(`r${i}`, ctx.cpus.load);
-    const sidecar = await startSidecar(`sidecar r${i}`, { service: SERVICE, instance_id: `r${i}`, app: { port: b.port }, hubs: [hub.grpc], ttl: '5s', health_check: healthCheck, drain_period: 0 }, ctx.cpus.load);
+    const sidecar = await startSidecar(`sidecar r${i}`, { service: SERVICE, instance_id: `r${i}`, app: { port: b.port }, ...hubOf(hub), ttl: '5s', health_check: healthCheck, drain_period: 0 }, ctx.cpus.load);
     backends.push({ ...b, sidecar });
   }
   const app = await startNodeBackend('client-app', ctx.cpus.load);
   const local = await freePort();
   const client = await startSidecar(
     'client sidecar',
-    { service: 'client', app: { port: app.port }, hubs: [hub.grpc], upstreams: [{ service: `${SERVICE}.${NAMESPACE}`, local_port: local, protocol: 'http' }] },
+    { service: 'client', app: { port: app.port }, ...hubOf(hub), upstreams: [{ service: `${SERVICE}.${NAMESPACE}`, local_port: local, protocol: 'http' }] },
     ctx.cpus.proxy,
   );
   const seen = new Set<string>();

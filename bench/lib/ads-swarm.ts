@@ -12,6 +12,8 @@ import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../../src/xds/ads-se
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 
 export interface SwarmOpen {
+  /** Bearer token sent as `authorization` metadata on every stream. */
+  token?: string;
   kind: 'open';
   hub: string;
   /** Each stream's cluster names. */
@@ -132,7 +134,9 @@ function open(cmd: SwarmOpen): void {
       clients.push(new grpc.Client(cmd.hub, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 << 20 }));
     }
     const client = clients[clients.length - 1]!;
-    const call = client.makeBidiStreamRequest<object, Header>(method.path, serialize, readHeader);
+    const metadata = new grpc.Metadata();
+    if (cmd.token !== undefined) metadata.set('authorization', `Bearer ${cmd.token}`);
+    const call = client.makeBidiStreamRequest<object, Header>(method.path, serialize, readHeader, metadata);
     const node = { id: `sim-${process.pid}-${i}`, cluster: 'bench-sim', user_agent_name: 'outrigger-bench' };
     const s: Stream = { call, names, edsResources: 0, firstResponseAt: NaN, fullConfigAt: NaN, updateAt: NaN, updateResources: 0 };
     streams.push(s);

@@ -1,5 +1,5 @@
 /** Real processes for the benchmarks: `outrigger hub`, `outrigger sidecar`, nginx, HAProxy, backends. */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
@@ -16,17 +16,34 @@ export interface HubProc {
   grpc: string;
   /** http://host:port of the REST API. */
   http: string;
+  /**
+   * The hub's bootstrap admin token and its file, when auth is on. The benchmarks' sidecars and
+   * clients present it; a real mesh gives each service a `service` token of its own.
+   */
+  token?: string;
+  tokenFile?: string;
 }
 
 export async function startHub(name: string, config: Record<string, unknown>, cpus?: string): Promise<HubProc> {
   const dir = tempDir(name);
   const file = path.join(dir, 'hub.yaml');
-  // JSON is YAML.
-  writeFileSync(file, JSON.stringify({ bind: '127.0.0.1', grpc_port: 0, http_port: 0, log_level: 'warn', ...config }));
+  // JSON is YAML. The hub keeps its tokens in a data dir of its own; auth stays on unless a bench
+  // turns it off, and the write limit is off so bulk registration measures the hub, not the limit.
+  writeFileSync(
+    file,
+    JSON.stringify({ bind: '127.0.0.1', grpc_port: 0, http_port: 0, log_level: 'warn', data_dir: dir, limits: { writes_per_second: 0 }, ...config }),
+  );
   const proc = start(name, process.execPath, [CLI, 'hub', '--config', file], { cpus });
   const [, rest] = (await proc.waitFor(/REST \+ metrics\s+(\S+)/, 120_000)) as unknown as [string, string];
   const [, grpc] = (await proc.waitFor(/gRPC \+ xDS\s+(\S+)/)) as unknown as [string, string];
-  return { proc, grpc: grpc.replace(/^[a-z]+:\/\//, ''), http: rest };
+  const tokenFile = path.join(dir, 'bootstrap-token');
+  const auth = existsSync(tokenFile) ? { token: readFileSync(tokenFile, 'utf8').trim(), tokenFile } : {};
+  return { proc, grpc: grpc.replace(/^[a-z]+:\/\//, ''), http: rest, ...auth };
+}
+
+/** The sidecar config keys that point it at the hub and give it the hub's token. */
+export function hubOf(hub: HubProc): { hubs: string[]; hub_token_file?: string } {
+  return { hubs: [hub.grpc], ...(hub.tokenFile !== undefined ? { hub_token_file: hub.tokenFile } : {}) };
 }
 
 export interface SidecarProc {

@@ -54,18 +54,20 @@ export class Caller {
     return this.readFilterMemo;
   }
 
-  /** Audits the outcome of a write this call was allowed to make: `ok` or the error it ended with. */
-  done(error?: unknown): void {
+  /**
+   * Audits the outcome of a write: `ok` or the error it ended with. `write` says the call was
+   * one, so a write refused before any check (its input did not parse) is audited too; refusals
+   * by `require` were audited there.
+   */
+  done(error?: unknown, write = false): void {
     const g = this.granted;
-    if (g === undefined) return;
     this.granted = undefined;
-    this.audit.record({
-      site: this.site,
-      identity: this.identity,
-      action: g.action,
-      resource: g.resource,
-      scope: g.scope,
-      result: error === undefined ? 'ok' : asOutriggerError(error).code,
-    });
+    const code = error === undefined ? 'ok' : asOutriggerError(error).code;
+    if (g === undefined) {
+      if (!write || code === 'permission_denied') return;
+      this.audit.record({ site: this.site, identity: this.identity, result: code });
+      return;
+    }
+    this.audit.record({ site: this.site, identity: this.identity, action: g.action, resource: g.resource, scope: g.scope, result: code });
   }
 }

@@ -94,12 +94,12 @@ export function addRegistryService(
       };
       run().then(
         (result) => {
-          caller?.done();
+          caller?.done(undefined, kind === 'write');
           metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
           callback(null, result);
         },
         (err: unknown) => {
-          caller?.done(err);
+          caller?.done(err, kind === 'write');
           callback(toGrpcError(refuse(route, err)));
         },
       );

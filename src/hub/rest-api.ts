@@ -95,10 +95,10 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
         const identity = match.handler.public === true ? PROBE : await deps.access.identify(httpCredentials(req), site);
         caller = deps.access.caller(identity, site);
         answer = limit(caller, method) ?? (await match.handler.handle(context(req, url, match.params, match.handler, caller)));
-        caller.done();
+        caller.done(undefined, WRITE_METHODS.has(method));
       }
     } catch (err) {
-      caller?.done(err);
+      caller?.done(err, WRITE_METHODS.has(method));
       if (err instanceof ClientGoneError) {
         count(route, CLIENT_GONE);
         return;

@@ -71,11 +71,11 @@ export class SessionStream {
       if (refused !== undefined) throw refused.error;
       const instance = this.apply(req);
       // Heartbeats renew a lease and change nothing else worth an audit line each.
-      if (req.request !== 'heartbeat') caller.done();
+      if (req.request !== 'heartbeat') caller.done(undefined, true);
       this.options.metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
       return { ...nonce, instance: instanceToWire(instance) };
     } catch (err) {
-      caller.done(err);
+      caller.done(err, req.request !== 'heartbeat');
       const coded = codedError(err, this.options.logger);
       this.options.metrics.requests.inc({ api: 'grpc', route, code: statusName(coded.grpcStatus) });
       return { ...nonce, error: toWireError(coded) };

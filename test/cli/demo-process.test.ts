@@ -16,6 +16,8 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
   const [, hub] = await demo.waitForOutput(/hub REST, \/metrics\s+(http:\/\/\S+)/);
   const [, web, proxy] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)\s+outbound proxy (http:\/\/\S+)/);
   const [calls] = await demo.waitForOutput(/(  \d\. answered by .*\n){6}/);
+  const [, token] = await demo.waitForOutput(/export OUTRIGGER_TOKEN=(\S+)/);
+  t.is((await getJson(`${hub}/api/v1/services`))?.status, 401, 'auth is on: no token, no answer');
   // Balanced over the two echoes in web's zone (zone-a). A picker rebuilt by a late update
   // restarts its rotation, so the exact order is not asserted.
   const answered = [...calls!.matchAll(/answered by (echo-\d)/g)].map((m) => m[1]!);
@@ -37,11 +39,11 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
     return echo?.endpoints.filter((e) => e.health === 'HEALTHY').length === 3 ? echo : undefined;
   }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.deepEqual(clusters.endpoints.map((e) => e.id).sort(), ['echo-1', 'echo-2', 'echo-3']);
-  const all = (await getJson<{ data: { services: Array<{ id: string; lease: { held: boolean } }> } }>(`${hub}/api/v1/services`))!.body.data.services;
+  const all = (await getJson<{ data: { services: Array<{ id: string; lease: { held: boolean } }> } }>(`${hub}/api/v1/services`, token))!.body.data.services;
   t.deepEqual(all.map((i) => i.id).sort(), ['echo-1', 'echo-2', 'echo-3', 'web-1']);
   t.true(all.every((i) => i.lease.held), 'every app is registered by its sidecar over a Session');
 
-  const endpoints = runCli(['endpoints', 'echo.demo.local', '--hub', hub!, '--sidecar', web!]);
+  const endpoints = runCli(['endpoints', 'echo.demo.local', '--hub', hub!, '--sidecar', web!], { OUTRIGGER_TOKEN: token });
   t.is(await endpoints.exited, 0);
   const out = endpoints.stdout();
   t.regex(out, /echo\.demo\.local: hub registry version \d+, 3 instance\(s\)/);

@@ -1,21 +1,55 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { runCli } from '../helpers/cli-process.js';
 
-test.serial('outrigger hub starts on the configured ports, serves REST, and exits 0 on SIGTERM', async (t) => {
-  const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1']);
+test.serial('outrigger hub starts with auth on: a first start writes a bootstrap admin token only its user can read, and REST answers it', async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-hub-first-'));
+  const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1'], { OUTRIGGER_DATA_DIR: dataDir });
   const [, http] = await hub.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
   await hub.waitForOutput(/gRPC \+ xDS\s+127\.0\.0\.1:\d+/);
-  const reg = await fetch(`${http}/api/v1/services`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'users', namespace: 'shop.local', address: '10.0.0.1', port: 8080 }),
-  });
+  const tokenFile = path.join(dataDir, 'bootstrap-token');
+  await hub.waitForOutput(new RegExp(`first start: the bootstrap admin token is in ${tokenFile.replaceAll('.', '\\.')}`));
+  t.regex(hub.stdout(), new RegExp(`export OUTRIGGER_TOKEN=\\$\\(cat ${tokenFile.replaceAll('.', '\\.')}\\)`));
+  t.is(statSync(tokenFile).mode & 0o777, 0o600, 'the token file is readable only by its owner');
+  const token = readFileSync(tokenFile, 'utf8').trim();
+  t.false(hub.stdout().includes(token) || hub.stderr().includes(token), 'the token itself is never printed or logged');
+  t.regex(hub.stderr(), /wrote a bootstrap admin token/);
+
+  const body = JSON.stringify({ name: 'users', namespace: 'shop.local', address: '10.0.0.1', port: 8080 });
+  const anonymous = await fetch(`${http}/api/v1/services`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  t.is(anonymous.status, 401);
+  t.is(anonymous.headers.get('www-authenticate'), 'Bearer realm="outrigger"');
+  t.is(((await anonymous.json()) as { error: { code: string } }).error.code, 'unauthenticated');
+  const auth = { authorization: `Bearer ${token}` };
+  const reg = await fetch(`${http}/api/v1/services`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body });
   t.is(reg.status, 201);
-  const found = (await (await fetch(`${http}/api/v1/discover?service_name=users&namespace=shop.local`)).json()) as {
+  const found = (await (await fetch(`${http}/api/v1/discover?service_name=users&namespace=shop.local`, { headers: auth })).json()) as {
     data: { services: Array<{ address: string }> };
   };
   t.deepEqual(found.data.services.map((s) => s.address), ['10.0.0.1']);
-  t.is((await fetch(`${http}/ready`)).status, 200);
+  t.is((await fetch(`${http}/ready`)).status, 200, 'probes need no token');
+  hub.child.kill('SIGTERM');
+  t.is(await hub.exited, 0);
+
+  // A second start keeps the tokens and writes no new bootstrap token.
+  const again = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1'], { OUTRIGGER_DATA_DIR: dataDir });
+  const [, http2] = await again.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
+  await again.waitForOutput(/auth\s+on; tokens in /);
+  t.is(readFileSync(tokenFile, 'utf8').trim(), token);
+  t.is((await fetch(`${http2}/api/v1/auth/whoami`, { headers: auth })).status, 200);
+  again.child.kill('SIGTERM');
+  t.is(await again.exited, 0);
+});
+
+test.serial('auth.enabled: false is explicit, and the hub warns while it is off', async (t) => {
+  const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1', '--auth.enabled', 'false']);
+  const [, http] = await hub.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
+  await hub.waitForOutput(/auth\s+OFF \(auth\.enabled: false\)/);
+  const whoami = (await (await fetch(`${http}/api/v1/auth/whoami`)).json()) as { data: { role: string; kind: string } };
+  t.deepEqual([whoami.data.kind, whoami.data.role], ['open', 'admin']);
+  t.regex(hub.stderr(), /auth is disabled/);
   hub.child.kill('SIGTERM');
   t.is(await hub.exited, 0);
 });

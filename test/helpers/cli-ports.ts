@@ -64,9 +64,9 @@ export async function flippableApp(): Promise<{ port: number; setHealthy(ok: boo
 }
 
 /** GET a JSON document; undefined when nothing answers. */
-export async function getJson<T>(url: string): Promise<{ status: number; body: T } | undefined> {
+export async function getJson<T>(url: string, token?: string): Promise<{ status: number; body: T } | undefined> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000), ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}) });
     return { status: res.status, body: (await res.json()) as T };
   } catch {
     return undefined;

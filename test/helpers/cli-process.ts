@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/common/paths.js';
 import { Changes } from './wait.js';
@@ -20,10 +22,14 @@ export interface CliProcess {
   describe(): string;
 }
 
-/** Runs `outrigger <args>` as a real process, as a user would. */
+/**
+ * Runs `outrigger <args>` as a real process, as a user would. A hub keeps its tokens in its data
+ * dir, `~/.outrigger` by default: each process gets a fresh one of its own unless the test gives one.
+ */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const dataDir = { OUTRIGGER_DATA_DIR: mkdtempSync(path.join(tmpdir(), 'outrigger-data-')) };
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -5,6 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import { flippableApp, freePort, getJson, PROCESS_POLL_MS, PROCESS_WAIT_MS, watching } from '../helpers/cli-ports.js';
 import { runCli, type CliProcess } from '../helpers/cli-process.js';
+import { startHubProcess, type HubProcess } from '../helpers/hub-process.js';
 import { eventually, until } from '../helpers/wait.js';
 
 interface InstanceJson {
@@ -17,11 +18,15 @@ interface ClustersJson {
   clusters: Array<{ name: string; source?: string; endpoints: Array<{ id: string; health: string }> }>;
 }
 
-async function startHub(grpcPort = 0): Promise<{ proc: CliProcess; http: string; grpc: string }> {
-  const proc = runCli(['hub', '--bind', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', '0', '--log-level', 'warn']);
-  const [, http] = await proc.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
-  const [, grpc] = await proc.waitForOutput(/gRPC \+ xDS\s+(\S+)/);
-  return { proc, http: http!, grpc: grpc! };
+interface Hub extends HubProcess {
+  /** A `service` token for every service of demo.local, in a file, as sidecars present it. */
+  sidecarToken: string;
+}
+
+/** A hub process with auth on; started again on the same data dir, it keeps its tokens. */
+async function startHub(grpcPort = 0, previous?: Hub): Promise<Hub> {
+  const hub = await startHubProcess({ grpcPort, ...(previous !== undefined ? { dataDir: previous.dataDir } : {}) });
+  return { ...hub, sidecarToken: previous?.sidecarToken ?? (await hub.tokenFile('service', ['demo.local'])) };
 }
 
 /**
@@ -38,15 +43,16 @@ async function adminOf(proc: CliProcess): Promise<string> {
   return admin!;
 }
 
-const instances = async (hub: string, service: string): Promise<InstanceJson[]> =>
-  (await getJson<{ data: { services: InstanceJson[] } }>(`${hub}/api/v1/services?service_name=${service}`))?.body.data.services ?? [];
+const instances = async (hub: Hub, service: string): Promise<InstanceJson[]> =>
+  (await getJson<{ data: { services: InstanceJson[] } }>(`${hub.http}/api/v1/services?service_name=${service}`, hub.token))?.body.data.services ?? [];
 
-function sidecarArgs(o: { service: string; id: string; appPort: number; hubs: string[]; upstreams?: string[]; cache?: string; extra?: string[] }): string[] {
+function sidecarArgs(o: { service: string; id: string; appPort: number; hub: Hub; upstreams?: string[]; cache?: string; extra?: string[] }): string[] {
   return [
+    '--hub-token-file', o.hub.sidecarToken,
     '--service', o.service, '--namespace', 'demo.local', '--instance-id', o.id,
     '--app.port', String(o.appPort),
     '--health-check', JSON.stringify({ type: 'http', path: '/healthz', interval: '200ms', timeout: '1s', rise: 2, fall: 2 }),
-    '--hubs', JSON.stringify(o.hubs),
+    '--hubs', JSON.stringify([o.hub.grpc]),
     '--upstreams', JSON.stringify((o.upstreams ?? []).map((service) => ({ service }))),
     '--heartbeat-interval', '1s',
     '--drain-period', '1s',
@@ -59,25 +65,25 @@ function sidecarArgs(o: { service: string; id: string; appPort: number; hubs: st
 test.serial('health transitions of the app reach the hub within interval × threshold plus a margin', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
-  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hubs: [hub.grpc] }));
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hub }));
   t.teardown(async () => {
     sidecar.child.kill('SIGKILL');
     hub.proc.child.kill('SIGKILL');
     await app.close();
   });
   const admin = await adminOf(sidecar);
-  await until('web-1 HEALTHY at the hub', async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  await until('web-1 HEALTHY at the hub', async () => (await instances(hub, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.is((await getJson(`${admin}/ready`))?.status, 200);
 
   app.setHealthy(false);
   const downAt = Date.now();
-  await until('web-1 UNHEALTHY at the hub', async () => (await instances(hub.http, 'web'))[0]?.health === 'UNHEALTHY', 2 * 200 + 5000, PROCESS_POLL_MS);
+  await until('web-1 UNHEALTHY at the hub', async () => (await instances(hub, 'web'))[0]?.health === 'UNHEALTHY', 2 * 200 + 5000, PROCESS_POLL_MS);
   t.log(`UNHEALTHY at the hub ${Date.now() - downAt} ms after the app went down (2 × 200 ms interval)`);
   t.is((await getJson(`${admin}/ready`))?.status, 503, 'not ready while the app is unhealthy');
 
   app.setHealthy(true);
-  await until('web-1 HEALTHY again', async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', 2 * 200 + 5000, PROCESS_POLL_MS);
-  const list = await instances(hub.http, 'web');
+  await until('web-1 HEALTHY again', async () => (await instances(hub, 'web'))[0]?.health === 'HEALTHY', 2 * 200 + 5000, PROCESS_POLL_MS);
+  const list = await instances(hub, 'web');
   t.is(list.length, 1);
   t.true(list[0]!.lease.held, 'the session holds the lease');
 });
@@ -86,8 +92,8 @@ test.serial('hub SIGKILLed and restarted: the sidecar keeps its peers, re-regist
   const port = await freePort();
   let hub = await startHub(port);
   const apps = await Promise.all([flippableApp(), flippableApp()]);
-  const a = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker.demo.local'] }));
-  const b = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc], upstreams: ['api.demo.local'] }));
+  const a = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hub, upstreams: ['worker.demo.local'] }));
+  const b = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hub, upstreams: ['api.demo.local'] }));
   t.teardown(async () => {
     for (const p of [a, b, hub.proc]) p.child.kill('SIGKILL');
     await Promise.all(apps.map((x) => x.close()));
@@ -114,12 +120,12 @@ test.serial('hub SIGKILLed and restarted: the sidecar keeps its peers, re-regist
   ).catch((err: Error) => Promise.reject(new Error(`${err.message}\nlast /clusters of api: ${JSON.stringify(last)}`)));
   t.true(stale.stale_age_ms > 0, 'stale age is visible in /clusters');
 
-  hub = await startHub(port);
+  hub = await startHub(port, hub);
   await until(watching('both sidecars re-registered', [a, b, hub.proc]), async () => {
-    const [api, worker] = [await instances(hub.http, 'api'), await instances(hub.http, 'worker')];
+    const [api, worker] = [await instances(hub, 'api'), await instances(hub, 'worker')];
     return api.length === 1 && worker.length === 1 && api[0]!.health === 'HEALTHY' && worker[0]!.health === 'HEALTHY';
   }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
-  const all = (await getJson<{ data: { services: InstanceJson[] } }>(`${hub.http}/api/v1/services`))!.body.data.services;
+  const all = (await getJson<{ data: { services: InstanceJson[] } }>(`${hub.http}/api/v1/services`, hub.token))!.body.data.services;
   t.deepEqual(all.map((i) => i.id).sort(), ['api-1', 'worker-1'], 'exactly one live instance per sidecar');
   await eventually(watching('api back in sync', [a, b, hub.proc]), async () => {
     const c = await workerSeen();
@@ -132,8 +138,8 @@ test.serial('a sidecar restarted while the hub is down serves its peers from the
   const port = await freePort();
   const hub = await startHub(port);
   const apps = await Promise.all([flippableApp(), flippableApp()]);
-  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
-  let api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], cache }));
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hub }));
+  let api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hub, upstreams: ['worker'], cache }));
   t.teardown(async () => {
     for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
     await Promise.all(apps.map((x) => x.close()));
@@ -152,7 +158,7 @@ test.serial('a sidecar restarted while the hub is down serves its peers from the
   api.child.kill('SIGKILL');
   await Promise.all([hub.proc.exited, api.exited]);
 
-  api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], cache }));
+  api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hub, upstreams: ['worker'], cache }));
   admin = await adminOf(api);
   const ready = await eventually('the restarted sidecar is ready from its cache', async () => {
     const r = await getJson<{ ready: boolean }>(`${admin}/ready`);
@@ -172,8 +178,8 @@ test.serial('cache_file: off reads no peer cache (not even the default file) and
   const port = await freePort();
   let hub = await startHub(port);
   const apps = await Promise.all([flippableApp(), flippableApp()]);
-  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }), env);
-  const api = (cache?: string): CliProcess => startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], ...(cache !== undefined ? { cache } : {}) }), env);
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hub }), env);
+  const api = (cache?: string): CliProcess => startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hub, upstreams: ['worker'], ...(cache !== undefined ? { cache } : {}) }), env);
   let first = api();
   let second: CliProcess | undefined;
   t.teardown(async () => {
@@ -208,7 +214,7 @@ test.serial('cache_file: off reads no peer cache (not even the default file) and
 
   // Fresh data from the hub is used as always, and stopping (which flushes a cache) writes nothing.
   rmSync(defaultFile);
-  hub = await startHub(port);
+  hub = await startHub(port, hub);
   await until(watching('api sees worker-1 from the hub', [second, worker, hub.proc]), async () => {
     const c = (await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters[0];
     return c?.source === 'hub' && c.endpoints.some((e) => e.id === 'worker-1');
@@ -221,9 +227,9 @@ test.serial('cache_file: off reads no peer cache (not even the default file) and
 test.serial('upstreams[].local_port: 0 binds a free port, printed at start and shown in /clusters and /config_dump', async (t) => {
   const hub = await startHub();
   const apps = await Promise.all([flippableApp(), flippableApp()]);
-  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hub }));
   const api = startSidecar([
-    ...sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc] }),
+    ...sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hub }),
     '--upstreams', JSON.stringify([{ service: 'worker', local_port: 0 }]),
   ]);
   t.teardown(async () => {
@@ -250,9 +256,9 @@ test.serial('upstreams[].local_port: 0 binds a free port, printed at start and s
 test.serial('/config_dump gives clock times as ISO-8601 strings, as the hub does', async (t) => {
   const hub = await startHub();
   const apps = await Promise.all([flippableApp(), flippableApp()]);
-  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hubs: [hub.grpc] }));
+  const worker = startSidecar(sidecarArgs({ service: 'worker', id: 'worker-1', appPort: apps[1]!.port, hub }));
   // No peer cache: a file left by an earlier run would make api ready before the hub answered.
-  const api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hubs: [hub.grpc], upstreams: ['worker'], cache: 'off' }));
+  const api = startSidecar(sidecarArgs({ service: 'api', id: 'api-1', appPort: apps[0]!.port, hub, upstreams: ['worker'], cache: 'off' }));
   t.teardown(async () => {
     for (const p of [api, worker, hub.proc]) p.child.kill('SIGKILL');
     await Promise.all(apps.map((x) => x.close()));
@@ -282,45 +288,45 @@ test.serial('/config_dump gives clock times as ISO-8601 strings, as the hub does
 test.serial('SIGTERM: the instance becomes DRAINING at the hub before the process exits, then disappears', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
-  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-drain', appPort: app.port, hubs: [hub.grpc], extra: ['--drain-period', '2s'] }));
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-drain', appPort: app.port, hub, extra: ['--drain-period', '2s'] }));
   t.teardown(async () => {
     sidecar.child.kill('SIGKILL');
     hub.proc.child.kill('SIGKILL');
     await app.close();
   });
   await adminOf(sidecar);
-  await until('registered healthy', async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  await until('registered healthy', async () => (await instances(hub, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
   let exited = false;
   void sidecar.exited.then(() => (exited = true));
   sidecar.child.kill('SIGTERM');
-  await until('DRAINING at the hub', async () => (await instances(hub.http, 'web'))[0]?.health === 'DRAINING', PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  await until('DRAINING at the hub', async () => (await instances(hub, 'web'))[0]?.health === 'DRAINING', PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.false(exited, 'DRAINING was visible while the sidecar was still running');
   t.is(await sidecar.exited, 0);
-  t.deepEqual(await instances(hub.http, 'web'), [], 'deregistered on the way out');
+  t.deepEqual(await instances(hub, 'web'), [], 'deregistered on the way out');
 });
 
 test.serial('POST /quitquitquit ends a draining sidecar at once, so a Job completes', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
-  const sidecar = startSidecar(sidecarArgs({ service: 'job', id: 'job-1', appPort: app.port, hubs: [hub.grpc], extra: ['--drain-period', '10m'] }));
+  const sidecar = startSidecar(sidecarArgs({ service: 'job', id: 'job-1', appPort: app.port, hub, extra: ['--drain-period', '10m'] }));
   t.teardown(async () => {
     sidecar.child.kill('SIGKILL');
     hub.proc.child.kill('SIGKILL');
     await app.close();
   });
   const admin = await adminOf(sidecar);
-  await until('registered', async () => (await instances(hub.http, 'job')).length === 1, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  await until('registered', async () => (await instances(hub, 'job')).length === 1, PROCESS_WAIT_MS, PROCESS_POLL_MS);
   const res = await fetch(`${admin}/quitquitquit`, { method: 'POST' });
   t.is(res.status, 202);
   t.is(await sidecar.exited, 0);
-  t.deepEqual(await instances(hub.http, 'job'), []);
+  t.deepEqual(await instances(hub, 'job'), []);
 });
 
 test.serial('outrigger sidecar wait-ready exits 0 once the sidecar is ready, 1 on timeout; --proxy ignores the app\'s health', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
   app.setHealthy(false);
-  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-wait', appPort: app.port, hubs: [hub.grpc] }));
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-wait', appPort: app.port, hub }));
   t.teardown(async () => {
     sidecar.child.kill('SIGKILL');
     hub.proc.child.kill('SIGKILL');
@@ -376,14 +382,14 @@ function fromElsewhere(url: string, method: 'GET' | 'POST', localAddress: string
 test.serial('admin bound to 0.0.0.0: probes and metrics answer anyone, drain, quit, health reports and the mesh view answer only loopback', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
-  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hubs: [hub.grpc], extra: ['--admin-bind', '0.0.0.0', '--outbound-bind', '0.0.0.0'] }));
+  const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hub, extra: ['--admin-bind', '0.0.0.0', '--outbound-bind', '0.0.0.0'] }));
   t.teardown(async () => {
     sidecar.child.kill('SIGKILL');
     hub.proc.child.kill('SIGKILL');
     await app.close();
   });
   const admin = await adminOf(sidecar);
-  await until(watching('web-1 HEALTHY at the hub', [sidecar, hub.proc]), async () => (await instances(hub.http, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  await until(watching('web-1 HEALTHY at the hub', [sidecar, hub.proc]), async () => (await instances(hub, 'web'))[0]?.health === 'HEALTHY', PROCESS_WAIT_MS, PROCESS_POLL_MS);
   t.regex(sidecar.stderr(), /the outbound proxy listens beyond loopback/, 'binding the outbound proxy beyond loopback is warned about');
 
   // 127.0.0.2 stands for another pod: it reaches the port, but it is not the pod's loopback.
@@ -397,7 +403,7 @@ test.serial('admin bound to 0.0.0.0: probes and metrics answer anyone, drain, qu
     t.is(error.code, 'permission_denied');
     t.regex(error.message, /answers only on loopback .* not to 127\.0\.0\.2/);
   }
-  t.is((await instances(hub.http, 'web'))[0]?.health, 'HEALTHY', 'the refused drain changed nothing at the hub');
+  t.is((await instances(hub, 'web'))[0]?.health, 'HEALTHY', 'the refused drain changed nothing at the hub');
   t.is(sidecar.child.exitCode, null, 'the refused quit left the sidecar running');
 
   // From the pod's own loopback the same endpoints work.
