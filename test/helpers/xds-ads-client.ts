@@ -59,12 +59,17 @@ export class AdsTestStream {
   constructor(
     readonly client: grpc.Client,
     readonly nodeId = 'test-node',
+    /** Sent as `authorization: Bearer <token>`, as a sidecar presents its identity. */
+    token?: string,
   ) {
     const m = sotwMethod();
+    const metadata = new grpc.Metadata();
+    if (token !== undefined) metadata.set('authorization', `Bearer ${token}`);
     this.call = client.makeBidiStreamRequest<RawRequest, RawResponse>(
       m.path,
       m.requestSerialize as (r: RawRequest) => Buffer,
       m.responseDeserialize as (b: Buffer) => RawResponse,
+      metadata,
     );
     this.call.on('data', (raw: RawResponse) => {
       this.received++;
@@ -79,8 +84,8 @@ export class AdsTestStream {
     });
   }
 
-  static open(address: string, nodeId?: string): AdsTestStream {
-    return new AdsTestStream(new grpc.Client(address, grpc.credentials.createInsecure()), nodeId);
+  static open(address: string, nodeId?: string, token?: string): AdsTestStream {
+    return new AdsTestStream(new grpc.Client(address, grpc.credentials.createInsecure()), nodeId, token);
   }
 
   /** Another stream on the same client (same HTTP/2 connection). */
