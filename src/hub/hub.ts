@@ -72,6 +72,7 @@ export class Hub {
       maxInstances: config.max_instances,
       maxInstancesPerService: config.limits.max_instances_per_service,
       maxInstancesPerNamespace: config.limits.max_instances_per_namespace,
+      onLimit: (limit) => this.metrics.limitRefusals.inc({ limit }),
       selfPreservation: {
         enabled: config.self_preservation.enabled,
         maxExpiringShare: config.self_preservation.max_expiring_share,

@@ -27,6 +27,8 @@ export interface RegistryOptions {
   /** Caps per service and per namespace, so one tenant cannot take the whole of `maxInstances`. */
   maxInstancesPerService?: number;
   maxInstancesPerNamespace?: number;
+  /** Told each time a cap refuses a registration (for the hub's metrics). */
+  onLimit?: (limit: 'max_instances' | 'instances_per_service' | 'instances_per_namespace') => void;
 }
 
 /** Where a registration is going, handed to a check before anything changes. */
@@ -85,6 +87,7 @@ export class Registry {
   private readonly maxInstances: number;
   private readonly maxPerService: number;
   private readonly maxPerNamespace: number;
+  private readonly onLimit: NonNullable<RegistryOptions['onLimit']>;
   /** Instances per namespace, for the per-namespace cap. */
   private readonly namespaceCounts = new Map<string, number>();
   private currentVersion = 0;
@@ -102,6 +105,7 @@ export class Registry {
     this.maxInstances = options.maxInstances ?? 250_000;
     this.maxPerService = options.maxInstancesPerService ?? Number.POSITIVE_INFINITY;
     this.maxPerNamespace = options.maxInstancesPerNamespace ?? Number.POSITIVE_INFINITY;
+    this.onLimit = options.onLimit ?? (() => undefined);
   }
 
   /** Starts the periodic lease sweep. */
@@ -245,7 +249,8 @@ export class Registry {
       );
     }
     if (existing === undefined && this.instances.size >= this.maxInstances) {
-      throw new OutriggerError('resource_exhausted', `the hub holds its maximum of ${this.maxInstances} instances`);
+      this.onLimit('max_instances');
+      throw new OutriggerError('resource_exhausted', `the hub holds its maximum of ${this.maxInstances} instances (max_instances)`);
     }
     this.checkCaps(namespace, req.service, existing);
     const entry = this.ensureService(namespace, req.service);
@@ -411,11 +416,13 @@ export class Registry {
     if (existing !== undefined && existing.namespace === namespace && existing.service === service) return;
     const inService = this.services.get(serviceKey(service, namespace))?.instances.size ?? 0;
     if (inService >= this.maxPerService) {
-      throw new OutriggerError('resource_exhausted', `service ${serviceKey(service, namespace)} holds its maximum of ${this.maxPerService} instances (limits.max_instances_per_service)`, 'service');
+      this.onLimit('instances_per_service');
+      throw new OutriggerError('resource_exhausted', `service ${serviceKey(service, namespace)} holds its maximum of ${this.maxPerService} instances (limits.max_instances_per_service)`);
     }
     const inNamespace = this.namespaceCounts.get(namespace) ?? 0;
     if (inNamespace >= this.maxPerNamespace && existing?.namespace !== namespace) {
-      throw new OutriggerError('resource_exhausted', `namespace ${namespace} holds its maximum of ${this.maxPerNamespace} instances (limits.max_instances_per_namespace)`, 'namespace');
+      this.onLimit('instances_per_namespace');
+      throw new OutriggerError('resource_exhausted', `namespace ${namespace} holds its maximum of ${this.maxPerNamespace} instances (limits.max_instances_per_namespace)`);
     }
   }
 
