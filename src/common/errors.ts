@@ -17,7 +17,7 @@ export const ERROR_KINDS = {
   unsupported_media_type: { http: 415, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: 'the body is not application/json' },
   unauthenticated: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED, meaning: 'no credentials, or credentials the hub does not accept (unknown, revoked or expired token, untrusted certificate); the message says which' },
   permission_denied: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, meaning: 'the caller may not do this; the message names the action, the resource and what the caller is allowed' },
-  rate_limited: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'too many requests from this client; retry after the time given' },
+  rate_limited: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'too many writes by this identity (or this address, for callers without one); retry after the time given' },
   resource_exhausted: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'a limit on instances, streams or clusters is reached' },
   unavailable: { http: 503, grpc: GrpcStatus.UNAVAILABLE, meaning: 'not ready yet, shutting down, or the hub cannot be reached' },
   internal: { http: 500, grpc: GrpcStatus.INTERNAL, meaning: 'a bug: the log has the details' },

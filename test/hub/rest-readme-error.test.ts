@@ -12,7 +12,7 @@ import { call, startRestServer } from '../helpers/http-rest-server.js';
 // the one REST really gives, and what it says of gRPC must hold too.
 const readme = readFileSync(path.join(PACKAGE_ROOT, 'README.md'), 'utf8');
 const section = readme.slice(readme.indexOf('Over REST the body is the config itself'));
-const example = /curl -X PUT http:\/\/127\.0\.0\.1:15080(\S+) \\\n\s+-H 'Content-Type: application\/json' -d '([^']+)'\n```\n\n```json\n(.+)\n```/.exec(section);
+const example = /curl -X PUT http:\/\/127\.0\.0\.1:15080(\S+) -H "Authorization: Bearer \$OUTRIGGER_TOKEN" \\\n\s+-H 'Content-Type: application\/json' -d '([^']+)'\n```\n\n```json\n(.+)\n```/.exec(section);
 
 test('the README shows the REST error for a bad service config as REST answers it', async (t) => {
   t.truthy(example, 'the README has the example: a curl command, then the answer');
