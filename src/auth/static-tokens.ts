@@ -96,9 +96,9 @@ export class StaticTokens {
     return this.byHash.get(hashToken(secret));
   }
 
-  /** Whether a token with this id is still in the file: open streams made with it stay open only while it is. */
-  has(id: string): boolean {
-    return this.records.some((r) => r.id === id);
+  /** The token with this id, if it is still in the file: open streams made with it stay open only while it is. */
+  get(id: string): TokenRecord | undefined {
+    return this.records.find((r) => r.id === id);
   }
 
   list(): readonly TokenRecord[] {

@@ -34,7 +34,7 @@ import { SessionLeases } from './session-leases.js';
 import { SessionStream, type SessionCall } from './session-stream.js';
 import { WatchHub } from './watch-hub.js';
 import type { WatchCall } from './watch-stream.js';
-import type { StreamLimiter } from './stream-limiter.js';
+import type { OpenStream, OpenStreams } from './open-streams.js';
 import type { WriteLimiter } from './write-limiter.js';
 
 /** How many changes a Watch client may fall behind before it is told to watch again. */
@@ -48,7 +48,8 @@ export function addRegistryService(
     /** Who may do what: every call identifies its caller and checks its rights. */
     access: AccessControl;
     writeLimiter?: WriteLimiter;
-    streamLimiter?: StreamLimiter;
+    /** Counts each identity's streams, and ends those whose credential is revoked or expired. */
+    openStreams?: OpenStreams;
     logger?: Logger;
     clock?: Clock;
     watchBufferLimit?: number;
@@ -107,11 +108,11 @@ export function addRegistryService(
   }
 
   /** A stream's caller and its place among the identity's open streams; ends the call on refusal. */
-  async function openStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, route: string): Promise<{ caller: Caller; release: () => void } | undefined> {
+  async function openStream(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, route: string): Promise<{ caller: Caller; stream: OpenStream } | undefined> {
     try {
       const caller = await grpcCaller(access, call, route);
-      const release = deps.streamLimiter?.acquire(caller.identity, caller.site.peer) ?? (() => undefined);
-      return { caller, release };
+      const stream = deps.openStreams?.acquire(caller.identity, caller.site.peer) ?? { identity: caller.identity, release: () => undefined };
+      return { caller, stream };
     } catch (err) {
       if (!call.cancelled) call.emit('error', toGrpcError(refuse(route, err)));
       return undefined;
@@ -186,14 +187,16 @@ export function addRegistryService(
     Watch: (call: WatchCall) => {
       void openStream(call, 'Watch').then((opened) => {
         if (opened === undefined) return;
+        const { caller, stream } = opened;
         if (call.cancelled) {
-          opened.release();
+          stream.release();
           return;
         }
         try {
-          watchHub.open(call, opened.caller, opened.release);
+          const watch = watchHub.open(call, caller, stream.release);
+          stream.end = (error) => watch.end(error);
         } catch (err) {
-          opened.release();
+          stream.release();
           call.emit('error', toGrpcError(refuse('Watch', err)));
         }
       });
@@ -206,25 +209,26 @@ export function addRegistryService(
       // Requests wait (unread) until the caller is known.
       void openStream(call, 'Session').then((opened) => {
         if (opened === undefined) return;
+        const { caller, stream } = opened;
         if (closed || call.cancelled) {
-          opened.release();
+          stream.release();
           if (!call.cancelled) call.emit('error', toGrpcError(refuse('Session', new OutriggerError('unavailable', 'the hub is shutting down; open a session again shortly'))));
           return;
         }
-        sessions.add(
-          new SessionStream(call, {
-            registry,
-            leases,
-            metrics,
-            logger,
-            caller: opened.caller,
-            ...(deps.writeLimiter !== undefined ? { writeLimiter: deps.writeLimiter } : {}),
-            onEnd: (s) => {
-              opened.release();
-              sessions.delete(s);
-            },
-          }),
-        );
+        const session = new SessionStream(call, {
+          registry,
+          leases,
+          metrics,
+          logger,
+          caller,
+          ...(deps.writeLimiter !== undefined ? { writeLimiter: deps.writeLimiter } : {}),
+          onEnd: (s) => {
+            stream.release();
+            sessions.delete(s);
+          },
+        });
+        stream.end = (error) => session.end(error);
+        sessions.add(session);
       });
     },
   };

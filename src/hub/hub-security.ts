@@ -8,13 +8,13 @@ import { AccessControl } from '../auth/access-control.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { Bindings } from '../auth/bindings.js';
 import { bootstrapAdminToken } from '../auth/bootstrap-token.js';
-import type { Identity } from '../auth/identity.js';
+import { listScopes, type Identity } from '../auth/identity.js';
 import { StaticTokens } from '../auth/static-tokens.js';
-import type { Clock } from '../common/clock.js';
+import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
-import { StreamLimiter } from './stream-limiter.js';
+import { OpenStreams } from './open-streams.js';
 import { WriteLimiter } from './write-limiter.js';
 
 /** `~/x` is x in the home directory; anything else is as given. */
@@ -27,7 +27,7 @@ export interface HubSecurity {
   /** The static tokens; undefined with auth off. */
   readonly tokens: StaticTokens | undefined;
   readonly writeLimiter: WriteLimiter;
-  readonly streamLimiter: StreamLimiter;
+  readonly openStreams: OpenStreams;
   readonly tokensPath: string;
   readonly bootstrapPath: string;
   /** Bootstraps on a first start, loads the tokens and starts watching them. Says whether it bootstrapped. */
@@ -65,12 +65,28 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
     limits.writes_per_second > 0 ? { requestsPerSecond: limits.writes_per_second, burst: limits.write_burst } : undefined,
     () => deps.metrics.limitRefusals.inc({ limit: 'write_rate' }),
   );
-  const streamLimiter = new StreamLimiter(limits.max_streams_per_identity, () => deps.metrics.limitRefusals.inc({ limit: 'streams_per_identity' }));
+  const openStreams = new OpenStreams(limits.max_streams_per_identity, () => deps.metrics.limitRefusals.inc({ limit: 'streams_per_identity' }));
+  /** Why a stream's identity no longer holds: its token is gone or changed, or its credential expired. */
+  const lapsed = (identity: Identity): string | undefined => {
+    if (identity.expiresAt !== undefined && identity.expiresAt <= deps.clock.now()) {
+      return `the credential of ${identity.name} expired at ${new Date(identity.expiresAt).toISOString()}; open the stream again with a fresh one`;
+    }
+    if (identity.kind !== 'token' || tokens === undefined) return undefined;
+    const now = tokens.get(identity.name);
+    if (now === undefined) return `token ${identity.name} was revoked`;
+    if (now.role !== identity.role || listScopes(now.scopes) !== listScopes(identity.scopes)) return `token ${identity.name} changed; open the stream again`;
+    return undefined;
+  };
+  let expiryTimer: TimerHandle | undefined;
+  const endLapsed = (): void => {
+    const ended = openStreams.endWhere(lapsed);
+    if (ended > 0) logger.info('auth: ended streams whose credential was revoked, changed or expired', { streams: ended });
+  };
   return {
     access,
     tokens,
     writeLimiter,
-    streamLimiter,
+    openStreams,
     tokensPath,
     bootstrapPath,
     async start() {
@@ -82,10 +98,13 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
       if (bootstrapped) logger.info('auth: first start: wrote a bootstrap admin token, readable only by this user', { path: bootstrapPath, tokens_file: tokensPath });
       tokens.load();
       tokens.watch();
+      tokens.onChange(endLapsed);
+      expiryTimer = deps.clock.setInterval(endLapsed, auth.reload_interval).unref();
       return bootstrapped;
     },
     close() {
       tokens?.close();
+      deps.clock.clearInterval(expiryTimer);
     },
   };
 }

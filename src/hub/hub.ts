@@ -82,7 +82,7 @@ export class Hub {
     this.metrics = new HubMetrics(this.registry);
     this.security = createHubSecurity(config, { clock: this.clock, logger: this.logger, metrics: this.metrics });
     this.ads = new AdsServer({
-      access: xdsAccess(this.security.access, this.security.streamLimiter),
+      access: xdsAccess(this.security.access, this.security.openStreams),
       registry: this.registry,
       metrics: this.metrics,
       logger: this.logger.child({ component: 'xds' }),
@@ -141,7 +141,7 @@ export class Hub {
       metrics: this.metrics,
       access: this.security.access,
       writeLimiter: this.security.writeLimiter,
-      streamLimiter: this.security.streamLimiter,
+      openStreams: this.security.openStreams,
       logger: this.logger.child({ component: 'grpc' }),
       clock: this.clock,
       watchBufferLimit: this.config.watch_buffer_limit,

@@ -46,7 +46,7 @@ export class WatchHub {
    * Starts serving a Watch call; throws an OutriggerError for a bad request, or one for a
    * namespace or service the caller may not read. A wider watch sees only what it may read.
    */
-  open(call: WatchCall, caller: Caller, onEnd?: () => void): void {
+  open(call: WatchCall, caller: Caller, onEnd?: () => void): WatchStream {
     if (this.closed) throw new OutriggerError('unavailable', 'the hub is shutting down; watch again shortly');
     const req = call.request;
     const filter: WatchFilter = {};
@@ -74,6 +74,7 @@ export class WatchHub {
         if (matchesFilter(filter, change.instance)) stream.offer(new SharedChange(change, now, encode));
       }
     }
+    return stream;
   }
 
   /** Ends every stream (clients should watch again) and stops listening to the registry. */

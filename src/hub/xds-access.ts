@@ -8,14 +8,14 @@ import { listScopes } from '../auth/identity.js';
 import { splitServiceKey } from '../model/names.js';
 import type { AdsAccess } from '../xds/server/stream-access.js';
 import { grpcCaller } from './grpc-access.js';
-import type { StreamLimiter } from './stream-limiter.js';
+import type { OpenStreams } from './open-streams.js';
 
 const OP = 'StreamAggregatedResources';
 
-export function xdsAccess(access: AccessControl, streams: StreamLimiter): AdsAccess {
+export function xdsAccess(access: AccessControl, streams: OpenStreams): AdsAccess {
   return async (call) => {
     const caller = await grpcCaller(access, call, OP);
-    const release = streams.acquire(caller.identity, caller.site.peer);
+    const open = streams.acquire(caller.identity, caller.site.peer);
     const filter = caller.reads;
     const readable = (name: string): boolean => {
       const parts = splitServiceKey(name);
@@ -33,7 +33,10 @@ export function xdsAccess(access: AccessControl, streams: StreamLimiter): AdsAcc
           /* refused, as expected */
         }
       },
-      release,
+      release: open.release,
+      attach(terminate) {
+        open.end = (error) => terminate(error.grpcStatus, error.message);
+      },
     };
   };
 }

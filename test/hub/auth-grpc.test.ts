@@ -9,6 +9,8 @@ import { callUnary, errorDetails } from '../../src/wire/registry-client.js';
 import { startAuthHub, type AuthHub } from '../helpers/auth-hub.js';
 import { WAIT_MS } from '../helpers/grpc-hub.js';
 import { WatchRecorder } from '../helpers/grpc-watch.js';
+import { AdsTestStream } from '../helpers/xds-ads-client.js';
+import { CLUSTER_TYPE_URL } from '../../src/xds/type-urls.js';
 import { registrySnapshot } from '../helpers/http-registry-snapshot.js';
 import { Changes } from '../helpers/wait.js';
 
@@ -139,12 +141,28 @@ test('Watch: a viewer sees only what it may read; a watch naming a namespace out
   t.regex(err?.details ?? '', /namespace:read on namespace b\.local/);
 });
 
-test('a token revoked through the token API is refused on its next call', async (t) => {
-  const h = await hubWith(t, { auth: { reload_interval: '100ms' } });
-  const secret = await h.token('viewer', ['*']);
+test('a revoked token is refused on its next call, and the Session, Watch and xDS streams it opened are ended', async (t) => {
+  const h = await hubWith(t);
+  const secret = await h.token('service', ['shop.local/web']);
   const c = h.client(secret);
-  t.deepEqual((await callUnary(c, 'ListNamespaces', {})).namespaces ?? [], []);
-  const id = h.hub.tokens!.list().find((r) => r.role === 'viewer')!.id;
+  const s = session(h, secret);
+  t.is((await s.send({ register: reg('web-1', 'web', 'shop.local') })).instance?.id, 'web-1');
+  const w = new WatchRecorder(c.Watch({}));
+  await w.until('the snapshot', (r) => r.snapshotComplete);
+  const ads = AdsTestStream.open(h.addresses.grpc, 'web-1', secret);
+  t.teardown(() => ads.closeClient());
+  ads.request(CLUSTER_TYPE_URL, []);
+  await ads.next();
+
+  const id = h.hub.tokens!.list().find((r) => r.role === 'service')!.id;
   t.is((await h.rest('DELETE', `/api/v1/auth/tokens/${id}`, h.admin)).status, 200);
   await refused(t, callUnary(c, 'ListNamespaces', {}), grpc.status.UNAUTHENTICATED, /not one the hub knows/);
+  const watchEnd = await w.ends();
+  t.is(watchEnd?.code, grpc.status.UNAUTHENTICATED);
+  t.is(watchEnd?.details, `token ${id} was revoked`);
+  await s.changes.until('the session to end', () => s.status() !== undefined, WAIT_MS).catch(() => undefined);
+  t.is(s.status()?.code, grpc.status.UNAUTHENTICATED);
+  const adsEnd = await ads.status();
+  t.is(adsEnd.code, grpc.status.UNAUTHENTICATED);
+  t.false(h.hub.registry.getInstance('web-1')!.lease.held, 'the lease is released: its TTL now runs');
 });

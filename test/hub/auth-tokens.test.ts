@@ -5,10 +5,12 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import YAML from 'yaml';
 import { hashToken } from '../../src/auth/token-secret.js';
 import { startAuthHub, type AuthHub } from '../helpers/auth-hub.js';
+import { WatchRecorder } from '../helpers/grpc-watch.js';
 import { registrySnapshot } from '../helpers/http-registry-snapshot.js';
 import { until } from '../helpers/wait.js';
 
@@ -119,4 +121,19 @@ test('a tokens file that does not parse at start stops the hub, naming the file 
   writeFileSync(path.join(dir, 'tokens.yaml'), YAML.stringify({ tokens: [{ id: 'x', sha256: 'nothex', role: 'viewer', scopes: ['*'] }] }));
   const err = await t.throwsAsync(startAuthHub({ data_dir: dir }));
   t.regex(err?.message ?? '', /auth\.tokens_file .*tokens\.yaml: tokens\[0\]\.sha256: must be the SHA-256 of the token, 64 lowercase hex digits/);
+});
+
+test('a stream lives no longer than its credential: an open Watch ends when its token expires', async (t) => {
+  const h = await hubWith(t, { auth: { reload_interval: '100ms' } });
+  const file = YAML.parse(readFileSync(tokensFile(h), 'utf8')) as { tokens: unknown[] };
+  const soon = 'ort_expires-in-a-moment-0123456789';
+  const expiresAt = new Date(Date.now() + 1500).toISOString();
+  file.tokens.push({ id: 'short', sha256: hashToken(soon), role: 'viewer', scopes: ['*'], expires_at: expiresAt });
+  writeFileSync(tokensFile(h), YAML.stringify(file));
+  await until('the token to work', async () => (await h.rest('GET', '/api/v1/auth/whoami', soon)).status === 200, 5_000, 50);
+  const w = new WatchRecorder(h.client(soon).Watch({}));
+  const end = await w.ends(10_000);
+  t.is(end?.code, grpc.status.UNAUTHENTICATED);
+  t.regex(end?.details ?? '', /^the credential of short expired at .*; open the stream again with a fresh one$/);
+  t.true(Date.now() >= Date.parse(expiresAt), 'not before its expiry');
 });

@@ -141,6 +141,10 @@ export class AdsServer {
   private serve(call: SotwCall, access: AdsStreamAccess): void {
     const stream = new SotwStream(++this.nextId, call, this.env, access);
     this.streams.add(stream);
+    access.attach((code, details) => {
+      stream.terminate(code, details);
+      this.drop(stream);
+    });
     this.env.metrics.subscribers.inc({ api: 'xds' });
     call.on('data', (req: DiscoveryRequest) => {
       try {

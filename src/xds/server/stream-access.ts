@@ -2,6 +2,7 @@
  * What the ADS server is told about a stream's caller by whoever runs it (the hub): which
  * resources the stream may receive. The server knows nothing of identities; it only filters.
  */
+import type { status as GrpcStatus } from '@grpc/grpc-js';
 import type { SotwCall } from '../ads-service.js';
 
 export interface AdsStreamAccess {
@@ -13,10 +14,12 @@ export interface AdsStreamAccess {
   refused(name: string): void;
   /** The stream ended. */
   release(): void;
+  /** Called once the stream exists, with how to end it early (its caller's credential was revoked or expired). */
+  attach(terminate: (code: GrpcStatus, details: string) => void): void;
 }
 
 /** Admits a new stream, or rejects with an OutriggerError (unauthenticated, resource_exhausted). */
 export type AdsAccess = (call: SotwCall) => Promise<AdsStreamAccess>;
 
 /** Everything to everyone: for an ADS server run without access control (tests, auth off). */
-export const openAdsAccess: AdsAccess = () => Promise.resolve({ key: '', refused: () => undefined, release: () => undefined });
+export const openAdsAccess: AdsAccess = () => Promise.resolve({ key: '', refused: () => undefined, release: () => undefined, attach: () => undefined });
