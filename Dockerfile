@@ -42,7 +42,10 @@ COPY proto ./proto
 COPY --from=build /src/dist/src ./dist/src
 # `outrigger` on the PATH too: the injected sidecar's postStart hook runs
 # `outrigger sidecar wait-ready` when it is not a native sidecar.
-RUN chmod 0755 /app/dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/outrigger
+RUN chmod 0755 /app/dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/outrigger \
+ && mkdir -p /var/lib/outrigger && chown 1337:1337 /var/lib/outrigger && chmod 0700 /var/lib/outrigger
+# The hub's tokens file and bootstrap admin token (mount a volume here to keep them).
+ENV OUTRIGGER_DATA_DIR=/var/lib/outrigger
 USER 1337:1337
 # Sidecar admin and outbound proxy, hub gRPC and HTTP, injector webhook.
 EXPOSE 15000 15001 15010 15080 9443

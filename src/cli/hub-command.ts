@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createLogger } from '../common/logger.js';
 import { hubConfigSchema } from '../config/hub-config.js';
 import { formatOptionsHelp, loadConfig, wantsHelp } from '../config/layered-config.js';
@@ -41,10 +42,9 @@ function authLines(config: HubConfig, hub: Hub, http: string): string {
   if (!config.auth.enabled) return '  auth            OFF (auth.enabled: false): anyone who reaches these ports may read and change everything\n';
   const { tokens, bootstrap } = hub.tokenFiles;
   const first = hub.bootstrapped ? `first start: the bootstrap admin token is in ${bootstrap} (readable only by you)` : `tokens in ${tokens}`;
-  return [
-    `  auth            on; ${first}`,
-    `  try             export OUTRIGGER_TOKEN=$(cat ${bootstrap})`,
-    `                  curl -H "Authorization: Bearer $OUTRIGGER_TOKEN" ${http}/api/v1/auth/whoami`,
-    '',
-  ].join('\n');
+  const lines = [`  auth            on; ${first}`];
+  if (existsSync(bootstrap)) {
+    lines.push(`  try             export OUTRIGGER_TOKEN=$(cat ${bootstrap})`, `                  curl -H "Authorization: Bearer $OUTRIGGER_TOKEN" ${http}/api/v1/auth/whoami`);
+  }
+  return `${lines.join('\n')}\n`;
 }
