@@ -66,6 +66,7 @@ export const demoCommand: Command = {
         `  curl ${web}/ready         # 200 once web is healthy and its sidecar has peer config`,
         `  curl ${web}/metrics | grep outrigger_sidecar_`,
         `  proxyless gRPC clients: target xds:///<service>.<namespace> with a bootstrap pointing at ${grpc}`,
+        ...(demo.anonymousRead ? [] : ['    (they cannot send a token: start the demo with --auth.anonymous.enabled true to let them read)']),
         '',
       ].join('\n'),
     );

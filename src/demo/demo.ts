@@ -25,6 +25,8 @@ export interface Demo {
   addresses: HubAddresses;
   /** The hub's admin token, when auth is on (it is unless the config turns it off). */
   adminToken: string | undefined;
+  /** Callers without a token may read (auth off, or the anonymous policy on). */
+  anonymousRead: boolean;
   /** The three `echo` instances, each with its sidecar. */
   echoes: DemoMember[];
   /** The `web` app, whose sidecar calls `echo`. */
@@ -106,7 +108,8 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
       upstreams: [{ service: 'echo' }],
     });
     await allHealthy(web.sidecar, `echo.${DEMO_NAMESPACE}`, echoes.length);
-    return { hub, addresses, adminToken, echoes, web, stop: stopAll };
+    const anonymousRead = !config.auth.enabled || config.auth.anonymous.enabled;
+    return { hub, addresses, adminToken, anonymousRead, echoes, web, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
