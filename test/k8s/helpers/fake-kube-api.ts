@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,6 +75,8 @@ export class FakeKubeApi {
   private heldReviews: Array<() => void> | undefined;
   /** TokenReviews received, with the audiences each asked for. */
   readonly reviews: Array<{ audiences: string[] | undefined }> = [];
+  /** false: answer as an API server that ignores `spec.audiences` and names no audience in its answers. */
+  audienceAware = true;
   private readonly tempDirs: string[] = [];
   port = 0;
 
@@ -326,8 +329,8 @@ export class FakeKubeApi {
   private reviewStatus(spec: { token?: string; audiences?: string[] }): Record<string, unknown> {
     const known = spec.token === undefined ? undefined : this.knownTokens.get(spec.token);
     if (known === undefined) return { user: {}, error: '[invalid bearer token, square/go-jose: error in cryptographic primitive]' };
-    const wanted = spec.audiences ?? [];
-    // No audiences asked: the API server's own, which projected tokens for Outrigger are not made for.
+    const wanted = this.audienceAware ? (spec.audiences ?? []) : [];
+    // No audiences asked, or an authenticator that ignores them: the answer names none.
     const shared = wanted.length === 0 ? [] : known.audiences.filter((a) => wanted.includes(a));
     if (wanted.length > 0 && shared.length === 0) return { user: {}, error: `[invalid bearer token, token audiences ${JSON.stringify(known.audiences)} is invalid for the target audiences ${JSON.stringify(wanted)}]` };
     const [, , namespace] = known.username.split(':');
@@ -412,4 +415,15 @@ export function endpointSlice(
 
 export function kubeService(namespace: string, name: string, type = 'ClusterIP'): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { namespace, name }, spec: { type, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } };
+}
+
+/**
+ * A token shaped like a projected ServiceAccount token (a JWT of the cluster's issuer), for the
+ * fake's TokenReview to know: only the API server can check its signature, here random bytes.
+ */
+export function serviceAccountTokenText(namespace: string, name: string, expMs: number, audiences = ['outrigger']): string {
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const exp = Math.floor(expMs / 1000);
+  const claims = { aud: audiences, exp, iat: exp - 3600, iss: 'https://kubernetes.default.svc.cluster.local', sub: `system:serviceaccount:${namespace}:${name}`, jti: randomUUID() };
+  return `${part({ alg: 'RS256', kid: 'cluster-key' })}.${part(claims)}.${randomBytes(64).toString('base64url')}`;
 }
