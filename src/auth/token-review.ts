@@ -1,13 +1,15 @@
 /**
  * Kubernetes ServiceAccount tokens (projected, made for the audience `auth.kubernetes.audience`),
  * verified with a TokenReview (authentication.k8s.io/v1) against the API server. The hub tries
- * this verifier last: it takes every JWT the JWT verifier does not claim.
+ * this verifier after the JWT verifier: it claims the JWTs whose subject is a ServiceAccount.
  *
  * An authenticated review must name the audience and a user `system:serviceaccount:<ns>:<sa>`;
  * Bindings gives it its role (by default, the service role for the service named like its
  * ServiceAccount). Answers are cached by the token's SHA-256 until shortly before the token
  * expires and at most `auth.kubernetes.cache_ttl`; refusals briefly, so a bad token repeated
- * cannot make the hub hammer the API server; concurrent calls with one token share one review.
+ * cannot make the hub hammer the API server; concurrent calls with one token share one review,
+ * and at most `maxInFlight` reviews wait at once. A token whose own (unverified) claims say it
+ * is expired or made for another audience is refused without asking.
  * An API server that cannot be reached, or that refuses the hub itself, is `unavailable`: the
  * caller's token may be fine, so it is not told it is not.
  *
@@ -36,6 +38,8 @@ export interface TokenReviewOptions {
   logger: Logger;
   /** How long the API server may take to answer one review. */
   timeoutMs?: number;
+  /** Most reviews waiting for the API server at once; calls beyond are `unavailable`. */
+  maxInFlight?: number;
 }
 
 /** An answer is dropped this long before the token expires, so no call rides on a token about to lapse. */
@@ -43,6 +47,8 @@ export const EXPIRY_MARGIN_MS = 30_000;
 /** How long a refused token is refused without asking again. */
 export const REFUSAL_TTL_MS = 10_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_IN_FLIGHT = 64;
+const SERVICE_ACCOUNT_SUBJECT = 'system:serviceaccount:';
 
 const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?):([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)$/;
 
@@ -50,6 +56,7 @@ type Answer = { identity: Identity } | { refusal: OutriggerError };
 
 const refused = (why: string) => unauthenticated(`ServiceAccount token refused: ${why}`);
 const clip = (text: string, max = 200): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+const notForAudience = (audience: string) => refused(`it is not made for the audience ${JSON.stringify(audience)} (auth.kubernetes.audience); project it with that audience`);
 
 export class TokenReviewVerifier implements BearerVerifier {
   private readonly api: AuthenticationV1Api;
@@ -61,20 +68,26 @@ export class TokenReviewVerifier implements BearerVerifier {
     this.answers = new TokenCache(options.clock);
   }
 
-  /** Every JWT the verifiers before it did not claim: ServiceAccount tokens' issuers vary by cluster. */
-  claims(): boolean {
-    return true;
+  /** JWTs whose subject is a ServiceAccount, whatever their issuer: it varies by cluster. */
+  claims(payload: Record<string, unknown>): boolean {
+    return typeof payload.sub === 'string' && payload.sub.startsWith(SERVICE_ACCOUNT_SUBJECT);
   }
 
   async verify(token: string, payload: Record<string, unknown>): Promise<Identity> {
+    const { clock, audience, maxInFlight = DEFAULT_MAX_IN_FLIGHT } = this.options;
     const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
-    // Unverified, but only ever used to refuse: an expired token needs no round trip.
-    if (exp !== undefined && exp <= this.options.clock.now()) throw refused(`token expired at ${new Date(exp).toISOString()}`);
+    // Unverified, but only ever used to refuse: such a token needs no round trip.
+    if (exp !== undefined && exp <= clock.now()) throw refused(`token expired at ${new Date(exp).toISOString()}`);
+    const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : undefined;
+    if (aud !== undefined && !aud.includes(audience)) throw notForAudience(audience);
     const key = TokenCache.key(token);
     let answer = this.answers.get(key);
     if (answer === undefined) {
       let pending = this.inflight.get(key);
       if (pending === undefined) {
+        if (this.inflight.size >= maxInFlight) {
+          throw new OutriggerError('unavailable', `cannot verify the ServiceAccount token now: ${maxInFlight} TokenReviews are already waiting for the Kubernetes API server; retry later`);
+        }
         pending = this.review(token, key, exp).finally(() => this.inflight.delete(key));
         this.inflight.set(key, pending);
       }
@@ -99,9 +112,7 @@ export class TokenReviewVerifier implements BearerVerifier {
     const { audience, bindings } = this.options;
     if (status.authenticated !== true) return { refusal: refused(`the Kubernetes API server did not authenticate it${status.error ? `: ${clip(status.error)}` : ''}`) };
     // An empty list means the API server's own audience: a token not made for Outrigger.
-    if (!(status.audiences ?? []).includes(audience)) {
-      return { refusal: refused(`it is not made for the audience ${JSON.stringify(audience)} (auth.kubernetes.audience); project it with that audience`) };
-    }
+    if (!(status.audiences ?? []).includes(audience)) return { refusal: notForAudience(audience) };
     const username = status.user?.username ?? '';
     const m = SERVICE_ACCOUNT_USER.exec(username);
     if (m === null) return { refusal: refused(`it authenticates ${JSON.stringify(clip(username, 100))}, which is not a ServiceAccount (system:serviceaccount:<namespace>:<name>)`) };

@@ -121,9 +121,23 @@ test('a token the API server does not authenticate is refused with its reason, a
   t.is(f.api.reviews.length, 2, 'asked again after 10 s');
 });
 
+test('it claims the JWTs whose subject is a ServiceAccount, of any issuer', async (t) => {
+  const f = await fixture(t);
+  t.true(f.verifier.claims(unverifiedClaims(f.token('shop', 'web'))!));
+  t.true(f.verifier.claims({ iss: 'kubernetes/serviceaccount', sub: 'system:serviceaccount:shop:web' }), 'a legacy Secret token too');
+  t.false(f.verifier.claims({ iss: 'https://kubernetes.default.svc.cluster.local', sub: 'alice' }));
+  t.false(f.verifier.claims({}));
+});
+
 test('refused: a token for another audience, an answer without the audience, a user that is not a ServiceAccount, an expired token', async (t) => {
   const f = await fixture(t);
-  await refused(t, f.verify(f.token('shop', 'web', 3_600_000, ['https://kubernetes.default.svc'])), 'unauthenticated', /token audiences \["https:\/\/kubernetes\.default\.svc"\] is invalid for the target audiences \["outrigger"\]/);
+  // The API server's answer: the token's claims name outrigger, but the API server knows better.
+  const claimsOutrigger = serviceAccountTokenText('shop', 'web', f.clock.now() + 3_600_000);
+  f.api.addServiceAccountToken(claimsOutrigger, 'shop', 'web', ['https://kubernetes.default.svc']);
+  await refused(t, f.verify(claimsOutrigger), 'unauthenticated', /token audiences \["https:\/\/kubernetes\.default\.svc"\] is invalid for the target audiences \["outrigger"\]/);
+  const asked = f.api.reviews.length;
+  await refused(t, f.verify(f.token('shop', 'web', 3_600_000, ['https://kubernetes.default.svc'])), 'unauthenticated', /^ServiceAccount token refused: it is not made for the audience "outrigger"/);
+  t.is(f.api.reviews.length, asked, 'a token whose own claims name another audience is refused without asking');
   f.api.audienceAware = false;
   await refused(t, f.verify(f.token('shop', 'cart')), 'unauthenticated', /^ServiceAccount token refused: it is not made for the audience "outrigger" \(auth\.kubernetes\.audience\)/);
   f.api.audienceAware = true;
@@ -134,6 +148,17 @@ test('refused: a token for another audience, an answer without the audience, a u
   const expired = f.token('shop', 'web', -1000);
   await refused(t, f.verify(expired), 'unauthenticated', /^ServiceAccount token refused: token expired at \d{4}-/);
   t.is(f.api.reviews.length, reviews, 'an expired token is refused without asking');
+});
+
+test('at most maxInFlight reviews wait at once; a call beyond them is unavailable', async (t) => {
+  const f = await fixture(t, { maxInFlight: 2 });
+  const release = f.api.holdReviews();
+  const waiting = [f.verify(f.token('shop', 'a')), f.verify(f.token('shop', 'b'))];
+  await until('two reviews to reach the API server', () => f.api.heldReviewCount === 2);
+  await refused(t, f.verify(f.token('shop', 'c')), 'unavailable', /2 TokenReviews are already waiting for the Kubernetes API server; retry later/);
+  release();
+  t.deepEqual((await Promise.all(waiting)).map((id) => id.name), ['system:serviceaccount:shop:a', 'system:serviceaccount:shop:b']);
+  t.is((await f.verify(f.token('shop', 'c'))).name, 'system:serviceaccount:shop:c');
 });
 
 test('an API server that cannot be asked is unavailable, not a refusal, and the next call asks again', async (t) => {

@@ -112,3 +112,8 @@ test('an API server that cannot be reached makes the call UNAVAILABLE (503), not
   t.is(err?.code, grpc.status.UNAVAILABLE);
   t.is(hub.hub.registry.instancesOf(SHOP, 'web').length, 0);
 });
+
+test('a hub whose auth.kubernetes.kubeconfig cannot be loaded does not start, and says which key', async (t) => {
+  const err = await t.throwsAsync(startAuthHub(t, { auth: { kubernetes: { enabled: true, kubeconfig: '/nonexistent/kubeconfig.yaml' } } }));
+  t.regex(err?.message ?? '', /^auth\.kubernetes\.kubeconfig: cannot load \/nonexistent\/kubeconfig\.yaml: ENOENT$/);
+});
