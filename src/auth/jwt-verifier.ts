@@ -51,23 +51,33 @@ function reason(err: unknown, options: JwtVerifierOptions): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** One stamp for all the key files: it changes when any of them does. */
+function stampOf(files: JwtKeyFiles): string {
+  return [files.hs256SecretFile, ...files.publicKeyFiles, files.jwksFile].map((p) => (p === '' ? '' : (fileStamp(p) ?? 'missing'))).join('|');
+}
+
 export class JwtVerifier implements BearerVerifier {
   private readonly verified: TokenCache<Identity>;
   private stamp: string;
   private timer: TimerHandle | undefined;
   private reloading = false;
+  /** Bumped by each key reload: a verification that straddles one is not cached. */
+  private generation = 0;
 
   private constructor(
     private readonly options: JwtVerifierOptions,
     private keys: JwtKeys,
+    stamp: string,
   ) {
     this.verified = new TokenCache(options.clock);
-    this.stamp = this.stampNow();
+    this.stamp = stamp;
   }
 
   /** Reads the key files; throws `config_invalid` naming the first that cannot be used. */
   static async create(options: JwtVerifierOptions): Promise<JwtVerifier> {
-    return new JwtVerifier(options, await JwtKeys.load(options.keyFiles));
+    // Stamped before reading, so a change made while reading is seen at the first poll.
+    const stamp = stampOf(options.keyFiles);
+    return new JwtVerifier(options, await JwtKeys.load(options.keyFiles), stamp);
   }
 
   claims(payload: Record<string, unknown>): boolean {
@@ -78,9 +88,10 @@ export class JwtVerifier implements BearerVerifier {
     const key = TokenCache.key(token);
     const cached = this.verified.get(key);
     if (cached !== undefined) return cached;
+    const generation = this.generation;
     const payload = await this.check(token);
     const identity = jwtIdentity(payload, this.options);
-    if (identity.expiresAt !== undefined) this.verified.set(key, identity, identity.expiresAt);
+    if (identity.expiresAt !== undefined && generation === this.generation) this.verified.set(key, identity, identity.expiresAt);
     return identity;
   }
 
@@ -97,13 +108,14 @@ export class JwtVerifier implements BearerVerifier {
 
   /** Reloads the keys when a key file changed since the last read; resolves with whether it did. */
   async reloadIfChanged(): Promise<boolean> {
-    const now = this.stampNow();
+    const now = stampOf(this.options.keyFiles);
     if (now === this.stamp || this.reloading) return false;
     this.reloading = true;
     try {
       this.keys = await JwtKeys.load(this.options.keyFiles);
       this.stamp = now;
       // A key taken out must stop accepting the tokens it signed.
+      this.generation++;
       this.verified.clear();
       this.options.logger.info('auth: JWT keys reloaded');
       return true;
@@ -114,11 +126,6 @@ export class JwtVerifier implements BearerVerifier {
     } finally {
       this.reloading = false;
     }
-  }
-
-  private stampNow(): string {
-    const { hs256SecretFile, publicKeyFiles, jwksFile } = this.options.keyFiles;
-    return [hs256SecretFile, ...publicKeyFiles, jwksFile].map((p) => (p === '' ? '' : (fileStamp(p) ?? 'missing'))).join('|');
   }
 
   /** The verified claims; tries each key that fits the header until one verifies the signature. */

@@ -136,7 +136,7 @@ export class TokenReviewVerifier implements BearerVerifier {
       const why = abort.signal.aborted
         ? `it did not answer within ${timeoutMs} ms`
         : err instanceof ApiException
-          ? `it answered HTTP ${err.code}${err.code === 401 || err.code === 403 ? ' to the hub itself: the hub may not create tokenreviews (authentication.k8s.io); bind it to system:auth-delegator' : ''}`
+          ? `it answered HTTP ${err.code}${err.code === 401 || err.code === 403 ? ' to the hub itself: the hub may not create tokenreviews (authentication.k8s.io); grant it that, e.g. with the ClusterRole system:auth-delegator' : ''}`
           : `${(err as NodeJS.ErrnoException).code ?? (err as Error).name ?? 'error'}`;
       logger.error('auth: cannot review a ServiceAccount token with the Kubernetes API server', { reason: why });
       throw new OutriggerError('unavailable', `cannot verify the ServiceAccount token now: the Kubernetes API server cannot be asked (${why}); retry later`);
