@@ -93,6 +93,8 @@ export class Authenticator {
     if (claims !== undefined) {
       const verifier = this.options.verifiers?.find((v) => v.claims(claims));
       if (verifier !== undefined) return verifier.verify(token, claims);
+      const iss = JSON.stringify(claims.iss) ?? 'none';
+      throw unauthenticated(`the bearer token is a JWT of issuer ${iss.length > 80 ? `${iss.slice(0, 77)}...` : iss}, which no configured verifier accepts (auth.jwt.issuer; auth.kubernetes for ServiceAccount tokens)`);
     }
     throw unauthenticated('the bearer token is not one the hub knows (unknown or revoked static token, or a JWT no configured issuer accepts)');
   }

@@ -5,10 +5,10 @@
  * the tokens last read and logs why. The token API changes the file through this class, one
  * write at a time.
  */
-import { statSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
+import { fileStamp as stamp } from './file-stamp.js';
 import { readTokenFile, writeTokenFile, type TokenRecord } from './token-file.js';
 import { hashToken } from './token-secret.js';
 
@@ -18,16 +18,6 @@ export interface StaticTokensOptions {
   logger: Logger;
   /** How often the file is checked for changes. */
   reloadIntervalMs: number;
-}
-
-/** Size, mtime and inode: a change in any means the file was rewritten. */
-function stamp(path: string): string | undefined {
-  try {
-    const s = statSync(path);
-    return `${s.size}:${s.mtimeMs}:${s.ino}`;
-  } catch {
-    return undefined;
-  }
 }
 
 export class StaticTokens {

@@ -10,7 +10,9 @@ const HELP = `Usage: outrigger inject -f <manifest.yaml | -> [--config injector.
 Adds the Outrigger sidecar to the workloads of a multi-document YAML manifest (Pod, Deployment,
 StatefulSet, DaemonSet, ReplicaSet, Job, CronJob) and prints the result on stdout, as the
 injector webhook would change them; other kinds pass through unchanged. Every workload is
-injected unless its pod template is annotated outrigger.io/inject: "false".
+injected unless its pod template is annotated outrigger.io/inject: "false". The sidecar
+presents the pod's ServiceAccount token to the hub; a workload whose ServiceAccount is not
+named like its service gets a warning on stderr.
 
   outrigger inject -f deploy.yaml | kubectl apply -f -
 
@@ -77,7 +79,10 @@ export const injectCommand: Command = {
         throw new OutriggerError('config_invalid', `-f: ${file} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'filename');
       }
     }
-    process.stdout.write(injectManifest(text, config).text);
+    const result = injectManifest(text, config);
+    process.stdout.write(result.text);
+    // On stderr, so the manifest on stdout can still be piped to kubectl.
+    for (const warning of result.documents.flatMap((d) => d.warnings ?? [])) process.stderr.write(`outrigger inject: warning: ${warning}\n`);
     return 0;
   },
 };

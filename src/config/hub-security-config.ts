@@ -20,18 +20,21 @@ const count = (min: number, max: number) =>
 
 export const CLIENT_AUTH_MODES = ['none', 'optional', 'require'] as const;
 
+/** The audience of the projected ServiceAccount tokens injected sidecars present, and the hub's default. */
+export const KUBERNETES_TOKEN_AUDIENCE = 'outrigger';
+
 const jwtSchema = z
   .strictObject({
-    enabled: bool.default(false).describe('Accept JWTs (the AI-CORE seed\'s) signed with the keys below'),
-    issuer: z.string({ error: 'must be a string' }).default('').describe('Required "iss" claim; JWTs from another issuer are left to the other verifiers'),
+    enabled: bool.default(false).describe('Accept bearer JWTs (the AI-CORE seed\'s) signed with the keys below; each must carry exp, sub and the role claim'),
+    issuer: z.string({ error: 'must be a string' }).default('').describe('Required "iss" claim; JWTs of any other issuer go to the ServiceAccount token check (auth.kubernetes), or are refused'),
     audience: z.string({ error: 'must be a string' }).default('').describe('Required "aud" claim; empty: not checked'),
-    hs256_secret_file: path('a file holding the HS256 secret').default('').describe('File holding the shared HS256 secret'),
-    public_key_files: z.array(path('a PEM public key')).default([]).describe('PEM public keys (RSA for RS256, P-256 for ES256)'),
-    jwks_file: path('a JWKS (JSON Web Key Set) file').default('').describe('A JSON Web Key Set file'),
+    hs256_secret_file: path('a file holding the HS256 secret').default('').describe('File holding the shared HS256 secret (at least 32 bytes; one trailing newline is ignored)'),
+    public_key_files: z.array(path('a PEM public key')).default([]).describe('PEM public keys: RSA (2048 bits or more) for RS256, P-256 for ES256'),
+    jwks_file: path('a JWKS (JSON Web Key Set) file').default('').describe('A JSON Web Key Set file of public keys; a JWT without kid is tried against every key of its type'),
     role_claim: z.string({ error: 'must be a claim name' }).min(1, { error: 'must be a claim name' }).default('role').describe(`Claim holding the role: ${ROLES.join(', ')}`),
-    scopes_claim: z.string({ error: 'must be a claim name' }).min(1, { error: 'must be a claim name' }).default('scopes').describe('Claim holding the scopes: a list, or a space-separated string'),
+    scopes_claim: z.string({ error: 'must be a claim name' }).min(1, { error: 'must be a claim name' }).default('scopes').describe('Claim holding the scopes: a list, or a space-separated string (a service JWT may add "reads" the same way)'),
     default_scopes: z.array(scopeSchema).default([]).describe('Scopes of a JWT without a scopes claim (the AI-CORE seed\'s tokens carry none); none by default'),
-    clock_tolerance: durationSchema({ min: 0, max: 600_000 }).default(30_000).describe('Leeway on exp and nbf for clock skew'),
+    clock_tolerance: durationSchema({ min: 0, max: 600_000 }).default(30_000).describe('Leeway on exp and nbf for clock skew (whole seconds count)'),
   })
   .superRefine((j, ctx) => {
     if (!j.enabled) return;
@@ -57,10 +60,10 @@ export const authConfigSchema = z.strictObject({
   jwt: jwtSchema.prefault({}),
   kubernetes: z
     .strictObject({
-      enabled: bool.default(false).describe('Accept Kubernetes ServiceAccount tokens, checked with a TokenReview'),
-      audience: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default('outrigger').describe('Audience the projected tokens are made for'),
+      enabled: bool.default(false).describe('Accept Kubernetes ServiceAccount tokens (projected, audience below), checked with a TokenReview; the hub needs RBAC to create tokenreviews'),
+      audience: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).default(KUBERNETES_TOKEN_AUDIENCE).describe('Audience the projected tokens must be made for; the sidecars the injector adds present tokens for "outrigger"'),
       kubeconfig: path('a kubeconfig file').default('').describe("Kubeconfig for the TokenReviews; empty: the pod's service account, else KUBECONFIG or ~/.kube/config"),
-      cache_ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(300_000).describe('Longest a TokenReview answer is reused (never past the token\'s expiry)'),
+      cache_ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(300_000).describe('Longest a TokenReview answer is reused (never within 30s of the token\'s expiry; refusals are reused 10s)'),
     })
     .prefault({}),
 });

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { AccessControl } from '../auth/access-control.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { Authenticator, type BearerVerifier } from '../auth/authenticator.js';
 import { Bindings } from '../auth/bindings.js';
 import { bootstrapAdminToken } from '../auth/bootstrap-token.js';
 import { listScopes, type Identity } from '../auth/identity.js';
@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
+import { createBearerVerifiers, type HubVerifiers } from './hub-verifiers.js';
 import { OpenStreams } from './open-streams.js';
 import { WriteLimiter } from './write-limiter.js';
 
@@ -45,12 +46,16 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
   const anonymous: Identity | undefined = auth.anonymous.enabled
     ? { name: 'anonymous', kind: 'anonymous', role: 'viewer', scopes: auth.anonymous.scopes, reads: auth.anonymous.scopes }
     : undefined;
+  const bindings = new Bindings(auth.bindings, config.kubernetes.namespace_suffix);
+  // JWT and ServiceAccount token verifiers: filled by start(), before the listeners open.
+  const verifiers: BearerVerifier[] = [];
+  let hubVerifiers: HubVerifiers | undefined;
   const authenticator = auth.enabled
     ? new Authenticator({
         clock: deps.clock,
         ...(tokens !== undefined ? { tokens } : {}),
-        verifiers: [],
-        bindings: new Bindings(auth.bindings, config.kubernetes.namespace_suffix),
+        verifiers,
+        bindings,
         trustDomain: auth.trust_domain,
         ...(anonymous !== undefined ? { anonymous } : {}),
       })
@@ -94,6 +99,9 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
         logger.warn('auth is disabled (auth.enabled: false): anyone who reaches the hub may read and change everything');
         return false;
       }
+      // Key files first: a bad one fails the start before a first start writes anything.
+      hubVerifiers = await createBearerVerifiers(auth, { clock: deps.clock, logger, bindings, resolvePath: expandHome });
+      verifiers.push(...hubVerifiers.verifiers);
       const bootstrapped = await bootstrapAdminToken(tokensPath, bootstrapPath, deps.clock.now());
       if (bootstrapped) logger.info('auth: first start: wrote a bootstrap admin token, readable only by this user', { path: bootstrapPath, tokens_file: tokensPath });
       tokens.load();
@@ -105,6 +113,7 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
     close() {
       tokens?.close();
       deps.clock.clearInterval(expiryTimer);
+      hubVerifiers?.close();
     },
   };
 }

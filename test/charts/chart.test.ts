@@ -234,6 +234,21 @@ test('the hub ConfigMap is hub.config from values.yaml, and the hub loads it as 
   t.true(config.kubernetes.enabled, 'the chart turns the Kubernetes source on');
   t.is(config.kubernetes.namespace_suffix, 'svc.cluster.local');
   t.deepEqual(config.kubernetes.namespaces, []);
+  t.true(config.auth.enabled);
+  t.true(config.auth.kubernetes.enabled, 'the chart\'s sidecars present ServiceAccount tokens, so the hub checks them');
+  t.is(config.auth.kubernetes.audience, 'outrigger');
+});
+
+test('the hub keeps its tokens in a writable data_dir beside the read-only root, and mounts its ServiceAccount token for TokenReviews', (t) => {
+  const deployment = docOfKind('hub-deployment.yaml', 'Deployment');
+  const hub = firstContainer(deployment);
+  t.true((hub.volumeMounts as Tree[]).some((m) => m.name === 'data'));
+  t.is(at(values, ['hub', 'config', 'data_dir']), '/var/lib/outrigger');
+  // The skeleton drops actions, so the mount path is read from the template text.
+  t.regex(templates.get('hub-deployment.yaml')!, /- name: data\n\s+mountPath: \{\{ \.Values\.hub\.config\.data_dir \}\}\n/, 'mounted where the config puts data_dir');
+  const volume = (at(deployment, ['spec', 'template', 'spec', 'volumes']) as Tree[]).find((v) => v.name === 'data');
+  t.truthy(volume?.emptyDir);
+  t.regex(templates.get('hub-deployment.yaml')!, /automountServiceAccountToken: \{\{ or \(and \.Values\.hub\.config\.kubernetes\.enabled \(empty \.Values\.hub\.config\.kubernetes\.kubeconfig\)\) \.Values\.hub\.config\.auth\.kubernetes\.enabled \}\}/);
 });
 
 test('the injector ConfigMap, rendered from values.yaml, is accepted by the injector\'s config loader', (t) => {
@@ -322,6 +337,12 @@ test('the real injector runs with the chart\'s config file and answers both webh
   t.true(sidecar.includes('outrigger-hub.outrigger.svc:15010'), 'the chart\'s hub Service');
   t.true(sidecar.includes('"value":"shop.svc.cluster.local"'), 'the hub\'s namespace suffix');
   t.true(sidecar.includes('"restartPolicy":"Always"'), 'a native sidecar');
+  const hubConfig = loadConfig(hubConfigSchema, { args: ['--config', 'hub.yaml'], env: {}, readFile: () => renderEntry(templates.get('hub-configmap.yaml')!, 'hub.yaml') }).config;
+  t.true(sidecar.includes(`"serviceAccountToken":{"audience":"${hubConfig.auth.kubernetes.audience}","expirationSeconds":3600,"path":"token"}`), 'a projected token for the audience the chart\'s hub checks');
+  t.true(sidecar.includes('"name":"OUTRIGGER_HUB_TOKEN_FILE","value":"/var/run/secrets/outrigger/token"'));
+  t.deepEqual(response.warnings, [
+    'outrigger: ServiceAccount "default" is not "cart", the service the sidecar registers; the hub lets an account write only the service of its name: set serviceAccountName: cart, or bind system:serviceaccount:shop:default in the hub\'s auth.bindings',
+  ]);
 
   const notAnnotated = (await httpsJson(`${base}${WEBHOOK_PATHS.annotationOptIn}`, pems.cert, review({}))).json.response as Tree;
   t.true(notAnnotated.allowed);
@@ -412,6 +433,19 @@ test('RBAC: the hub may get, list and watch Services and EndpointSlices, cluster
   t.regex(text, /if empty \.Values\.hub\.config\.kubernetes\.namespaces/);
   t.regex(text, /range \$namespace := \.Values\.hub\.config\.kubernetes\.namespaces/);
   t.deepEqual(skeletonDocs('hub-rbac.yaml').map((d) => d.kind), ['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+});
+
+test('RBAC: the hub may create TokenReviews (nothing else, cluster-wide) when it checks ServiceAccount tokens', (t) => {
+  const text = templates.get('hub-tokenreview-rbac.yaml')!;
+  t.regex(text, /^\{\{- if and \.Values\.hub\.config\.auth\.kubernetes\.enabled \.Values\.hub\.rbac\.create \}\}/);
+  const role = docOfKind('hub-tokenreview-rbac.yaml', 'ClusterRole');
+  t.deepEqual(role.rules, [{ apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] }]);
+  const binding = docOfKind('hub-tokenreview-rbac.yaml', 'ClusterRoleBinding');
+  t.is(at(binding, ['roleRef', 'kind']), 'ClusterRole');
+  // Names are actions, which the skeleton drops: the role, the binding and the roleRef use the same one.
+  t.is(text.match(/\{\{ include "outrigger\.hub\.clusterName" \. \}\}-tokenreview\n/g)?.length, 3);
+  t.deepEqual((binding.subjects as Tree[]).map((s) => s.kind), ['ServiceAccount']);
+  t.regex(text, /name: \{\{ include "outrigger\.hub\.serviceAccountName" \. \}\}/, 'bound to the hub\'s ServiceAccount');
 });
 
 test('the webhook: v1 reviews, no side effects, the injector\'s paths on 443, pod CREATE, two disjoint selections', (t) => {

@@ -41,6 +41,11 @@ test('a Deployment between a Service and a ConfigMap: the workload is injected, 
   const [, deployment] = YAML.parseAllDocuments(out.stdout).map((d) => d.toJS() as { spec: { template: { spec: { initContainers: Array<{ name: string; restartPolicy: string }> } } } });
   t.deepEqual(deployment?.spec.template.spec.initContainers.map((c) => [c.name, c.restartPolicy]), [['outrigger-sidecar', 'Always']]);
   t.true(out.stdout.includes('app: web # also the service name the sidecar registers'), 'comments inside the changed document survive');
+  t.is(
+    out.stderr,
+    'outrigger inject: warning: document 2 (Deployment web): ServiceAccount "default" is not "web", the service the sidecar registers; the hub lets an account write only the service of its name: set serviceAccountName: web, or bind system:serviceaccount:shop:default in the hub\'s auth.bindings\n',
+    'the ServiceAccount warning, on stderr so stdout stays a manifest',
+  );
 });
 
 test('a CronJob is injected in spec.jobTemplate.spec.template', async (t) => {

@@ -66,7 +66,8 @@ test('a pod annotated inject "true" gets a native sidecar as its first init cont
   t.false('OUTRIGGER_HEALTH_CHECK' in envOf(sidecar));
   t.is(out.metadata.annotations?.['outrigger.io/status'], 'injected');
   t.deepEqual(out.spec.containers.map((c) => c.name), ['web'], 'the app containers are unchanged');
-  t.deepEqual(out.spec.volumes?.map((v) => v.name), ['outrigger-tmp']);
+  t.deepEqual(out.spec.volumes?.map((v) => v.name), ['outrigger-tmp', 'outrigger-token']);
+  t.is(envOf(sidecar).OUTRIGGER_HUB_TOKEN_FILE, '/var/run/secrets/outrigger/token');
 });
 
 test('whole arrays are added where the pod has none, items appended or inserted where it has some', (t) => {
@@ -84,6 +85,7 @@ test('whole arrays are added where the pod has none, items appended or inserted 
     result.patch.map((o) => o.path),
     [
       '/metadata/annotations/outrigger.io~1status',
+      '/spec/volumes/-',
       '/spec/volumes/-',
       '/spec/containers/0/env/-',
       '/spec/containers/0/env/-',
@@ -252,6 +254,36 @@ test('the env the injector writes is what the sidecar reads: its own config load
   ]);
   t.is(resolved.admin_port, 15000);
   t.is(resolved.outbound_port, 15001);
+  t.is(resolved.hub_token_file, '/var/run/secrets/outrigger/token', 'the sidecar presents the projected token');
+});
+
+test('the token volume is a projected ServiceAccount token for the audience outrigger, mounted only into the sidecar', (t) => {
+  const p = pod({ 'outrigger.io/inject': 'true' }, { volumes: [{ name: 'data' }], containers: [{ name: 'web', ports: [{ containerPort: 8080 }], volumeMounts: [{ name: 'data', mountPath: '/data' }] }] });
+  const out = applied(p, injectPod(p, config(), { namespace: 'shop', namespaceOptIn: false }));
+  t.deepEqual(out.spec.volumes, [
+    { name: 'data' },
+    { name: 'outrigger-tmp', emptyDir: { sizeLimit: '16Mi' } },
+    { name: 'outrigger-token', projected: { sources: [{ serviceAccountToken: { audience: 'outrigger', expirationSeconds: 3600, path: 'token' } }] } },
+  ]);
+  t.deepEqual(out.spec.initContainers?.[0]?.volumeMounts, [
+    { name: 'outrigger-tmp', mountPath: '/tmp' },
+    { name: 'outrigger-token', mountPath: '/var/run/secrets/outrigger', readOnly: true },
+  ]);
+  t.deepEqual(out.spec.containers[0]?.volumeMounts, [{ name: 'data', mountPath: '/data' }], 'the app cannot read the token');
+});
+
+test('a warning when the pod\'s ServiceAccount is not named like the service its sidecar registers', (t) => {
+  const warnings = (spec: Record<string, unknown>, namespace?: string): string[] => {
+    const r = injectPod(pod({ 'outrigger.io/inject': 'true' }, spec), config(), { namespaceOptIn: false, ...(namespace !== undefined ? { namespace } : {}) });
+    return r.injected ? r.warnings : ['not injected'];
+  };
+  t.deepEqual(warnings({ serviceAccountName: 'web' }), []);
+  t.deepEqual(warnings({ serviceAccount: 'web' }), [], 'the deprecated field counts too');
+  const [byDefault] = warnings({}, 'shop');
+  t.regex(byDefault ?? '', /^ServiceAccount "default" is not "web", the service the sidecar registers; .*set serviceAccountName: web, or bind system:serviceaccount:shop:default in the hub's auth\.bindings$/);
+  t.regex(warnings({ serviceAccountName: 'frontend' }, 'shop')[0] ?? '', /ServiceAccount "frontend" is not "web".*system:serviceaccount:shop:frontend/);
+  const noNamespace = injectPod({ metadata: { name: 'web-0', labels: { app: 'web' } }, spec: pod().spec }, config(), { namespaceOptIn: true });
+  t.regex(noNamespace.injected ? (noNamespace.warnings[0] ?? '') : '', /system:serviceaccount:<namespace>:default/);
 });
 
 test('every invalid annotation is refused with its name and what it allows', (t) => {

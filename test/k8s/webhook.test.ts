@@ -21,7 +21,7 @@ interface Review {
 interface ReviewAnswer {
   apiVersion: string;
   kind: string;
-  response: { uid: string; allowed: boolean; patchType?: string; patch?: string; status?: { code: number; message: string } };
+  response: { uid: string; allowed: boolean; patchType?: string; patch?: string; status?: { code: number; message: string }; warnings?: string[] };
 }
 
 /** The AdmissionReview the API server sends for a Deployment's pod, as recorded from a cluster. */
@@ -114,8 +114,39 @@ test('a bare annotated Pod gets a native sidecar first, with its env, probes and
   });
   t.deepEqual(JSON.parse(envOf(sidecar).OUTRIGGER_UPSTREAMS ?? ''), [{ service: 'worker.secure-api.local', local_port: 9001 }, { service: 'billing' }]);
   t.is(pod.metadata.annotations?.['outrigger.io/status'], 'injected');
-  t.deepEqual(pod.spec.volumes?.map((v) => v.name), ['kube-api-access-7xk2p', 'outrigger-tmp']);
+  t.deepEqual(pod.spec.volumes?.map((v) => v.name), ['kube-api-access-7xk2p', 'outrigger-tmp', 'outrigger-token']);
   t.deepEqual(pod.spec.containers.map((c) => c.name), ['web']);
+});
+
+test('the sidecar presents a projected ServiceAccount token; a pod whose ServiceAccount is not named like its service gets a warning kubectl shows', async (t) => {
+  const asDefault = reviewOf((pod) => {
+    pod.metadata.annotations = { 'outrigger.io/inject': 'true' };
+  }, 'sa-1');
+  const answer = await review('/mutate/annotated', asDefault);
+  const pod = patched(asDefault.request.object, answer);
+  const sidecar = pod.spec.initContainers![0]!;
+  t.is(envOf(sidecar).OUTRIGGER_HUB_TOKEN_FILE, '/var/run/secrets/outrigger/token');
+  t.deepEqual((sidecar as { volumeMounts?: unknown }).volumeMounts, [
+    { name: 'outrigger-tmp', mountPath: '/tmp' },
+    { name: 'outrigger-token', mountPath: '/var/run/secrets/outrigger', readOnly: true },
+  ]);
+  t.deepEqual(
+    pod.spec.volumes?.find((v) => v.name === 'outrigger-token'),
+    { name: 'outrigger-token', projected: { sources: [{ serviceAccountToken: { audience: 'outrigger', expirationSeconds: 3600, path: 'token' } }] } },
+  );
+  t.deepEqual(answer.response.warnings, [
+    'outrigger: ServiceAccount "default" is not "web", the service the sidecar registers; the hub lets an account write only the service of its name: set serviceAccountName: web, or bind system:serviceaccount:shop:default in the hub\'s auth.bindings',
+  ]);
+  t.true(answer.response.warnings!.every((w) => w.length <= 256), 'the API server may cut warnings over 256 characters');
+
+  const asWeb = reviewOf((p) => {
+    p.metadata.annotations = { 'outrigger.io/inject': 'true' };
+    (p.spec as Record<string, unknown>).serviceAccountName = 'web';
+    (p.spec as Record<string, unknown>).serviceAccount = 'web';
+  }, 'sa-2');
+  const quiet = await review('/mutate/annotated', asWeb);
+  t.is(typeof quiet.response.patch, 'string');
+  t.is(quiet.response.warnings, undefined);
 });
 
 test('a pod with init containers and its own env: the sidecar goes before them and the proxy env is appended', async (t) => {

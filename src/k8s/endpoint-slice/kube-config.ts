@@ -8,10 +8,9 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
 /**
  * Loads the credentials the hub talks to the API server with: the kubeconfig file at `path`
  * when given; otherwise the pod's service account when running in a pod, else KUBECONFIG or
- * ~/.kube/config (client-node's default search). A failure is a config error on
- * `kubernetes.kubeconfig`.
+ * ~/.kube/config (client-node's default search). A failure is a config error on `key`.
  */
-export function loadKubeConfig(path: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function loadKubeConfig(path: string, env: NodeJS.ProcessEnv = process.env, key = 'kubernetes.kubeconfig'): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (path !== '') kc.loadFromFile(path);
@@ -19,13 +18,13 @@ export function loadKubeConfig(path: string, env: NodeJS.ProcessEnv = process.en
     else kc.loadFromDefault();
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new OutriggerError('config_invalid', `kubernetes.kubeconfig: cannot load ${path === '' ? 'the default kubeconfig' : path}: ${why}`, 'kubernetes.kubeconfig');
+    throw new OutriggerError('config_invalid', `${key}: cannot load ${path === '' ? 'the default kubeconfig' : path}: ${why}`, key);
   }
   if (kc.getCurrentCluster() === null) {
     throw new OutriggerError(
       'config_invalid',
-      `kubernetes.kubeconfig: ${path === '' ? 'the default kubeconfig' : path} names no current cluster (set current-context)`,
-      'kubernetes.kubeconfig',
+      `${key}: ${path === '' ? 'the default kubeconfig' : path} names no current cluster (set current-context)`,
+      key,
     );
   }
   return kc;

@@ -22,6 +22,8 @@ export interface AdmissionResponse {
   /** The JSON Patch, base64-encoded. */
   patch?: string;
   status?: { code: number; message: string };
+  /** Shown by kubectl to whoever created the pod ("Warning: ..."). */
+  warnings?: string[];
 }
 
 export interface AdmissionReviewResponse {
@@ -61,7 +63,13 @@ export function reviewAdmission(request: AdmissionRequest, config: InjectorConfi
   try {
     const result = injectPod(request.object, config, { ...(request.namespace ? { namespace: request.namespace } : {}), namespaceOptIn });
     if (!result.injected || result.patch.length === 0) return answer({ uid: request.uid, allowed: true });
-    return answer({ uid: request.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(result.patch)).toString('base64') });
+    return answer({
+      uid: request.uid,
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(result.patch)).toString('base64'),
+      ...(result.warnings.length > 0 ? { warnings: result.warnings.map((w) => `outrigger: ${w}`) } : {}),
+    });
   } catch (err) {
     if (!(err instanceof OutriggerError)) throw err;
     return answer({ uid: request.uid, allowed: false, status: { code: 400, message: `outrigger sidecar injector: ${err.message}` } });

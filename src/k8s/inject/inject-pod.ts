@@ -5,7 +5,7 @@ import { pointer, type AddOperation, type JsonPatch } from './json-patch.js';
 import { defaultAppPort, defaultServiceName } from './pod-defaults.js';
 import { isRecord, type Container, type PodLike } from './pod-types.js';
 import { proxyEnv } from './proxy-env.js';
-import { SIDECAR_NAME, TMP_VOLUME, sidecarContainer, tmpVolume, type SidecarSettings } from './sidecar-container.js';
+import { SIDECAR_NAME, sidecarContainer, tmpVolume, tokenVolume, type SidecarSettings } from './sidecar-container.js';
 
 export interface InjectContext {
   /** The namespace the pod is created in (the admission request's); offline, the manifest's, if it names one. */
@@ -20,7 +20,8 @@ export interface InjectContext {
 }
 
 export type InjectResult =
-  | { injected: true; patch: JsonPatch; sidecar: SidecarSettings }
+  /** `warnings`: what the pod's owner should fix, though the pod is injected (shown by kubectl and `outrigger inject`). */
+  | { injected: true; patch: JsonPatch; sidecar: SidecarSettings; warnings: string[] }
   | { injected: false; patch: JsonPatch; reason: string };
 
 const skip = (reason: string): InjectResult => ({ injected: false, patch: [], reason });
@@ -107,7 +108,8 @@ export function injectPod(input: unknown, config: InjectorConfig, context: Injec
     patch.push({ op: 'add', path: pointer('metadata', 'annotations', ANNOTATIONS.status), value: STATUS_INJECTED });
   }
 
-  if (!(pod.spec.volumes ?? []).some((v) => v.name === TMP_VOLUME)) patch.push(...addToList(['spec', 'volumes'], pod.spec.volumes, [tmpVolume()]));
+  const volumes = [tmpVolume(), tokenVolume()].filter((v) => !(pod.spec.volumes ?? []).some((have) => have.name === v.name));
+  if (volumes.length > 0) patch.push(...addToList(['spec', 'volumes'], pod.spec.volumes, volumes));
 
   // Before the sidecar goes in: inserting it first in `containers` would shift these indices.
   if (asked.proxyEnv ?? config.proxy_env) {
@@ -122,5 +124,21 @@ export function injectPod(input: unknown, config: InjectorConfig, context: Injec
   const sidecar = sidecarContainer(settings, config);
   if (settings.native) patch.push(...addToList(['spec', 'initContainers'], pod.spec.initContainers, [sidecar], 0));
   else patch.push(...addToList(['spec', 'containers'], pod.spec.containers, [sidecar], 0));
-  return { injected: true, patch, sidecar: settings };
+  return { injected: true, patch, sidecar: settings, warnings: identityWarnings(pod, settings.service, k8sNamespace) };
+}
+
+/**
+ * The sidecar presents the pod's ServiceAccount token, and by default the hub lets a
+ * ServiceAccount register only the service of its own name: a pod running as another account
+ * (often `default`) would have its sidecar refused, so its owner is told now.
+ */
+function identityWarnings(pod: PodLike, service: string, namespace: string | undefined): string[] {
+  const spec = pod.spec as { serviceAccountName?: unknown; serviceAccount?: unknown };
+  const named = [spec.serviceAccountName, spec.serviceAccount].find((v): v is string => typeof v === 'string' && v !== '');
+  const account = named ?? 'default';
+  if (account === service) return [];
+  return [
+    `ServiceAccount "${account}" is not "${service}", the service the sidecar registers; the hub lets an account write only the service of its name: ` +
+      `set serviceAccountName: ${service}, or bind system:serviceaccount:${namespace ?? '<namespace>'}:${account} in the hub's auth.bindings`,
+  ];
 }

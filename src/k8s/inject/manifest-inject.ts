@@ -24,6 +24,8 @@ export interface DocumentOutcome {
   injected: boolean;
   /** Why a workload was left alone; absent for kinds without a pod template. */
   reason?: string;
+  /** What to fix in an injected workload (its ServiceAccount, say). */
+  warnings?: string[];
 }
 
 export interface ManifestResult {
@@ -92,7 +94,7 @@ export function injectManifest(text: string, config: InjectorConfig): ManifestRe
     applyPatchToYaml(doc, templatePath, result.patch);
     out += text.slice(copiedTo, start) + doc.toString({ lineWidth: 0, flowCollectionPadding: false });
     copiedTo = end;
-    documents.push({ index, kind, name, injected: true });
+    documents.push({ index, kind, name, injected: true, ...(result.warnings.length > 0 ? { warnings: result.warnings.map((w) => `${where}: ${w}`) } : {}) });
   });
   out += text.slice(copiedTo);
   return { text: out, documents };

@@ -1,3 +1,4 @@
+import { KUBERNETES_TOKEN_AUDIENCE } from '../../config/hub-security-config.js';
 import type { InjectorConfig } from '../../config/injector-config.js';
 import type { UpstreamConfig } from '../../config/sidecar-config.js';
 import type { Protocol } from '../../model/protocol.js';
@@ -12,6 +13,15 @@ export const OUTBOUND_PORT = 15001;
 export const SIDECAR_UID = 1337;
 /** The root filesystem is read-only; the sidecar's temp dir (where its peer cache lives) is an emptyDir. */
 export const TMP_VOLUME = 'outrigger-tmp';
+/**
+ * The projected ServiceAccount token the sidecar presents to the hub (audience `outrigger`).
+ * The kubelet replaces it well before it expires, and the sidecar re-reads the file when it
+ * changes; only the sidecar mounts it.
+ */
+export const TOKEN_VOLUME = 'outrigger-token';
+export const TOKEN_DIR = '/var/run/secrets/outrigger';
+export const TOKEN_FILE = `${TOKEN_DIR}/token`;
+export const TOKEN_EXPIRATION_SECONDS = 3600;
 
 /** What the sidecar of one pod is told, resolved from annotations, pod and injector config. */
 export interface SidecarSettings {
@@ -45,6 +55,7 @@ function sidecarEnv(s: SidecarSettings, config: InjectorConfig): EnvVar[] {
     { name: 'OUTRIGGER_APP__PORT', value: String(s.appPort) },
     { name: 'OUTRIGGER_APP__PROTOCOL', value: s.protocol },
     { name: 'OUTRIGGER_HUBS', value: JSON.stringify(config.hubs) },
+    { name: 'OUTRIGGER_HUB_TOKEN_FILE', value: TOKEN_FILE },
     ...(s.healthCheck !== undefined ? [{ name: 'OUTRIGGER_HEALTH_CHECK', value: JSON.stringify(s.healthCheck) }] : []),
     ...(s.upstreams !== undefined && s.upstreams.length > 0 ? [{ name: 'OUTRIGGER_UPSTREAMS', value: JSON.stringify(s.upstreams) }] : []),
   ];
@@ -86,10 +97,19 @@ export function sidecarContainer(s: SidecarSettings, config: InjectorConfig): Co
       readOnlyRootFilesystem: true,
       capabilities: { drop: ['ALL'] },
     },
-    volumeMounts: [{ name: TMP_VOLUME, mountPath: '/tmp' }],
+    volumeMounts: [
+      { name: TMP_VOLUME, mountPath: '/tmp' },
+      { name: TOKEN_VOLUME, mountPath: TOKEN_DIR, readOnly: true },
+    ],
   };
   return container;
 }
 
 /** The emptyDir the sidecar writes its temp files (the last good peer config) to. */
 export const tmpVolume = (): { name: string; emptyDir: Record<string, unknown> } => ({ name: TMP_VOLUME, emptyDir: { sizeLimit: '16Mi' } });
+
+/** The sidecar's identity for the hub: a ServiceAccount token for the audience `outrigger`, rotated by the kubelet. */
+export const tokenVolume = (): { name: string; projected: Record<string, unknown> } => ({
+  name: TOKEN_VOLUME,
+  projected: { sources: [{ serviceAccountToken: { audience: KUBERNETES_TOKEN_AUDIENCE, expirationSeconds: TOKEN_EXPIRATION_SECONDS, path: 'token' } }] },
+});

@@ -73,6 +73,7 @@ export class InjectorServer {
     if (!review.response.allowed) this.logger.info('refused a pod', { ...fields, reason: review.response.status?.message });
     else if (review.response.patch !== undefined) this.logger.info('injected the sidecar', fields);
     else this.logger.debug('left a pod alone', fields);
+    for (const warning of review.response.warnings ?? []) this.logger.warn('injected a pod that needs attention', { ...fields, warning });
     return reply(200, review);
   }
 

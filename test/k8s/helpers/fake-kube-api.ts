@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,12 +39,25 @@ interface LoggedEvent {
   object: KubeObject;
 }
 
+/** A bearer token the fake's TokenReview knows: who it authenticates, and for which audiences. */
+export interface KnownToken {
+  username: string;
+  audiences: string[];
+}
+
+const TOKEN_REVIEWS_PATH = '/apis/authentication.k8s.io/v1/tokenreviews';
+
 /**
  * A loopback HTTP server that speaks the Kubernetes API's list/watch wire format for Services
  * and EndpointSlices: lists carry `metadata.resourceVersion`; `?watch=true&resourceVersion=N`
  * replays every event after N, then streams new ones as newline-delimited JSON over a chunked
  * response (with BOOKMARKs when `allowWatchBookmarks=true`). Compaction makes an old
  * resourceVersion answer with an ERROR event carrying a 410 Status, as the API server does.
+ *
+ * It also answers TokenReviews (POST authentication.k8s.io/v1 tokenreviews) as the API server's
+ * token authenticator does: a known token is authenticated for the audiences it shares with
+ * `spec.audiences`; an unknown one, or one for none of them, is not, with an `error`. The
+ * answer echoes the spec, token included, as the API server does.
  */
 export class FakeKubeApi {
   readonly requests: SeenRequest[] = [];
@@ -56,6 +70,13 @@ export class FakeKubeApi {
   private compactedBelow = 0;
   private failures: Array<{ status: number; watch: boolean | undefined }> = [];
   private heldLists: Array<() => void> | undefined;
+  private readonly knownTokens = new Map<string, KnownToken>();
+  private reviewFailures: number[] = [];
+  private heldReviews: Array<() => void> | undefined;
+  /** TokenReviews received, with the audiences each asked for. */
+  readonly reviews: Array<{ audiences: string[] | undefined }> = [];
+  /** false: answer as an API server that ignores `spec.audiences` and names no audience in its answers. */
+  audienceAware = true;
   private readonly tempDirs: string[] = [];
   port = 0;
 
@@ -181,6 +202,36 @@ export class FakeKubeApi {
     };
   }
 
+  /** A token a TokenReview authenticates as `username` for `audiences`. */
+  addToken(token: string, known: KnownToken): void {
+    this.knownTokens.set(token, known);
+  }
+
+  /** A projected ServiceAccount token of `namespace`/`name`, for `audiences` (default: outrigger). */
+  addServiceAccountToken(token: string, namespace: string, name: string, audiences = ['outrigger']): void {
+    this.addToken(token, { username: `system:serviceaccount:${namespace}:${name}`, audiences });
+  }
+
+  /** The next TokenReview is answered with this HTTP status and a Status body. */
+  failNextReview(status: number): void {
+    this.reviewFailures.push(status);
+  }
+
+  /** Holds TokenReviews until the returned function is called. */
+  holdReviews(): () => void {
+    this.heldReviews = [];
+    return () => {
+      const held = this.heldReviews ?? [];
+      this.heldReviews = undefined;
+      for (const release of held) release();
+    };
+  }
+
+  /** TokenReviews waiting on holdReviews(). */
+  get heldReviewCount(): number {
+    return this.heldReviews?.length ?? 0;
+  }
+
   openWatches(resource?: Resource): number {
     return [...this.watches].filter((w) => resource === undefined || w.resource === resource).length;
   }
@@ -205,6 +256,10 @@ export class FakeKubeApi {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
+    if (req.method === 'POST' && url.pathname === TOKEN_REVIEWS_PATH) {
+      this.tokenReview(req, res);
+      return;
+    }
     const route = parsePath(url.pathname);
     if (req.method !== 'GET' || route === undefined) {
       status(res, 404, 'NotFound', `no route ${req.method} ${url.pathname}`);
@@ -248,6 +303,39 @@ export class FakeKubeApi {
     for (const e of this.log) {
       if (e.rv > from && matches(w, e)) write(res, { type: e.type, object: e.object });
     }
+  }
+
+  private tokenReview(req: http.IncomingMessage, res: http.ServerResponse): void {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (text += d));
+    req.on('end', () => {
+      const review = JSON.parse(text) as { spec?: { token?: string; audiences?: string[] } };
+      this.reviews.push({ audiences: review.spec?.audiences });
+      const failure = this.reviewFailures.shift();
+      if (failure !== undefined) {
+        status(res, failure, failure === 403 ? 'Forbidden' : 'InternalError', `scripted failure ${failure}`);
+        return;
+      }
+      const answer = (): void => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: review.spec, status: this.reviewStatus(review.spec ?? {}) }));
+      };
+      if (this.heldReviews !== undefined) this.heldReviews.push(answer);
+      else answer();
+    });
+  }
+
+  private reviewStatus(spec: { token?: string; audiences?: string[] }): Record<string, unknown> {
+    const known = spec.token === undefined ? undefined : this.knownTokens.get(spec.token);
+    if (known === undefined) return { user: {}, error: '[invalid bearer token, square/go-jose: error in cryptographic primitive]' };
+    const wanted = this.audienceAware ? (spec.audiences ?? []) : [];
+    // No audiences asked, or an authenticator that ignores them: the answer names none.
+    const shared = wanted.length === 0 ? [] : known.audiences.filter((a) => wanted.includes(a));
+    if (wanted.length > 0 && shared.length === 0) return { user: {}, error: `[invalid bearer token, token audiences ${JSON.stringify(known.audiences)} is invalid for the target audiences ${JSON.stringify(wanted)}]` };
+    const [, , namespace] = known.username.split(':');
+    const groups = known.username.startsWith('system:serviceaccount:') ? ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'] : ['system:authenticated'];
+    return { authenticated: true, user: { username: known.username, uid: `uid-${known.username}`, groups }, audiences: shared };
   }
 
   private publish(e: LoggedEvent): void {
@@ -327,4 +415,15 @@ export function endpointSlice(
 
 export function kubeService(namespace: string, name: string, type = 'ClusterIP'): KubeObject {
   return { apiVersion: 'v1', kind: 'Service', metadata: { namespace, name }, spec: { type, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } };
+}
+
+/**
+ * A token shaped like a projected ServiceAccount token (a JWT of the cluster's issuer), for the
+ * fake's TokenReview to know: only the API server can check its signature, here random bytes.
+ */
+export function serviceAccountTokenText(namespace: string, name: string, expMs: number, audiences = ['outrigger']): string {
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const exp = Math.floor(expMs / 1000);
+  const claims = { aud: audiences, exp, iat: exp - 3600, iss: 'https://kubernetes.default.svc.cluster.local', sub: `system:serviceaccount:${namespace}:${name}`, jti: randomUUID() };
+  return `${part({ alg: 'RS256', kid: 'cluster-key' })}.${part(claims)}.${randomBytes(64).toString('base64url')}`;
 }

@@ -17,8 +17,9 @@ export interface Container {
   securityContext?: Record<string, unknown>;
   resources?: Record<string, unknown>;
   ports?: Array<{ name?: string; containerPort: number }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
 }
 export interface Pod {
   metadata: { name?: string; generateName?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[]; initContainers?: Container[]; volumes?: Array<{ name: string }> };
+  spec: { containers: Container[]; initContainers?: Container[]; volumes?: Array<{ name: string; [key: string]: unknown }>; serviceAccountName?: string; serviceAccount?: string };
 }
