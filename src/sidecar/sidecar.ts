@@ -8,7 +8,7 @@ import { CACHE_OFF, type ResolvedSidecarConfig } from '../config/sidecar-config.
 import { HealthManager } from '../health/health-manager.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
-import { serviceKey } from '../model/names.js';
+import { qualifiedServiceName, serviceKey } from '../model/names.js';
 import type { ClusterDescription } from '../proxy/cluster-runtime.js';
 import { OutboundProxy } from '../proxy/outbound-proxy.js';
 import { AdsClient } from '../xds/client/ads-client.js';
@@ -17,7 +17,6 @@ import { ClusterManager } from './cluster-manager.js';
 import { ClusterUpstreamSource } from './cluster-upstream-source.js';
 import { PeerCache } from './peer-cache.js';
 import { Registrar } from './registrar.js';
-import { upstreamName } from './upstream-name.js';
 
 export type SidecarPhase = 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -98,7 +97,7 @@ export class Sidecar {
     const cacheFile = config.cache_file !== '' ? config.cache_file : path.join(tmpdir(), `outrigger-${self}-${config.instance_id}.json`);
     this.clusters = new ClusterManager({
       ads: this.ads,
-      declared: config.upstreams.map((u) => upstreamName(u.service, config.namespace)),
+      declared: config.upstreams.map((u) => qualifiedServiceName(u.service, config.namespace)),
       cache: config.cache_file === CACHE_OFF ? undefined : new PeerCache({ file: cacheFile, clock: this.clock, logger: this.logger }),
       clock: this.clock,
       logger: this.logger,
@@ -217,7 +216,7 @@ export class Sidecar {
     const out = new Map<string, number>();
     for (const u of this.config.upstreams) {
       const port = bound[u.service];
-      if (port !== undefined) out.set(upstreamName(u.service, this.config.namespace), port);
+      if (port !== undefined) out.set(qualifiedServiceName(u.service, this.config.namespace), port);
     }
     return out;
   }
