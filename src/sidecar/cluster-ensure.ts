@@ -49,6 +49,17 @@ export class EnsureWaiters {
     }
   }
 
+  /** Every caller waiting for `name` gets `err` now. */
+  reject(name: string, err: Error): void {
+    const set = this.byName.get(name);
+    if (set === undefined) return;
+    this.byName.delete(name);
+    for (const w of set) {
+      this.clock.clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
+
   rejectAll(err: Error): void {
     const all = [...this.byName.values()];
     this.byName.clear();

@@ -17,6 +17,7 @@ import { ClusterManager } from './cluster-manager.js';
 import { ClusterUpstreamSource } from './cluster-upstream-source.js';
 import { PeerCache } from './peer-cache.js';
 import { Registrar } from './registrar.js';
+import { HubServiceDirectory } from './service-existence.js';
 
 export type SidecarPhase = 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -42,6 +43,7 @@ export class Sidecar {
   readonly metrics: SidecarMetrics;
   readonly proxy: OutboundProxy;
   private readonly ads: AdsClient;
+  private readonly directory: HubServiceDirectory;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private admin: AdminServer | undefined;
@@ -94,6 +96,7 @@ export class Sidecar {
       clock: this.clock,
       logger: this.logger.child({ component: 'xds' }),
     });
+    this.directory = new HubServiceDirectory(config.hubs, this.logger.child({ component: 'clusters' }));
     const cacheFile = config.cache_file !== '' ? config.cache_file : path.join(tmpdir(), `outrigger-${self}-${config.instance_id}.json`);
     this.clusters = new ClusterManager({
       ads: this.ads,
@@ -102,6 +105,7 @@ export class Sidecar {
       clock: this.clock,
       logger: this.logger,
       onDemandIdleMs: config.on_demand_idle,
+      exists: this.directory.exists,
     });
     this.metrics = new SidecarMetrics({
       appHealth: () => this.health.health,
@@ -134,6 +138,7 @@ export class Sidecar {
         timeout_ms: u.timeout,
       })),
       passthrough: config.passthrough,
+      http1Engine: config.http1_engine,
       clock: this.clock,
       logger: this.logger.child({ component: 'proxy' }),
       metrics: new ProxyMetrics(this.metrics.register),
@@ -259,6 +264,7 @@ export class Sidecar {
       await this.health.stop();
       await this.proxy.stop();
       await this.clusters.stop();
+      this.directory.close();
       await this.admin?.close();
       this.state = 'stopped';
       this.markStopped();

@@ -21,6 +21,8 @@ export interface DownstreamExchange {
   start(): void;
   onRequestBody(chunk: Buffer): void;
   onRequestEnd(trailers: string[]): void;
+  /** The rest of the request is unreadable: true when no response was started, so one can be written. */
+  onRequestRefused(): boolean;
   onDownstreamClose(): void;
 }
 
@@ -158,10 +160,18 @@ export class DownstreamConnection implements MessageHandler {
   private refuse(failure: ParseFailure): void {
     this.detach();
     const status = failure.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    // A request whose body turns out malformed is abandoned upstream too, so it never completes there.
     const current = this.current;
-    if (current !== undefined && !current.isDone) {
-      // A response is under way: a second one cannot be written; close.
-      this.socket.destroy();
+    const parsing = this.parsing;
+    // The refused request is the one being parsed: it is answered 400 unless its own answer started.
+    const answered = current !== undefined && current === parsing ? !current.onRequestRefused() : current !== undefined && !current.isDone;
+    if (parsing !== undefined && parsing !== current) parsing.onDownstreamClose();
+    this.current = this.parsing = undefined;
+    for (const ex of this.queue.splice(0)) ex.onDownstreamClose();
+    if (answered) {
+      // A response was written or is under way: no second one; close once it is out.
+      if (current?.isDone === true) this.socket.end();
+      else this.socket.destroy();
       return;
     }
     this.socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);

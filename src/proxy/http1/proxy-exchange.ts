@@ -167,6 +167,14 @@ export class ProxyExchange implements DownstreamExchange, UpstreamResponseHandle
     }
   }
 
+  onRequestRefused(): boolean {
+    if (this.done || this.committed) return false;
+    // Refused by the parser mid-body: the endpoint must never see this request complete.
+    this.dropAttempt(400);
+    this.finish(400);
+    return true;
+  }
+
   onDownstreamClose(): void {
     if (this.done) return;
     // The client went away: not the endpoint's fault (499 is not a failure for outlier detection).
