@@ -48,6 +48,8 @@ export class DownstreamConnection implements MessageHandler {
   private upgradeHead: MessageHead | undefined;
   private idleDeadline: Deadline | undefined;
   private pauses = 0;
+  /** The answer owed once the requests before a refused one are answered. */
+  private refusal: string | undefined;
   /** Close after the current exchange (the proxy is stopping). */
   closing = false;
 
@@ -125,7 +127,10 @@ export class DownstreamConnection implements MessageHandler {
   exchangeDone(ex: DownstreamExchange): void {
     if (ex !== this.current || this.socket.destroyed) return;
     this.current = undefined;
-    if (ex.closeAfter || this.closing) {
+    if (ex.closeAfter) {
+      // Connection: close (or HTTP/1.0): whatever the client sent after it is not answered.
+      for (const rest of this.queue.splice(0)) rest.onDownstreamClose();
+      this.refusal = undefined;
       this.socket.end();
       return;
     }
@@ -136,7 +141,9 @@ export class DownstreamConnection implements MessageHandler {
       next.start();
       return;
     }
-    if (this.parsing === undefined) this.armIdle();
+    // Stopping, the client done sending, or a refused request owed its 400: close now.
+    if (this.closing) this.answerRefusal();
+    else if (this.parsing === undefined) this.armIdle();
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -157,24 +164,42 @@ export class DownstreamConnection implements MessageHandler {
     this.host.upgrade(this.socket, head, chunk.subarray(r));
   };
 
+  /**
+   * llhttp refused the bytes: nothing more is read. Requests parsed before them are still answered,
+   * in order (as node:http runs their handlers); a refused request whose head was already
+   * forwarded is abandoned upstream so it never completes there. Then 400 (431 for oversized
+   * headers) and the connection closes.
+   */
   private refuse(failure: ParseFailure): void {
     this.detach();
-    const status = failure.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    // A request whose body turns out malformed is abandoned upstream too, so it never completes there.
-    const current = this.current;
+    this.refusal = failure.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
     const parsing = this.parsing;
-    // The refused request is the one being parsed: it is answered 400 unless its own answer started.
-    const answered = current !== undefined && current === parsing ? !current.onRequestRefused() : current !== undefined && !current.isDone;
-    if (parsing !== undefined && parsing !== current) parsing.onDownstreamClose();
-    this.current = this.parsing = undefined;
-    for (const ex of this.queue.splice(0)) ex.onDownstreamClose();
-    if (answered) {
-      // A response was written or is under way: no second one; close once it is out.
-      if (current?.isDone === true) this.socket.end();
-      else this.socket.destroy();
-      return;
+    this.parsing = undefined;
+    if (parsing !== undefined) {
+      if (parsing === this.current) {
+        if (!parsing.onRequestRefused()) {
+          // Its answer was written or has started: no 400 after it.
+          this.refusal = undefined;
+          this.closing = true;
+          if (parsing.isDone) this.socket.end();
+          else this.socket.destroy();
+          return;
+        }
+        this.current = undefined;
+      } else {
+        this.queue.splice(this.queue.indexOf(parsing), 1);
+        parsing.onDownstreamClose();
+      }
     }
-    this.socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+    this.closing = true;
+    if (this.current === undefined) this.answerRefusal();
+  }
+
+  private answerRefusal(): void {
+    const status = this.refusal;
+    this.refusal = undefined;
+    if (status === undefined) this.socket.end();
+    else this.socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
   }
 
   /** The socket leaves this connection (a tunnel, or a refusal). */
@@ -186,7 +211,13 @@ export class DownstreamConnection implements MessageHandler {
   }
 
   private readonly onEnd = (): void => {
-    // The client finished sending; an idle connection is closed, a busy one after its answer.
+    // The client finished sending: a request cut short is refused; an idle connection is closed,
+    // a busy one after its answers.
+    const failure = this.parser.finish();
+    if (failure !== undefined) {
+      this.refuse(failure);
+      return;
+    }
     if (this.idle) this.socket.end();
     else this.closing = true;
   };
