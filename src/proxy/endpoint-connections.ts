@@ -5,7 +5,7 @@
  * stays per request). Built once per endpoint, never per request.
  */
 import http2 from 'node:http2';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { hostKey } from '../balancers/endpoint.js';
 import type { PoolObserver, UpstreamPool } from './http1/upstream-pool.js';
@@ -49,9 +49,10 @@ export class EndpointConnections {
     return this.rawPool;
   }
 
-  http1(): Pool {
+  /** The undici pool of the node:http path (undici is loaded only when that path runs: `PoolClass`). */
+  http1(PoolClass: typeof Pool): Pool {
     if (this.pool !== undefined) return this.pool;
-    const pool = new Pool(this.origin, {
+    const pool = new PoolClass(this.origin, {
       connections: Math.min(this.poolSize, MAX_POOL_CONNECTIONS),
       pipelining: 1,
       // Timeouts are the proxy's (overall, per try); undici's own would fire on long streams.

@@ -8,8 +8,7 @@
  * reported to the balancer (outlier detection counts it) → breaker released.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { Agent } from 'undici';
+import type { Agent, Dispatcher, Pool } from 'undici';
 import type { Clock } from '../common/clock.js';
 import type { Deadline } from '../common/deadline-queue.js';
 import type { Logger } from '../common/logger.js';
@@ -32,6 +31,8 @@ export interface Http1Deps {
   readonly metrics: ProxyMetrics | undefined;
   /** Connection pools to hosts outside the mesh (passthrough). */
   readonly passthrough: Agent;
+  /** undici's Pool, loaded with this path. */
+  readonly Pool: typeof Pool;
 }
 
 /** Where a request goes: a mesh cluster, or (passthrough) a real origin `http://host:port`. */
@@ -131,7 +132,7 @@ class ProxyCall {
         return;
       }
       handle = attempt;
-      dispatcher = attempt.connections.http1();
+      dispatcher = attempt.connections.http1(this.deps.Pool);
     } else {
       dispatcher = this.deps.passthrough;
       origin = this.route.origin;

@@ -11,7 +11,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
@@ -141,7 +141,7 @@ export class OutboundProxy {
   }
 
   async start(): Promise<{ port: number; localPorts: Record<string, number> }> {
-    this.chooseEngine();
+    await this.chooseEngine();
     const h2 = this.createH2Server((stream, headers) => this.onMainStream(stream, headers));
     const env = this.env;
     let onHttp1: (socket: net.Socket, read: Buffer) => void;
@@ -220,7 +220,8 @@ export class OutboundProxy {
     return this.clusters.describe();
   }
 
-  private chooseEngine(): void {
+  /** undici (about 20 MB resident) is loaded only when the node:http path runs. */
+  private async chooseEngine(): Promise<void> {
     if (this.opts.http1Engine !== 'node') {
       const llhttp = loadLlhttp();
       if (llhttp.ok) {
@@ -231,8 +232,9 @@ export class OutboundProxy {
       this.logger.warn('HTTP/1.1 falls back to node:http and undici: the raw-socket path cannot run here', { reason: llhttp.reason });
     }
     this.engine = 'node';
-    this.passthroughAgent = new Agent({ headersTimeout: 0, bodyTimeout: 0, connections: 128 });
-    this.http1 = new Http1Forwarder({ ...this.deps, logger: this.logger, passthrough: this.passthroughAgent });
+    const undici = await import('undici');
+    this.passthroughAgent = new undici.Agent({ headersTimeout: 0, bodyTimeout: 0, connections: 128 });
+    this.http1 = new Http1Forwarder({ ...this.deps, logger: this.logger, passthrough: this.passthroughAgent, Pool: undici.Pool });
   }
 
   private createRawServer(env: Http1Env, route: (head: MessageHead) => RoutedHead, tunnel: (socket: net.Socket, head: MessageHead, rest: Buffer) => void): Http1Server {
