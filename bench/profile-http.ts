@@ -1,0 +1,85 @@
+/**
+ * A CPU profile of the sidecar's HTTP/1.1 path under wrk, pinned as in the http benchmark: two
+ * nginx backends (or Node ones) and wrk on core 0, the sidecar alone on core 1 with
+ * `node --cpu-prof`. Prints the top self-time entries and keeps the .cpuprofile (open it in
+ * Chrome DevTools).
+ *
+ *   npx tsc -p . && node dist/bench/profile-http.js [--legacy] [--port] [--seconds N]
+ *
+ * --legacy profiles the node:http + undici path; --port the per-upstream port instead of the
+ * forward proxy.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pinningPlan } from './lib/context.js';
+import { wrk } from './lib/load.js';
+import { NAMESPACE, httpGet, sidecarRoutes, startHub, startNginxBackends, startNodeBackend, startSidecar } from './lib/mesh.js';
+import { cleanupAll, freePort, tempDir, type Proc } from './lib/procs.js';
+import { findTool } from './lib/tools.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount: number;
+}
+
+const { values } = parseArgs({ options: { legacy: { type: 'boolean' }, port: { type: 'boolean' }, seconds: { type: 'string' } } });
+const seconds = Number(values.seconds ?? 15);
+const cpus = pinningPlan();
+const dir = tempDir('profile');
+const FQDN = `echo.${NAMESPACE}`;
+
+async function main(): Promise<void> {
+  const nginx = findTool('nginx');
+  const ports = [await freePort(), await freePort()];
+  const backends: Proc[] = [];
+  if (nginx !== undefined) backends.push(await startNginxBackends(nginx, ports, cpus.load));
+  else for (let i = 0; i < 2; i++) backends.push((await startNodeBackend(`b${i + 1}`, cpus.load)).proc);
+  const hub = await startHub('hub', { static_instances: ports.map((port, i) => ({ id: `b${i + 1}`, service: 'echo', namespace: NAMESPACE, address: '127.0.0.1', port, protocol: 'http' })) }, cpus.load);
+  const local = values.port === true ? await freePort() : undefined;
+  const sc = await startSidecar(
+    'sidecar',
+    { service: 'client', app: { port: ports[0] }, hubs: [hub.grpc], http1_engine: values.legacy === true ? 'node' : 'llhttp', upstreams: [{ service: FQDN, ...(local !== undefined ? { local_port: local } : {}) }] },
+    cpus.proxy,
+    { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` },
+  );
+  const target = local ?? sc.outboundPort;
+  await sidecarRoutes(sc, async () => (local !== undefined ? await httpGet(target) : await httpGet(target, `http://${FQDN}/`)).headers['x-backend'] !== undefined);
+  const opts = { url: `http://127.0.0.1:${target}/`, connections: 32, cpus: cpus.load, dir, ...(local === undefined ? { absolute: `http://${FQDN}/` } : {}) };
+  await wrk({ ...opts, seconds: 3 });
+  const r = await wrk({ ...opts, seconds });
+  process.stdout.write(`${values.legacy === true ? 'node:http + undici' : 'raw sockets + llhttp'}, ${local !== undefined ? 'per-upstream port' : 'forward proxy'}: ${Math.round(r.rps)} req/s over ${seconds} s (${cpus.note})\n`);
+  // The profile is written when the process exits normally.
+  await fetch(`${sc.admin}/quitquitquit`, { method: 'POST' });
+  await sc.proc.exited;
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error('no .cpuprofile was written');
+  const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { nodes: ProfileNode[] };
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    total += n.hitCount;
+    const f = n.callFrame;
+    const where = f.url === '' ? '' : ` ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/').replace(/^node:/, 'node:')}:${f.lineNumber + 1}`;
+    const key = `${f.functionName || '(anonymous)'}${where}`;
+    self.set(key, (self.get(key) ?? 0) + n.hitCount);
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  process.stdout.write(`profile: ${path.join(dir, file)}\n\n| self time | function |\n| ---: | --- |\n`);
+  for (const [name, hits] of top) process.stdout.write(`| ${((hits / total) * 100).toFixed(1)}% | \`${name}\` |\n`);
+  await hub.proc.kill();
+  for (const b of backends) await b.kill();
+}
+
+main().then(
+  () => {
+    cleanupAll();
+    process.exit(0);
+  },
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    cleanupAll();
+    process.exit(1);
+  },
+);
