@@ -202,9 +202,15 @@ export class ProxyExchange implements DownstreamExchange, UpstreamResponseHandle
       pool = this.env.pools.ofHost(route.host, route.port);
     } else return;
     this.pool = pool;
+    const idle = pool.idleConnection();
+    if (idle !== undefined) {
+      this.attempt?.releasePending();
+      this.attach(idle);
+      return;
+    }
     const waiter: ConnectionWaiter = (r) => {
       if (this.waiting !== waiter) {
-        if (!(r instanceof Error)) r.abort();
+        if (!(r instanceof Error)) pool.release(r);
         return;
       }
       this.waiting = undefined;
@@ -213,11 +219,7 @@ export class ProxyExchange implements DownstreamExchange, UpstreamResponseHandle
       else this.attach(r);
     };
     this.waiting = waiter;
-    const conn = pool.acquire(waiter);
-    if (conn === undefined) return;
-    this.waiting = undefined;
-    this.attempt?.releasePending();
-    this.attach(conn);
+    pool.wait(waiter);
   }
 
   private attach(up: UpstreamConnection): void {

@@ -5,6 +5,7 @@
  * end parsed from one read leave in one write.
  */
 import type net from 'node:net';
+import type { Deadline } from '../../common/deadline-queue.js';
 import { BODY, Http1Parser, NO_BODY, isParseFailure, type LlhttpBinding, type MessageHandler, type MessageHead } from './llhttp-parser.js';
 
 export interface UpstreamResponseHandler {
@@ -38,6 +39,8 @@ export class UpstreamConnection implements MessageHandler {
   private keepAlive = false;
   private dead = false;
   private lastError: Error | undefined;
+  /** While idle in its pool: when it is closed. */
+  idleDeadline: Deadline | undefined;
 
   constructor(
     readonly socket: net.Socket,
@@ -88,11 +91,11 @@ export class UpstreamConnection implements MessageHandler {
     this.destroy();
   }
 
-  destroy(): void {
+  readonly destroy = (): void => {
     if (this.dead) return;
     this.dead = true;
     this.socket.destroy();
-  }
+  };
 
   onHead(head: MessageHead): number {
     const code = head.statusCode;

@@ -7,7 +7,7 @@
  */
 import net from 'node:net';
 import type { Clock, TimerHandle } from '../../common/clock.js';
-import type { Deadline, DeadlineQueue } from '../../common/deadline-queue.js';
+import type { DeadlineQueue } from '../../common/deadline-queue.js';
 import { ProxyError } from '../proxy-errors.js';
 import type { LlhttpBinding } from './llhttp-parser.js';
 import { UpstreamConnection, type ConnectionOwner } from './upstream-connection.js';
@@ -35,7 +35,6 @@ export interface UpstreamPoolOptions {
 
 export class UpstreamPool implements ConnectionOwner {
   private readonly idle: UpstreamConnection[] = [];
-  private readonly idleDeadlines = new Map<UpstreamConnection, Deadline>();
   private readonly waiters: ConnectionWaiter[] = [];
   private open = 0;
   private connecting = 0;
@@ -43,22 +42,26 @@ export class UpstreamPool implements ConnectionOwner {
 
   constructor(private readonly opts: UpstreamPoolOptions) {}
 
-  /** An idle connection now, or undefined: then `waiter` gets one (or the connect error) later. */
-  acquire(waiter: ConnectionWaiter): UpstreamConnection | undefined {
+  /** An idle connection, if there is one (the hot path: nothing is allocated). */
+  idleConnection(): UpstreamConnection | undefined {
     const idle = this.idle;
     while (idle.length > 0) {
       const conn = idle.pop()!;
-      this.idleDeadlines.get(conn)?.cancel();
-      this.idleDeadlines.delete(conn);
+      conn.idleDeadline?.cancel();
+      conn.idleDeadline = undefined;
       if (conn.alive) return conn;
     }
+    return undefined;
+  }
+
+  /** No idle connection: `waiter` gets one (or the connect error) later, in order. */
+  wait(waiter: ConnectionWaiter): void {
     if (this.closed) {
       waiter(new ProxyError('upstream_reset', 'the endpoint was removed'));
-      return undefined;
+      return;
     }
     this.waiters.push(waiter);
     if (this.open + this.connecting < this.opts.maxConnections && this.connecting < this.waiters.length) this.connect();
-    return undefined;
   }
 
   /** A waiter that no longer wants a connection (its call ended). */
@@ -78,24 +81,16 @@ export class UpstreamPool implements ConnectionOwner {
       return;
     }
     this.idle.push(conn);
-    this.idleDeadlines.set(
-      conn,
-      this.opts.idle.add(() => {
-        this.idleDeadlines.delete(conn);
-        conn.destroy();
-      }),
-    );
+    conn.idleDeadline = this.opts.idle.add(conn.destroy);
   }
 
   removed(conn: UpstreamConnection): void {
     this.open--;
     this.opts.observer?.closed();
     const i = this.idle.indexOf(conn);
-    if (i >= 0) {
-      this.idle.splice(i, 1);
-      this.idleDeadlines.get(conn)?.cancel();
-      this.idleDeadlines.delete(conn);
-    }
+    if (i >= 0) this.idle.splice(i, 1);
+    conn.idleDeadline?.cancel();
+    conn.idleDeadline = undefined;
     // Someone still waits and there is room again.
     if (!this.closed && this.waiters.length > this.connecting && this.open + this.connecting < this.opts.maxConnections) this.connect();
   }
@@ -103,9 +98,10 @@ export class UpstreamPool implements ConnectionOwner {
   /** No idle connection is kept; busy ones close when their exchange ends. */
   close(): void {
     this.closed = true;
-    for (const conn of this.idle.splice(0)) conn.destroy();
-    for (const d of this.idleDeadlines.values()) d.cancel();
-    this.idleDeadlines.clear();
+    for (const conn of this.idle.splice(0)) {
+      conn.idleDeadline?.cancel();
+      conn.destroy();
+    }
     const err = new ProxyError('upstream_reset', 'the endpoint was removed');
     for (const w of this.waiters.splice(0)) w(err);
   }

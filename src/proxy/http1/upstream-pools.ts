@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../../common/clock.js';
 import { DeadlineQueue } from '../../common/deadline-queue.js';
+import type { Endpoint } from '../../balancers/endpoint.js';
 import type { AttemptHandle } from '../attempt-handle.js';
 import type { LlhttpBinding } from './llhttp-parser.js';
 import { UpstreamPool, type PoolObserver } from './upstream-pool.js';
@@ -26,8 +27,11 @@ export class UpstreamPools {
   }
 
   ofEndpoint(attempt: AttemptHandle): UpstreamPool {
-    return attempt.connections.raw((endpoint, maxConnections, observer) => this.create(endpoint.address, endpoint.port, maxConnections, observer));
+    return attempt.connections.raw(this.forEndpoint);
   }
+
+  private readonly forEndpoint = (endpoint: Endpoint, maxConnections: number, observer: PoolObserver): UpstreamPool =>
+    this.create(endpoint.address, endpoint.port, maxConnections, observer);
 
   ofHost(host: string, port: number): UpstreamPool {
     const key = `${host}:${port}`;
