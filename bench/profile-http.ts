@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { pinningPlan } from './lib/context.js';
 import { wrk } from './lib/load.js';
 import { NAMESPACE, httpGet, sidecarRoutes, startHub, startNginxBackends, startNodeBackend, startSidecar } from './lib/mesh.js';
+import { peakRssMb } from './lib/proc-stat.js';
 import { cleanupAll, freePort, tempDir, type Proc } from './lib/procs.js';
 import { findTool } from './lib/tools.js';
 
@@ -29,6 +30,8 @@ const seconds = Number(values.seconds ?? 15);
 const cpus = pinningPlan();
 const dir = tempDir('profile');
 const FQDN = `echo.${NAMESPACE}`;
+/** Extra V8 flags for the sidecar (e.g. --max-semi-space-size=1) come from PROFILE_NODE_ARGS. */
+const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...(process.env['PROFILE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
 
 async function main(): Promise<void> {
   const nginx = findTool('nginx');
@@ -42,14 +45,16 @@ async function main(): Promise<void> {
     'sidecar',
     { service: 'client', app: { port: ports[0] }, hubs: [hub.grpc], http1_engine: values.legacy === true ? 'node' : 'llhttp', upstreams: [{ service: FQDN, ...(local !== undefined ? { local_port: local } : {}) }] },
     cpus.proxy,
-    { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` },
+    nodeArgs,
   );
   const target = local ?? sc.outboundPort;
   await sidecarRoutes(sc, async () => (local !== undefined ? await httpGet(target) : await httpGet(target, `http://${FQDN}/`)).headers['x-backend'] !== undefined);
   const opts = { url: `http://127.0.0.1:${target}/`, connections: 32, cpus: cpus.load, dir, ...(local === undefined ? { absolute: `http://${FQDN}/` } : {}) };
   await wrk({ ...opts, seconds: 3 });
   const r = await wrk({ ...opts, seconds });
-  process.stdout.write(`${values.legacy === true ? 'node:http + undici' : 'raw sockets + llhttp'}, ${local !== undefined ? 'per-upstream port' : 'forward proxy'}: ${Math.round(r.rps)} req/s over ${seconds} s (${cpus.note})\n`);
+  process.stdout.write(
+    `${values.legacy === true ? 'node:http + undici' : 'raw sockets + llhttp'}, ${local !== undefined ? 'per-upstream port' : 'forward proxy'}: ${Math.round(r.rps)} req/s over ${seconds} s, sidecar peak RSS ${peakRssMb(sc.proc.pid).toFixed(1)} MB (${cpus.note}; sidecar flags: ${nodeArgs.join(' ')})\n`,
+  );
   // The profile is written when the process exits normally.
   await fetch(`${sc.admin}/quitquitquit`, { method: 'POST' });
   await sc.proc.exited;

@@ -105,6 +105,8 @@ export class OutboundProxy {
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   /** Live TCP / CONNECT / WebSocket socket pairs. */
   private readonly tunnels = new Set<net.Socket>();
+  /** Main-port connections whose protocol is not known yet. */
+  private readonly sniffing = new Set<net.Socket>();
 
   constructor(private readonly opts: OutboundProxyOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -165,13 +167,20 @@ export class OutboundProxy {
     }
     const main = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       socket.on('error', () => undefined);
+      const sniffing = this.sniffing.add(socket);
+      const known = (): boolean => sniffing.delete(socket);
+      socket.once('close', known);
       sniffH2c(
         socket,
         (s, read) => {
+          known();
           handBack(s, read);
           h2.emit('connection', s);
         },
-        onHttp1,
+        (s, read) => {
+          known();
+          onHttp1(s, read);
+        },
       );
     });
     this.main = main;
@@ -195,6 +204,7 @@ export class OutboundProxy {
     const nodeServers: http.Server[] = [...servers, ...(this.mainHttp1 instanceof http.Server ? [this.mainHttp1] : [])].filter((s): s is http.Server => s instanceof http.Server);
     for (const s of nodeServers) s.closeIdleConnections();
     for (const s of this.rawServers) s.closeIdle();
+    for (const socket of this.sniffing) socket.destroy();
     for (const session of this.h2Sessions) session.close();
     const drain = this.opts.drainTimeoutMs ?? 10_000;
     let timer: ReturnType<Clock['setTimeout']> | undefined;
