@@ -81,11 +81,12 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     static_instances: ports.map((port, i) => ({ id: `b${i + 1}`, service: SERVICE, namespace: NAMESPACE, address: '127.0.0.1', port, protocol: 'http' })),
   }, loadCpu);
 
-  const sidecar = async (upstreamPort?: number): Promise<{ proc: Proc; outbound: number }> => {
+  const sidecar = async (engine: 'llhttp' | 'node', upstreamPort?: number): Promise<{ proc: Proc; outbound: number }> => {
     const sc = await startSidecar(
       'sidecar',
       {
         service: 'client',
+        http1_engine: engine,
         app: { port: ports[0] },
         ...hubOf(hub),
         upstreams: [{ service: FQDN, protocol: 'http', ...(upstreamPort !== undefined ? { local_port: upstreamPort } : {}) }],
@@ -99,21 +100,27 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
 
   const targets: Target[] = [
     { path: 'direct (backend 1, no proxy)', setup: async () => ({ proc: undefined, url: `http://127.0.0.1:${ports[0]}/` }) },
-    {
-      path: 'sidecar, forward proxy (absolute-form, as HTTP_PROXY)',
-      setup: async () => {
-        const sc = await sidecar();
-        return { proc: sc.proc, url: `http://127.0.0.1:${sc.outbound}/`, absolute: `http://${FQDN}/`, proxy: `http://127.0.0.1:${sc.outbound}` };
-      },
-    },
-    {
-      path: 'sidecar, per-upstream port',
-      setup: async () => {
-        const port = await freePort();
-        const sc = await sidecar(port);
-        return { proc: sc.proc, url: `http://127.0.0.1:${port}/` };
-      },
-    },
+    // The second design (raw sockets, llhttp) and the first (node:http + undici) in the same run.
+    ...(['llhttp', 'node'] as const).flatMap((engine): Target[] => {
+      const label = engine === 'llhttp' ? 'raw sockets + llhttp' : 'first design: node:http + undici';
+      return [
+        {
+          path: `sidecar, forward proxy (absolute-form, as HTTP_PROXY; ${label})`,
+          setup: async () => {
+            const sc = await sidecar(engine);
+            return { proc: sc.proc, url: `http://127.0.0.1:${sc.outbound}/`, absolute: `http://${FQDN}/`, proxy: `http://127.0.0.1:${sc.outbound}` };
+          },
+        },
+        {
+          path: `sidecar, per-upstream port (${label})`,
+          setup: async () => {
+            const port = await freePort();
+            const sc = await sidecar(engine, port);
+            return { proc: sc.proc, url: `http://127.0.0.1:${port}/` };
+          },
+        },
+      ];
+    }),
   ];
   if (haproxy !== undefined) {
     targets.push({
@@ -272,4 +279,4 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   };
 }
 
-export const httpBenchmark: Benchmark = { name: 'http', summary: 'HTTP/1.1 data plane: direct, sidecar (two modes), HAProxy, nginx', run };
+export const httpBenchmark: Benchmark = { name: 'http', summary: 'HTTP/1.1 data plane: direct, sidecar (two modes, both designs), HAProxy, nginx', run };

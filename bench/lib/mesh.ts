@@ -52,14 +52,14 @@ export interface SidecarProc {
   outboundPort: number;
 }
 
-export async function startSidecar(name: string, config: Record<string, unknown>, cpus?: string): Promise<SidecarProc> {
+export async function startSidecar(name: string, config: Record<string, unknown>, cpus?: string, nodeArgs: readonly string[] = []): Promise<SidecarProc> {
   const dir = tempDir(name);
   const file = path.join(dir, 'sidecar.yaml');
   writeFileSync(
     file,
     JSON.stringify({ namespace: NAMESPACE, outbound_port: 0, admin_port: 0, admin_bind: '127.0.0.1', log_level: 'warn', cache_file: path.join(dir, 'peers.json'), ...config }),
   );
-  const proc = start(name, process.execPath, [CLI, 'sidecar', '--config', file], { cpus });
+  const proc = start(name, process.execPath, [...nodeArgs, CLI, 'sidecar', '--config', file], { cpus });
   const [, admin] = (await proc.waitFor(/admin\s+(http:\/\/\S+)/, 60_000)) as unknown as [string, string];
   const [, outbound] = (await proc.waitFor(/outbound\s+http:\/\/[^\s:]+:(\d+)/)) as unknown as [string, string];
   return { proc, admin, outboundPort: Number(outbound) };

@@ -89,6 +89,10 @@ export const sidecarConfigSchema = z.strictObject({
   outbound_bind: z.string().default('127.0.0.1').describe('Address of the outbound proxy listener'),
   outbound_port: listenPort('Port of the outbound proxy (HTTP_PROXY target)', 15001),
   passthrough: z.boolean({ error: 'must be true or false' }).default(true).describe('Forward requests for hosts outside the mesh to the real host (false: 502 with a reason)'),
+  http1_engine: z
+    .enum(['llhttp', 'node'], { error: 'must be llhttp (raw sockets, the default) or node (node:http and undici)' })
+    .default('llhttp')
+    .describe('How the proxy serves HTTP/1.1: llhttp (raw sockets; falls back to node with a warning when it cannot run) or node (node:http and undici)'),
   admin_bind: z.string().default('0.0.0.0').describe('Address of the admin listener (probes reach it from the kubelet)'),
   admin_port: listenPort('Port of the admin API: /ready, /live, /clusters, /config_dump, /metrics', 15000),
   ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(30_000).describe('Lease TTL at the hub once the session drops (default 30s)'),

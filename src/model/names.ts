@@ -38,3 +38,12 @@ export function splitServiceKey(key: string): { service: string; namespace: stri
   if (dot <= 0 || dot === key.length - 1) return undefined;
   return { service: key.slice(0, dot), namespace: key.slice(dot + 1) };
 }
+
+/**
+ * The short-name rule, the one place it is written: a name without a dot (`worker`) is a service
+ * in `namespace`, as Kubernetes resolves a short Service name; a dotted one is already
+ * `<service>.<namespace>`.
+ */
+export function qualifiedServiceName(name: string, namespace: string): string {
+  return name.includes('.') ? name : serviceKey(name, namespace);
+}

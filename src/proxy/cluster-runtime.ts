@@ -1,10 +1,11 @@
 /**
  * Everything the proxy keeps per cluster, rebuilt when the cluster changes: the balancer (the
  * policy's balancer wrapped in outlier detection, fed by every call's outcome), the circuit
- * breaker with its retry budget, and the endpoints' upstream connections. Requests read
- * `pick()`; the picker itself is replaced by the balancer, never here.
+ * breaker with its retry budget, and the endpoints' upstream connections. Its state is private:
+ * calls go through `startAttempt()` (an AttemptHandle owning the try's breaker slot and outlier
+ * accounting) and a ClusterCall; the picker itself is replaced by the balancer, never here.
  */
-import { CircuitBreaker } from '../balancers/circuit-breaker.js';
+import { CircuitBreaker, type Resource } from '../balancers/circuit-breaker.js';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { PolicyBalancer } from '../balancers/load-balancer.js';
 import { OutlierDetectionBalancer } from '../balancers/outlier-detection.js';
@@ -18,7 +19,10 @@ import { isoTime } from '../common/iso-time.js';
 import type { Logger } from '../common/logger.js';
 import { ClusterRequestCounters, type ProxyMetrics } from '../metrics/proxy-metrics.js';
 import type { ServiceConfig } from '../model/service-config.js';
+import type { Deadline } from '../common/deadline-queue.js';
+import { AttemptHandle } from './attempt-handle.js';
 import { EndpointConnections } from './endpoint-connections.js';
+import { ProxyError } from './proxy-errors.js';
 import type { UpstreamCluster } from './upstream-source.js';
 
 /** What an `upstreams` entry may override in the cluster's config. */
@@ -38,20 +42,20 @@ export interface ClusterRuntimeDeps {
 }
 
 export class ClusterRuntime {
-  readonly balancer: PolicyBalancer;
-  readonly outlier: OutlierDetectionBalancer;
-  readonly breaker: CircuitBreaker;
-  config: ServiceConfig;
-  endpoints: readonly Endpoint[] = [];
+  private readonly balancer: PolicyBalancer;
+  private readonly outlier: OutlierDetectionBalancer;
+  private readonly breaker: CircuitBreaker;
+  private config: ServiceConfig;
+  private endpoints: readonly Endpoint[] = [];
   /** Overall request timeout in ms; 0 = none. */
-  timeoutMs = 0;
+  private timeout = 0;
   /** One queue per timeout duration, one timer each, instead of a timer per request. */
-  requestDeadlines: DeadlineQueue | undefined;
-  perTryDeadlines: DeadlineQueue | undefined;
+  private requestDeadlines: DeadlineQueue | undefined;
+  private perTryDeadlines: DeadlineQueue | undefined;
   /** When the source was last told the cluster is in use (monotonic ms). */
-  lastTouch = -Infinity;
+  private lastTouch = -Infinity;
   /** Per-request counters of this cluster, undefined without metrics. */
-  readonly requestCounters: ClusterRequestCounters | undefined;
+  private readonly requestCounters: ClusterRequestCounters | undefined;
   private readonly connections = new Map<string, EndpointConnections>();
   private readonly deps: ClusterRuntimeDeps;
 
@@ -103,14 +107,69 @@ export class ClusterRuntime {
     this.apply(cluster);
   }
 
+  /** The retry policy of the cluster's config. */
+  get retryPolicy(): ServiceConfig['retry'] {
+    return this.config.retry;
+  }
+
+  /** Overall request timeout in ms (an upstream entry's own wins); 0 = none. */
+  get timeoutMs(): number {
+    return this.timeout;
+  }
+
+  /** The overall deadline of a request, on the cluster's shared queue; undefined without a timeout. */
+  requestDeadline(onExpire: () => void): Deadline | undefined {
+    return this.requestDeadlines?.add(onExpire);
+  }
+
+  /** The deadline of one try (`per_try_timeout_ms`); undefined without one. */
+  perTryDeadline(onExpire: () => void): Deadline | undefined {
+    return this.perTryDeadlines?.add(onExpire);
+  }
+
+  /** A breaker slot for a call (ClusterCall and RetryState take and give back theirs). */
+  tryAcquire(resource: Resource): boolean {
+    return this.breaker.tryAcquire(resource);
+  }
+
+  release(resource: Resource): void {
+    this.breaker.release(resource);
+  }
+
+  /** Counts a finished request in outrigger_proxy_requests_total. */
+  countRequest(protocol: 'http' | 'http2' | 'grpc', status: number): void {
+    this.requestCounters?.inc(protocol, status);
+  }
+
+  /** True at most once a second: time to tell the source the cluster is in use. */
+  touchDue(now: number, intervalMs: number): boolean {
+    if (now - this.lastTouch < intervalMs) return false;
+    this.lastTouch = now;
+    return true;
+  }
+
   /**
-   * An endpoint for one request. `avoid`: endpoints already tried by this request; a retry goes
-   * elsewhere when the picker can offer anything else within a few picks.
+   * One try of a call: an endpoint picked while avoiding those in `tried` (when the picker can
+   * offer anything else within a few picks), recorded in `tried`, with a `pending_requests` slot
+   * when `pending` says the try must wait for a connection, and its outlier accounting started;
+   * or `no_healthy_upstream`, or `overflow` on pending_requests (nothing is then counted).
    */
-  pick(context: PickContext | undefined, avoid?: readonly string[]): Endpoint | undefined {
+  startAttempt(context: PickContext | undefined, tried: string[], pending: boolean | ((connections: EndpointConnections) => boolean) = false): AttemptHandle | ProxyError {
+    const endpoint = this.pick(context, tried);
+    if (endpoint === undefined) return new ProxyError('no_healthy_upstream', `cluster ${this.name}: no healthy endpoint`);
+    const connections = this.connectionsOf(endpoint);
+    const waits = typeof pending === 'function' ? pending(connections) : pending;
+    if (waits && !this.breaker.tryAcquire('pending_requests')) {
+      return new ProxyError('overflow', `cluster ${this.name}: max_pending_requests reached`, 'pending_requests');
+    }
+    tried.push(endpoint.id);
+    return new AttemptHandle(endpoint, connections, this.breaker, this.outlier, this.deps.clock, waits);
+  }
+
+  private pick(context: PickContext | undefined, avoid: readonly string[]): Endpoint | undefined {
     const picker = this.outlier.picker;
     const first = picker.pick(context);
-    if (first === undefined || avoid === undefined || !avoid.includes(first.id)) return first;
+    if (first === undefined || avoid.length === 0 || !avoid.includes(first.id)) return first;
     const tries = picker.endpoints.length * 2;
     for (let i = 0; i < tries; i++) {
       const ep = picker.pick(context);
@@ -120,7 +179,7 @@ export class ClusterRuntime {
     return first;
   }
 
-  connectionsOf(endpoint: Endpoint): EndpointConnections {
+  private connectionsOf(endpoint: Endpoint): EndpointConnections {
     let c = this.connections.get(endpoint.id);
     if (c === undefined || c.endpoint.address !== endpoint.address || c.endpoint.port !== endpoint.port) {
       c?.destroy();
@@ -144,7 +203,7 @@ export class ClusterRuntime {
       name: this.name,
       policy: this.balancer.policyName,
       routing_mode: this.balancer.routing.mode,
-      timeout_ms: this.timeoutMs,
+      timeout_ms: this.timeout,
       endpoints: this.endpoints.map((ep) => {
         const s = stats.peek(ep.id)?.snapshot();
         const e = ejections.get(ep.id);
@@ -176,9 +235,9 @@ export class ClusterRuntime {
 
   private apply(cluster: UpstreamCluster): void {
     this.endpoints = cluster.endpoints;
-    this.timeoutMs = this.override?.timeout_ms ?? cluster.config.timeout_ms;
+    this.timeout = this.override?.timeout_ms ?? cluster.config.timeout_ms;
     // A queue whose duration changed is dropped here; its deadlines already queued still fire.
-    this.requestDeadlines = this.deadlines(this.requestDeadlines, this.timeoutMs);
+    this.requestDeadlines = this.deadlines(this.requestDeadlines, this.timeout);
     this.perTryDeadlines = this.deadlines(this.perTryDeadlines, cluster.config.retry.per_try_timeout_ms);
     this.outlier.updateEndpoints(cluster.endpoints);
     const present = new Set(cluster.endpoints.map((ep) => ep.id));

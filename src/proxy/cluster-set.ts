@@ -40,11 +40,7 @@ export class ClusterSet {
       if (cluster === undefined) return undefined;
       runtime = this.create(cluster);
     }
-    const now = this.deps.clock.monotonic();
-    if (now - runtime.lastTouch >= TOUCH_INTERVAL_MS) {
-      runtime.lastTouch = now;
-      this.source.touch(name);
-    }
+    if (runtime.touchDue(this.deps.clock.monotonic(), TOUCH_INTERVAL_MS)) this.source.touch(name);
     return runtime;
   }
 

@@ -3,20 +3,20 @@
  * client named is ignored: the endpoint's port is the service's); to any other host, a tunnel to
  * the host itself when passthrough is on.
  */
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type net from 'node:net';
-import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { HttpRouter } from './http-router.js';
 import { ProxyError } from './proxy-errors.js';
 import { splitAuthority } from './request-target.js';
+import type { RetryDeps } from './retry-state.js';
 import { sendRawHttpError } from './send-error.js';
+import type { TunnelRequest } from './tunnel-request.js';
 import { connectToCluster, dial, splice } from './upstream-connect.js';
 
-export async function handleConnect(req: IncomingMessage, client: Duplex, head: Buffer, router: HttpRouter, clock: Clock, logger: Logger, open: Set<net.Socket>): Promise<void> {
+export async function handleConnect(req: TunnelRequest, client: Duplex, head: Buffer, router: HttpRouter, deps: RetryDeps, logger: Logger, open: Set<net.Socket>): Promise<void> {
   client.on('error', () => undefined);
-  const authority = req.url ?? '';
+  const authority = req.url;
   const a = splitAuthority(authority);
   if (a === undefined) {
     sendRawHttpError(client, new ProxyError('unknown_service', `CONNECT target "${authority}" is not host:port`));
@@ -29,12 +29,12 @@ export async function handleConnect(req: IncomingMessage, client: Duplex, head: 
     let done: (failed: boolean) => void;
     if (route.kind === 'error') throw route.error;
     if (route.kind === 'cluster') {
-      const u = await connectToCluster(route.runtime, clock, { sourceIp: req.socket.remoteAddress });
+      const u = await connectToCluster(route.runtime, deps, { sourceIp: req.remoteAddress });
       upstream = u.socket;
       done = u.done;
     } else {
       try {
-        upstream = await dial(route.host, route.port, clock);
+        upstream = await dial(route.host, route.port, deps.clock);
       } catch (err) {
         throw new ProxyError('upstream_reset', `connect to ${route.host}:${route.port} failed (${err instanceof Error ? err.message : String(err)})`);
       }

@@ -1,12 +1,17 @@
 /**
  * The upstream connections of one endpoint, created on first use and kept for the endpoint's
- * life: an undici Pool (HTTP/1.1 keep-alive) and one HTTP/2 session (requests are multiplexed as
- * streams, so balancing stays per request). Built once per endpoint, never per request.
+ * life: a pool of raw HTTP/1.1 sockets (the llhttp path), an undici Pool (HTTP/1.1 on the
+ * node:http path) and one HTTP/2 session (requests are multiplexed as streams, so balancing
+ * stays per request). Built once per endpoint, never per request.
  */
 import http2 from 'node:http2';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { hostKey } from '../balancers/endpoint.js';
+import type { PoolObserver, UpstreamPool } from './http1/upstream-pool.js';
+
+/** Builds the endpoint's raw HTTP/1.1 pool (the raw path knows how; the endpoint only keeps it). */
+export type RawPoolFactory = (endpoint: Endpoint, maxConnections: number, observer: PoolObserver) => UpstreamPool;
 
 export interface ConnectionObserver {
   opened(endpoint: Endpoint): void;
@@ -22,6 +27,7 @@ export const MAX_POOL_CONNECTIONS = 128;
 export class EndpointConnections {
   readonly origin: string;
   private pool: Pool | undefined;
+  private rawPool: UpstreamPool | undefined;
   private session: http2.ClientHttp2Session | undefined;
   private closed = false;
 
@@ -34,9 +40,19 @@ export class EndpointConnections {
     this.origin = `http://${hostKey(endpoint)}`;
   }
 
-  http1(): Pool {
+  raw(create: RawPoolFactory): UpstreamPool {
+    if (this.rawPool !== undefined) return this.rawPool;
+    this.rawPool = create(this.endpoint, Math.min(this.poolSize, MAX_POOL_CONNECTIONS), {
+      opened: () => this.observer.opened(this.endpoint),
+      closed: () => this.observer.closed(this.endpoint),
+    });
+    return this.rawPool;
+  }
+
+  /** The undici pool of the node:http path (undici is loaded only when that path runs: `PoolClass`). */
+  http1(PoolClass: typeof Pool): Pool {
     if (this.pool !== undefined) return this.pool;
-    const pool = new Pool(this.origin, {
+    const pool = new PoolClass(this.origin, {
       connections: Math.min(this.poolSize, MAX_POOL_CONNECTIONS),
       pipelining: 1,
       // Timeouts are the proxy's (overall, per try); undici's own would fire on long streams.
@@ -80,6 +96,7 @@ export class EndpointConnections {
     this.closed = true;
     const session = this.session;
     this.session = undefined;
+    this.rawPool?.close();
     if (session !== undefined && !session.destroyed) await new Promise<void>((resolve) => session.close(resolve));
     if (this.pool !== undefined) await this.pool.close();
   }
@@ -87,6 +104,7 @@ export class EndpointConnections {
   /** Immediate teardown (endpoint removed while requests were in flight there). */
   destroy(): void {
     this.closed = true;
+    this.rawPool?.close();
     this.session?.destroy();
     this.session = undefined;
     void this.pool?.destroy().catch(() => undefined);

@@ -102,3 +102,40 @@ export function downstreamResponseHeaders(headers: IncomingHttpHeaders): string[
   }
   return out;
 }
+
+/** The first value of a header in a flat raw list (case-insensitive name), or undefined. */
+export function rawHeaderValue(rawHeaders: readonly string[], lowerName: string): string | undefined {
+  const len = lowerName.length;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === len && name.toLowerCase() === lowerName) return rawHeaders[i + 1];
+  }
+  return undefined;
+}
+
+/** A response head from llhttp, ready for the downstream: hop-by-hop dropped, framing noted. */
+export interface DownstreamResponseHead {
+  /** Kept headers, flat [name, value, ...]; Content-Length stays, Transfer-Encoding goes. */
+  readonly headers: string[];
+  readonly contentLength: boolean;
+  readonly transferEncoding: boolean;
+}
+
+export function downstreamResponseRaw(rawHeaders: readonly string[]): DownstreamResponseHead {
+  const listed = connectionListed(rawHeaderValue(rawHeaders, 'connection'));
+  const headers: string[] = [];
+  let contentLength = false;
+  let transferEncoding = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'transfer-encoding') transferEncoding = true;
+      continue;
+    }
+    if (listed !== undefined && listed.has(lower)) continue;
+    if (lower === 'content-length') contentLength = true;
+    headers.push(name, rawHeaders[i + 1]!);
+  }
+  return { headers, contentLength, transferEncoding };
+}

@@ -8,19 +8,20 @@
  * reported to the balancer (outlier detection counts it) → breaker released.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { Agent } from 'undici';
-import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Agent, Dispatcher, Pool } from 'undici';
+import type { Clock } from '../common/clock.js';
 import type { Deadline } from '../common/deadline-queue.js';
 import type { Logger } from '../common/logger.js';
-import type { Endpoint } from '../balancers/endpoint.js';
 import { LOCAL_ORIGIN_FAILURE } from '../balancers/call-outcome.js';
 import type { PickContext, RandomSource } from '../balancers/picker.js';
 import { codeClass, type ProxyMetrics } from '../metrics/proxy-metrics.js';
+import type { AttemptHandle } from './attempt-handle.js';
+import { ClusterCall } from './cluster-call.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './hop-headers.js';
 import { ProxyError } from './proxy-errors.js';
-import { REPLAY_BUFFER_LIMIT, failureCause, isIdempotent, retriableFailure, retriableStatus, retryBackoffMs, type FailureCause } from './retry-policy.js';
+import { ReplayBody } from './replay-body.js';
+import { REPLAY_BUFFER_LIMIT, failureCause, failureError, isIdempotent, retriableFailure, retriableStatus } from './retry-policy.js';
 import { sendHttpError } from './send-error.js';
 
 export interface Http1Deps {
@@ -30,6 +31,8 @@ export interface Http1Deps {
   readonly metrics: ProxyMetrics | undefined;
   /** Connection pools to hosts outside the mesh (passthrough). */
   readonly passthrough: Agent;
+  /** undici's Pool, loaded with this path. */
+  readonly Pool: typeof Pool;
 }
 
 /** Where a request goes: a mesh cluster, or (passthrough) a real origin `http://host:port`. */
@@ -56,19 +59,15 @@ class ProxyCall {
   private readonly hasBody: boolean;
   private readonly replayable: boolean;
   /** A small body of an idempotent request, read whole before the first try so a retry can resend it. */
+  private readonly replay: ReplayBody | undefined;
   private body: Buffer | undefined;
-  private readonly buffersBody: boolean;
   private readonly clusterName: string;
+  private call: ClusterCall | undefined;
   private attempt: Attempt | undefined;
-  private retries = 0;
-  private tried: string[] | undefined;
   private committed = false;
   private done = false;
-  private holdsRequest = false;
-  private holdsRetry = false;
   private corked = false;
   private overallDeadline: Deadline | undefined;
-  private retryTimer: TimerHandle | undefined;
   private context: PickContext | undefined;
 
   constructor(
@@ -84,8 +83,9 @@ class ProxyCall {
     const idempotent = isIdempotent(req.method ?? 'GET');
     // Only a body of known, small length is kept (Envoy buffers for retries too); a chunked or
     // large one is streamed, and then the request is not retried.
-    this.buffersBody = idempotent && this.hasBody && h['transfer-encoding'] === undefined && Number(h['content-length']) <= REPLAY_BUFFER_LIMIT;
-    this.replayable = idempotent && (!this.hasBody || this.buffersBody);
+    const buffersBody = idempotent && this.hasBody && h['transfer-encoding'] === undefined && Number(h['content-length']) <= REPLAY_BUFFER_LIMIT;
+    this.replay = buffersBody ? new ReplayBody() : undefined;
+    this.replayable = idempotent && (!this.hasBody || buffersBody);
     this.headers = upstreamRequestHeaders(req.rawHeaders, h.connection, {
       remoteAddress: req.socket.remoteAddress,
       proto: 'http',
@@ -96,55 +96,50 @@ class ProxyCall {
 
   start(): void {
     const runtime = this.runtime;
-    if (runtime !== undefined && !runtime.breaker.tryAcquire('requests')) {
-      this.fail(new ProxyError('overflow', `cluster ${runtime.name}: max_requests reached`, 'requests'));
-      return;
+    if (runtime !== undefined) {
+      const call = ClusterCall.start(runtime, 'requests', this.deps);
+      if (call instanceof ProxyError) {
+        this.fail(call);
+        return;
+      }
+      this.call = call;
     }
-    this.holdsRequest = runtime !== undefined;
     this.res.once('close', this.onDownstreamClose);
-    this.overallDeadline = runtime?.requestDeadlines?.add(this.onOverallTimeout);
-    if (!this.buffersBody || runtime === undefined) {
+    this.overallDeadline = runtime?.requestDeadline(this.onOverallTimeout);
+    const replay = this.replay;
+    if (replay === undefined || runtime === undefined) {
       this.send();
       return;
     }
-    const chunks: Buffer[] = [];
-    this.req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    this.req.on('data', (chunk: Buffer) => replay.push(chunk));
     this.req.once('end', () => {
-      this.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      this.body = replay.whole();
       this.send();
     });
   }
 
   private send(): void {
-    this.retryTimer = undefined;
     if (this.done) return;
     const runtime = this.runtime;
-    let endpoint: Endpoint | undefined;
+    let handle: AttemptHandle | undefined;
     let dispatcher: Dispatcher;
     let origin: string | undefined;
     if (runtime !== undefined) {
-      endpoint = runtime.pick(this.pickContext(), this.tried);
-      if (endpoint === undefined) {
-        this.fail(new ProxyError('no_healthy_upstream', `cluster ${runtime.name}: no healthy endpoint`));
-        return;
-      }
       // Pending (Envoy): from dispatch until the request is written on a connection.
-      if (!runtime.breaker.tryAcquire('pending_requests')) {
-        this.fail(new ProxyError('overflow', `cluster ${runtime.name}: max_pending_requests reached`, 'pending_requests'));
+      const attempt = this.call!.attempt(this.pickContext(), true);
+      if (attempt instanceof ProxyError) {
+        this.fail(attempt);
         return;
       }
-      (this.tried ??= []).push(endpoint.id);
-      runtime.outlier.onCallStarted(endpoint);
-      dispatcher = runtime.connectionsOf(endpoint).http1();
+      handle = attempt;
+      dispatcher = attempt.connections.http1(this.deps.Pool);
     } else {
       dispatcher = this.deps.passthrough;
       origin = this.route.origin;
     }
-    const attempt = new Attempt(this, endpoint, this.deps.clock.monotonic());
+    const attempt = new Attempt(this, handle);
     this.attempt = attempt;
-    if (runtime !== undefined) attempt.pending = runtime;
-    const perTry = runtime?.perTryDeadlines;
-    if (perTry !== undefined) attempt.deadline = perTry.add(() => this.onAttemptTimeout(attempt));
+    if (runtime !== undefined) attempt.deadline = runtime.perTryDeadline(() => this.onAttemptTimeout(attempt));
     try {
       dispatcher.dispatch(
         {
@@ -186,7 +181,7 @@ class ProxyCall {
     }
     if (status < 200) return; // 1xx: Node answers Expect itself; other informational responses are dropped
     attempt.status = status;
-    if (this.runtime !== undefined && !this.committed && retriableStatus(this.runtime.config.retry, status) && this.mayRetry()) {
+    if (this.runtime !== undefined && !this.committed && retriableStatus(this.runtime.retryPolicy, status) && this.call!.retry.may(this.replayable)) {
       this.drop(attempt, status);
       this.retry();
       return;
@@ -222,17 +217,14 @@ class ProxyCall {
   }
 
   onAttemptError(attempt: Attempt, err: unknown): void {
-    if (attempt !== this.attempt || this.done) {
-      attempt.end(LOCAL_ORIGIN_FAILURE);
-      return;
-    }
     attempt.end(LOCAL_ORIGIN_FAILURE);
+    if (attempt !== this.attempt || this.done) return;
     const cause = attempt.timedOut ? 'timeout' : failureCause(err);
-    if (!this.committed && this.runtime !== undefined && retriableFailure(this.runtime.config.retry, cause) && this.mayRetry()) {
+    if (!this.committed && this.runtime !== undefined && retriableFailure(this.runtime.retryPolicy, cause) && this.call!.retry.may(this.replayable)) {
       this.retry();
       return;
     }
-    this.fail(errorFor(cause, this.clusterName, err));
+    this.fail(failureError(cause, this.clusterName, err));
   }
 
   private onAttemptTimeout(attempt: Attempt): void {
@@ -257,11 +249,6 @@ class ProxyCall {
     this.finish(499);
   };
 
-  /**
-   * A retrying call holds one `retries` slot of the breaker from its first retry to its end, so
-   * the budget bounds how many calls retry at once (Envoy's semantics): when every endpoint
-   * fails, the calls beyond the budget fail at once instead of multiplying the load.
-   */
   /** Abandons the current attempt: detached first, so that its abort callback is ignored. */
   private drop(attempt: Attempt, status: number): void {
     this.attempt = undefined;
@@ -269,20 +256,9 @@ class ProxyCall {
     attempt.abort();
   }
 
-  private mayRetry(): boolean {
-    const runtime = this.runtime!;
-    if (!this.replayable || this.retries >= runtime.config.retry.num_retries) return false;
-    if (this.holdsRetry) return true;
-    this.holdsRetry = runtime.breaker.tryAcquire('retries');
-    return this.holdsRetry;
-  }
-
   private retry(): void {
-    this.retries++;
-    const runtime = this.runtime!;
-    this.deps.metrics?.retries.inc({ cluster: runtime.name });
     this.attempt = undefined;
-    this.retryTimer = this.deps.clock.setTimeout(this.sendRetry, retryBackoffMs(this.retries - 1, this.deps.random));
+    this.call!.retry.schedule(this.sendRetry);
   }
 
   private readonly sendRetry = (): void => {
@@ -306,42 +282,27 @@ class ProxyCall {
     if (this.done) return;
     this.done = true;
     this.overallDeadline?.cancel();
-    this.deps.clock.clearTimeout(this.retryTimer);
-    if (this.holdsRetry) this.runtime!.breaker.release('retries');
     this.attempt?.deadline?.cancel();
-    if (this.holdsRequest) this.runtime!.breaker.release('requests');
+    this.call?.finish();
     this.res.off('close', this.onDownstreamClose);
-    const metrics = this.deps.metrics;
-    if (metrics === undefined) return;
-    if (this.runtime !== undefined) this.runtime.requestCounters?.inc('http', status);
-    else metrics.requests.inc({ cluster: this.clusterName, protocol: 'http', code_class: status === LOCAL_ORIGIN_FAILURE ? '5xx' : codeClass(status) });
-  }
-
-  get clock(): Clock {
-    return this.deps.clock;
-  }
-
-  get cluster(): ClusterRuntime | undefined {
-    return this.runtime;
+    if (this.runtime !== undefined) this.runtime.countRequest('http', status);
+    else this.deps.metrics?.requests.inc({ cluster: this.clusterName, protocol: 'http', code_class: status === LOCAL_ORIGIN_FAILURE ? '5xx' : codeClass(status) });
   }
 }
 
-/** One upstream try; its callbacks are ignored once the call has moved on (retry, timeout). */
+/** One upstream try as undici's dispatch handler; its callbacks are ignored once the call has moved on (retry, timeout). */
 class Attempt implements Dispatcher.DispatchHandler {
   controller: Dispatcher.DispatchController | undefined;
   /** The per-try timeout, when the cluster has one. */
   deadline: Deadline | undefined;
   status = 0;
   timedOut = false;
-  /** Set while the attempt holds the cluster's `pending_requests`. */
-  pending: ClusterRuntime | undefined;
-  private ended = false;
   private aborted: Error | undefined;
 
   constructor(
     private readonly call: ProxyCall,
-    private readonly endpoint: Endpoint | undefined,
-    private readonly startedAt: number,
+    /** The cluster's try (undefined for passthrough). */
+    private readonly handle: AttemptHandle | undefined,
   ) {}
 
   readonly resume = (): void => {
@@ -350,7 +311,7 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    this.releasePending();
+    this.handle?.releasePending();
     if (this.aborted !== undefined) controller.abort(this.aborted);
   }
 
@@ -379,40 +340,16 @@ class Attempt implements Dispatcher.DispatchHandler {
     return true;
   }
 
-  releasePending(): void {
-    if (this.pending === undefined) return;
-    this.pending.breaker.release('pending_requests');
-    this.pending = undefined;
-  }
-
   /** Reports the outcome to the balancer, once. */
   end(status: number): void {
-    this.releasePending();
-    if (this.ended) return;
-    this.ended = true;
-    const clock = this.call.clock;
     if (this.deadline !== undefined) {
       this.deadline.cancel();
       this.deadline = undefined;
     }
-    const runtime = this.call.cluster;
-    if (runtime === undefined || this.endpoint === undefined) return;
-    runtime.outlier.onCallEnded(this.endpoint, status, status === LOCAL_ORIGIN_FAILURE ? undefined : clock.monotonic() - this.startedAt);
+    this.handle?.end(status);
   }
 }
 
 function uncork(res: ServerResponse): void {
   res.uncork();
-}
-
-function errorFor(cause: FailureCause, cluster: string, err: unknown): ProxyError {
-  const detail = err instanceof Error ? err.message : String(err);
-  switch (cause) {
-    case 'timeout':
-      return new ProxyError('timeout', `cluster ${cluster}: per-try timeout expired`);
-    case 'connect-failure':
-      return new ProxyError('upstream_reset', `cluster ${cluster}: upstream connect failure (${detail})`);
-    case 'reset':
-      return new ProxyError('upstream_reset', `cluster ${cluster}: upstream connection reset before a complete response (${detail})`);
-  }
 }

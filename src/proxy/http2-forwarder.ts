@@ -11,15 +11,17 @@ import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerH
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Deadline } from '../common/deadline-queue.js';
 import type { Logger } from '../common/logger.js';
-import type { Endpoint } from '../balancers/endpoint.js';
 import { LOCAL_ORIGIN_FAILURE, httpStatusForGrpc } from '../balancers/call-outcome.js';
 import type { RandomSource } from '../balancers/picker.js';
 import type { ProxyMetrics } from '../metrics/proxy-metrics.js';
+import type { AttemptHandle } from './attempt-handle.js';
+import { ClusterCall } from './cluster-call.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { isHopByHop } from './hop-headers.js';
 import { ProxyError } from './proxy-errors.js';
+import { ReplayBody } from './replay-body.js';
 import { parseGrpcTimeout, shorterTimeout } from './request-timeouts.js';
-import { REPLAY_BUFFER_LIMIT, isIdempotent, retriableFailure, retriableGrpcStatus, retriableStatus, retryBackoffMs } from './retry-policy.js';
+import { isIdempotent, retriableFailure, retriableGrpcStatus, retriableStatus } from './retry-policy.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -41,19 +43,11 @@ export class Http2Forwarder {
 class H2Call {
   private readonly grpc: boolean;
   private readonly requestHeaders: OutgoingHttpHeaders;
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
-  private replayable: boolean;
+  private readonly replay: ReplayBody | undefined;
   private downstreamEnded = false;
   private upstream: ClientHttp2Stream | undefined;
-  private endpoint: Endpoint | undefined;
-  private attemptStarted = 0;
-  private attemptEnded = true;
-  private tried: string[] = [];
-  private retries = 0;
-  private holdsRetry = false;
-  /** True while a stream waits for its endpoint's session to connect (Envoy's "pending"). */
-  private holdsPending = false;
+  private call: ClusterCall | undefined;
+  private attempt: AttemptHandle | undefined;
   private committed = false;
   private done = false;
   private trailers: IncomingHttpHeaders | undefined;
@@ -62,7 +56,6 @@ class H2Call {
   private deadline: Deadline | undefined;
   private timer: TimerHandle | undefined;
   private perTryDeadline: Deadline | undefined;
-  private retryTimer: TimerHandle | undefined;
 
   constructor(
     private readonly deps: Http2Deps,
@@ -72,7 +65,7 @@ class H2Call {
   ) {
     const ct = headers['content-type'];
     this.grpc = typeof ct === 'string' && ct.startsWith('application/grpc');
-    this.replayable = this.grpc || isIdempotent(String(headers[':method'] ?? 'GET'));
+    this.replay = this.grpc || isIdempotent(String(headers[':method'] ?? 'GET')) ? new ReplayBody() : undefined;
     const out: OutgoingHttpHeaders = {};
     for (const name in headers) {
       if (isHopByHop(name) && name !== 'te') continue;
@@ -84,7 +77,7 @@ class H2Call {
     if (out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http';
     this.requestHeaders = out;
     const timeout = shorterTimeout(runtime.timeoutMs, this.grpc ? parseGrpcTimeout(headers['grpc-timeout']) : undefined);
-    if (timeout > 0 && timeout === runtime.timeoutMs) this.deadline = runtime.requestDeadlines?.add(this.onTimeout);
+    if (timeout > 0 && timeout === runtime.timeoutMs) this.deadline = runtime.requestDeadline(this.onTimeout);
     else if (timeout > 0) this.timer = deps.clock.setTimeout(this.onTimeout, timeout);
   }
 
@@ -93,19 +86,14 @@ class H2Call {
     const down = this.downstream;
     down.on('error', () => undefined);
     down.on('close', this.onDownstreamClose);
-    if (!runtime.breaker.tryAcquire('requests')) {
-      this.fail(new ProxyError('overflow', `cluster ${runtime.name}: max_requests reached`, 'requests'), false);
+    const call = ClusterCall.start(runtime, 'requests', this.deps);
+    if (call instanceof ProxyError) {
+      this.fail(call, false);
       return;
     }
+    this.call = call;
     down.on('data', (chunk: Buffer) => {
-      if (this.replayable) {
-        this.buffered += chunk.length;
-        if (this.buffered <= REPLAY_BUFFER_LIMIT) this.chunks.push(chunk);
-        else {
-          this.replayable = false;
-          this.chunks.length = 0;
-        }
-      }
+      this.replay?.push(chunk);
       const up = this.upstream;
       if (up !== undefined && !up.destroyed && !up.write(chunk)) {
         down.pause();
@@ -121,40 +109,27 @@ class H2Call {
   }
 
   private send(): void {
-    this.retryTimer = undefined;
     if (this.done) return;
     const runtime = this.runtime;
-    const endpoint = runtime.pick(undefined, this.tried);
-    if (endpoint === undefined) {
-      this.fail(new ProxyError('no_healthy_upstream', `cluster ${runtime.name}: no healthy endpoint`), true);
+    // Pending (Envoy's): while the stream waits for its endpoint's session to connect.
+    const attempt = this.call!.attempt(undefined, (c) => c.http2().connecting);
+    if (attempt instanceof ProxyError) {
+      this.fail(attempt, true);
       return;
     }
-    const session = runtime.connectionsOf(endpoint).http2();
-    if (session.connecting) {
-      if (!runtime.breaker.tryAcquire('pending_requests')) {
-        this.fail(new ProxyError('overflow', `cluster ${runtime.name}: max_pending_requests reached`, 'pending_requests'), true);
-        return;
-      }
-      this.holdsPending = true;
-    }
-    this.tried.push(endpoint.id);
-    this.endpoint = endpoint;
-    this.attemptEnded = false;
-    this.attemptStarted = this.deps.clock.monotonic();
-    runtime.outlier.onCallStarted(endpoint);
+    this.attempt = attempt;
     let up: ClientHttp2Stream;
     try {
-      up = session.request(this.requestHeaders, { endStream: false });
+      up = attempt.connections.http2().request(this.requestHeaders, { endStream: false });
     } catch (err) {
       this.onUpstreamFailure(undefined, 'reset', err);
       return;
     }
     this.upstream = up;
     // 'ready': the stream has its id, i.e. the session is connected and the stream is sent.
-    if (this.holdsPending) up.once('ready', this.releasePending);
-    const perTry = runtime.perTryDeadlines;
-    if (perTry !== undefined) this.perTryDeadline = perTry.add(() => this.onPerTryTimeout(up));
-    for (const chunk of this.chunks) up.write(chunk);
+    up.once('ready', attempt.releasePending);
+    this.perTryDeadline = runtime.perTryDeadline(() => this.onPerTryTimeout(up));
+    if (this.replay !== undefined) for (const chunk of this.replay.parts) up.write(chunk);
     if (this.downstreamEnded) up.end();
     up.on('response', (headers, flags) => this.onResponse(up, headers, flags));
     up.on('trailers', (trailers) => {
@@ -180,10 +155,10 @@ class H2Call {
     const status = Number(headers[':status']);
     const trailersOnly = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     const grpcStatus = headers['grpc-status'];
-    const retry = this.runtime.config.retry;
+    const retry = this.runtime.retryPolicy;
     const retriable =
       grpcStatus !== undefined ? retriableGrpcStatus(retry, Number(grpcStatus)) : !this.grpc && retriableStatus(retry, status);
-    if (retriable && this.mayRetry()) {
+    if (retriable && this.call!.retry.may(this.replayable)) {
       this.endAttempt(grpcStatus !== undefined ? httpStatusForGrpc(Number(grpcStatus)) : status);
       this.upstream = undefined;
       up.close(NGHTTP2_CANCEL);
@@ -235,7 +210,7 @@ class H2Call {
     this.endAttempt(LOCAL_ORIGIN_FAILURE);
     this.upstream = undefined;
     if (up !== undefined && !up.closed) up.close(NGHTTP2_CANCEL);
-    if (retriableFailure(this.runtime.config.retry, cause) && this.mayRetry()) {
+    if (retriableFailure(this.runtime.retryPolicy, cause) && this.call!.retry.may(this.replayable)) {
       this.retry();
       return;
     }
@@ -279,34 +254,23 @@ class H2Call {
     this.finish(499);
   };
 
-  /** One `retries` slot from the first retry to the call's end (see http1-forwarder.ts). */
-  private mayRetry(): boolean {
-    if (!this.replayable || this.retries >= this.runtime.config.retry.num_retries) return false;
-    if (this.holdsRetry) return true;
-    this.holdsRetry = this.runtime.breaker.tryAcquire('retries');
-    return this.holdsRetry;
+  /** A try is replayable while the whole request body so far is kept. */
+  private get replayable(): boolean {
+    return this.replay?.kept ?? false;
   }
 
   private retry(): void {
-    this.retries++;
-    this.deps.metrics?.retries.inc({ cluster: this.runtime.name });
-    this.retryTimer = this.deps.clock.setTimeout(() => this.send(), retryBackoffMs(this.retries - 1, this.deps.random));
+    this.call!.retry.schedule(() => this.send());
   }
 
-  private readonly releasePending = (): void => {
-    if (!this.holdsPending) return;
-    this.holdsPending = false;
-    this.runtime.breaker.release('pending_requests');
-  };
-
   private endAttempt(status: number): void {
-    this.releasePending();
-    if (this.attemptEnded || this.endpoint === undefined) return;
-    this.attemptEnded = true;
+    const attempt = this.attempt;
+    if (attempt === undefined) return;
+    attempt.releasePending();
+    if (attempt.isEnded) return;
     this.perTryDeadline?.cancel();
     this.perTryDeadline = undefined;
-    const latency = status === LOCAL_ORIGIN_FAILURE ? undefined : this.deps.clock.monotonic() - this.attemptStarted;
-    this.runtime.outlier.onCallEnded(this.endpoint, status, latency);
+    attempt.end(status);
   }
 
   private fail(error: ProxyError, acquired: boolean): void {
@@ -336,11 +300,9 @@ class H2Call {
     clock.clearTimeout(this.timer);
     this.deadline?.cancel();
     this.perTryDeadline?.cancel();
-    clock.clearTimeout(this.retryTimer);
-    if (this.holdsRetry) this.runtime.breaker.release('retries');
-    this.releasePending();
-    this.runtime.breaker.release('requests');
+    this.attempt?.releasePending();
+    this.call?.finish();
     this.downstream.off('close', this.onDownstreamClose);
-    this.runtime.requestCounters?.inc(this.grpc ? 'grpc' : 'http2', status);
+    this.runtime.countRequest(this.grpc ? 'grpc' : 'http2', status);
   }
 }

@@ -1,12 +1,17 @@
 /**
  * The sidecar's outbound data plane: the main listener (forward proxy, Host routing, CONNECT,
- * upgrades) and one listener per configured upstream local port (HTTP/1.1, HTTP/2 cleartext,
- * gRPC, raw TCP). Clusters (balancer + breaker + retry budget + pools) live in the ClusterSet.
+ * upgrades, and HTTP/2 or gRPC by :authority when a connection opens with the h2c preface) and one
+ * listener per configured upstream local port (HTTP/1.1, HTTP/2 cleartext, gRPC, raw TCP).
+ * Clusters (balancer + breaker + retry budget + pools) live in the ClusterSet.
+ *
+ * HTTP/1.1 runs on raw sockets with llhttp for framing (`http1/`); when Node's parser binding is
+ * missing or fails its self-test, or `http1Engine: 'node'` asks for it, on node:http + undici.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2 from 'node:http2';
-import type net from 'node:net';
-import { Agent } from 'undici';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Agent } from 'undici';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
@@ -17,17 +22,29 @@ import type { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import type { ClusterDescription, UpstreamOverride } from './cluster-runtime.js';
 import { ClusterSet } from './cluster-set.js';
 import { handleConnect } from './connect-tunnel.js';
+import { handBack, sniffH2c } from './h2c-preface.js';
+import { rawHeaderValue } from './hop-headers.js';
 import { Http1Forwarder } from './http1-forwarder.js';
+import { Http1Server, type RoutedHead } from './http1/http1-server.js';
+import type { Http1Env } from './http1/http1-env.js';
+import { loadLlhttp, type MessageHead } from './http1/llhttp-parser.js';
+import type { ExchangeTarget } from './http1/proxy-exchange.js';
+import { UpstreamPools } from './http1/upstream-pools.js';
 import { Http2Forwarder } from './http2-forwarder.js';
-import { HttpRouter, type RouteResult } from './http-router.js';
+import { HttpRouter, withRoute, type RouteResult } from './http-router.js';
 import { ProxyError } from './proxy-errors.js';
-import { clusterNameFor, parseRequestTarget, type RequestTarget } from './request-target.js';
+import { clusterNameFor, parseRequestTarget, splitAuthority, type RequestTarget } from './request-target.js';
+import type { RetryDeps } from './retry-state.js';
 import { sendHttpError, sendRawHttpError } from './send-error.js';
 import { createTcpProxy } from './tcp-proxy.js';
+import { tunnelRequestOf, type TunnelRequest } from './tunnel-request.js';
 import type { UpstreamSource } from './upstream-source.js';
 import { proxyUpgrade } from './websocket-proxy.js';
 
 export type UpstreamProtocol = 'http' | 'http2' | 'grpc' | 'tcp';
+
+/** How HTTP/1.1 is served: raw sockets with llhttp (default), or node:http + undici. */
+export type Http1Engine = 'llhttp' | 'node';
 
 export interface UpstreamEntry {
   /** `worker.secure-api.local`, or a short name in the sidecar's namespace. */
@@ -49,6 +66,8 @@ export interface OutboundProxyOptions {
   readonly upstreams?: readonly UpstreamEntry[] | undefined;
   /** Forward hosts outside the mesh to the real host (default true). */
   readonly passthrough?: boolean | undefined;
+  /** The HTTP/1.1 engine (default llhttp, falling back to node with a warning when it cannot run). */
+  readonly http1Engine?: Http1Engine | undefined;
   readonly clock?: Clock | undefined;
   readonly logger?: Logger | undefined;
   readonly metrics?: ProxyMetrics | undefined;
@@ -64,20 +83,30 @@ interface LocalListener {
   readonly server: net.Server;
 }
 
+const NO_TARGET = { path: '/', authority: undefined, absolute: false } as const;
+
 export class OutboundProxy {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly clusters: ClusterSet;
   private readonly router: HttpRouter;
-  private readonly http1: Http1Forwarder;
+  private readonly deps: RetryDeps;
   private readonly http2: Http2Forwarder;
-  private readonly passthroughAgent: Agent;
   private readonly entries: readonly (UpstreamEntry & { readonly cluster: string })[];
-  private main: http.Server | undefined;
+  private engine: Http1Engine = 'llhttp';
+  private env: Http1Env | undefined;
+  private http1: Http1Forwarder | undefined;
+  private passthroughAgent: Agent | undefined;
+  private main: net.Server | undefined;
+  /** Serves the main port's HTTP/1.1 connections: a raw Http1Server, or node:http's (never listening itself). */
+  private mainHttp1: Http1Server | http.Server | undefined;
+  private readonly rawServers: Http1Server[] = [];
   private readonly locals: LocalListener[] = [];
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   /** Live TCP / CONNECT / WebSocket socket pairs. */
   private readonly tunnels = new Set<net.Socket>();
+  /** Main-port connections whose protocol is not known yet. */
+  private readonly sniffing = new Set<net.Socket>();
 
   constructor(private readonly opts: OutboundProxyOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -104,15 +133,56 @@ export class OutboundProxy {
       this.logger,
     );
     this.router = new HttpRouter(this.clusters, opts.namespace, opts.passthrough ?? true);
-    this.passthroughAgent = new Agent({ headersTimeout: 0, bodyTimeout: 0, connections: 128 });
-    this.http1 = new Http1Forwarder({ clock: this.clock, random, logger: this.logger, metrics: opts.metrics, passthrough: this.passthroughAgent });
+    this.deps = { clock: this.clock, random, metrics: opts.metrics };
     this.http2 = new Http2Forwarder({ clock: this.clock, random, logger: this.logger, metrics: opts.metrics });
   }
 
+  /** The HTTP/1.1 engine in use (known once started). */
+  get http1Engine(): Http1Engine {
+    return this.engine;
+  }
+
   async start(): Promise<{ port: number; localPorts: Record<string, number> }> {
-    const main = this.createHttpServer((req, res) => this.onMainRequest(req, res));
-    main.on('connect', (req: IncomingMessage, socket, head: Buffer) => void handleConnect(req, socket, head, this.router, this.clock, this.logger, this.tunnels));
-    main.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.onMainUpgrade(req, socket, head));
+    await this.chooseEngine();
+    const h2 = this.createH2Server((stream, headers) => this.onMainStream(stream, headers));
+    const env = this.env;
+    let onHttp1: (socket: net.Socket, read: Buffer) => void;
+    if (env !== undefined) {
+      const raw = this.createRawServer(env, (head) => this.routeMain(head), (socket, head, rest) => this.onMainTunnel(socket, head, rest));
+      this.mainHttp1 = raw;
+      onHttp1 = (socket, read) => raw.accept(socket, read);
+    } else {
+      const server = this.createHttpServer((req, res) => this.onMainRequest(req, res));
+      server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleConnect(tunnelRequestOf(req), socket, head, this.router, this.deps, this.logger, this.tunnels));
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onMainUpgrade(tunnelRequestOf(req), socket, head));
+      // node:http tracks connections (closeIdleConnections at stop) from 'listening' on; this
+      // server never listens itself: the main listener hands it its HTTP/1.1 connections.
+      server.emit('listening');
+      this.mainHttp1 = server;
+      onHttp1 = (socket, read) => {
+        handBack(socket, read);
+        server.emit('connection', socket);
+        socket.resume();
+      };
+    }
+    const main = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      socket.on('error', () => undefined);
+      const sniffing = this.sniffing.add(socket);
+      const known = (): boolean => sniffing.delete(socket);
+      socket.once('close', known);
+      sniffH2c(
+        socket,
+        (s, read) => {
+          known();
+          handBack(s, read);
+          h2.emit('connection', s);
+        },
+        (s, read) => {
+          known();
+          onHttp1(s, read);
+        },
+      );
+    });
     this.main = main;
     const port = await listen(main, this.opts.listen.host, this.opts.listen.port);
     const localPorts: Record<string, number> = {};
@@ -123,7 +193,7 @@ export class OutboundProxy {
       this.locals.push({ key: entry.service, cluster: entry.cluster, port: p, server });
       localPorts[entry.service] = p;
     }
-    this.logger.info('outbound proxy listening', { port, local_ports: localPorts });
+    this.logger.info('outbound proxy listening', { port, local_ports: localPorts, http1_engine: this.engine });
     return { port, localPorts };
   }
 
@@ -131,7 +201,10 @@ export class OutboundProxy {
   async stop(): Promise<void> {
     const servers: net.Server[] = [...(this.main !== undefined ? [this.main] : []), ...this.locals.map((l) => l.server)];
     const closing = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    for (const s of servers) if (s instanceof http.Server) s.closeIdleConnections();
+    const nodeServers: http.Server[] = [...servers, ...(this.mainHttp1 instanceof http.Server ? [this.mainHttp1] : [])].filter((s): s is http.Server => s instanceof http.Server);
+    for (const s of nodeServers) s.closeIdleConnections();
+    for (const s of this.rawServers) s.closeIdle();
+    for (const socket of this.sniffing) socket.destroy();
     for (const session of this.h2Sessions) session.close();
     const drain = this.opts.drainTimeoutMs ?? 10_000;
     let timer: ReturnType<Clock['setTimeout']> | undefined;
@@ -142,16 +215,42 @@ export class OutboundProxy {
       }),
     ]);
     this.clock.clearTimeout(timer);
-    for (const s of servers) if (s instanceof http.Server) s.closeAllConnections();
+    for (const s of nodeServers) s.closeAllConnections();
+    for (const s of this.rawServers) s.destroyAll();
     for (const session of this.h2Sessions) session.destroy();
     for (const socket of this.tunnels) socket.destroy();
     await Promise.all(closing);
+    if (this.mainHttp1 instanceof http.Server) this.mainHttp1.close(() => undefined);
     await this.clusters.close();
-    await this.passthroughAgent.close();
+    this.env?.pools.close();
+    await this.passthroughAgent?.close();
   }
 
   describeClusters(): ClusterDescription[] {
     return this.clusters.describe();
+  }
+
+  /** undici (about 20 MB resident) is loaded only when the node:http path runs. */
+  private async chooseEngine(): Promise<void> {
+    if (this.opts.http1Engine !== 'node') {
+      const llhttp = loadLlhttp();
+      if (llhttp.ok) {
+        this.engine = 'llhttp';
+        this.env = { ...this.deps, binding: llhttp.binding, pools: new UpstreamPools(llhttp.binding, this.clock), logger: this.logger };
+        return;
+      }
+      this.logger.warn('HTTP/1.1 falls back to node:http and undici: the raw-socket path cannot run here', { reason: llhttp.reason });
+    }
+    this.engine = 'node';
+    const undici = await import('undici');
+    this.passthroughAgent = new undici.Agent({ headersTimeout: 0, bodyTimeout: 0, connections: 128 });
+    this.http1 = new Http1Forwarder({ ...this.deps, logger: this.logger, passthrough: this.passthroughAgent, Pool: undici.Pool });
+  }
+
+  private createRawServer(env: Http1Env, route: (head: MessageHead) => RoutedHead, tunnel: (socket: net.Socket, head: MessageHead, rest: Buffer) => void): Http1Server {
+    const server = new Http1Server({ env, route, upgrade: tunnel });
+    this.rawServers.push(server);
+    return server;
   }
 
   private createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
@@ -163,114 +262,132 @@ export class OutboundProxy {
     return server;
   }
 
+  private createH2Server(onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void): http2.Http2Server {
+    const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
+    server.on('session', (s) => {
+      this.h2Sessions.add(s);
+      s.on('close', () => this.h2Sessions.delete(s));
+    });
+    server.on('stream', onStream);
+    return server;
+  }
+
   private createLocalServer(cluster: string, protocol: UpstreamProtocol): net.Server {
     switch (protocol) {
       case 'tcp':
-        return createTcpProxy(this.clusters, cluster, this.clock, this.logger, this.opts.metrics, this.tunnels);
+        return createTcpProxy(this.router, cluster, this.deps, this.logger, this.tunnels);
       case 'http2':
-      case 'grpc': {
-        const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
-        server.on('session', (s) => {
-          this.h2Sessions.add(s);
-          s.on('close', () => this.h2Sessions.delete(s));
-        });
-        server.on('stream', (stream, headers) => this.onLocalStream(cluster, stream, headers));
-        return server;
-      }
+      case 'grpc':
+        return this.createH2Server((stream, headers) => this.forwardStream(this.router.cluster(cluster), stream, headers));
       case 'http': {
-        const server = this.createHttpServer((req, res) => this.onLocalRequest(cluster, req, res));
-        server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
-          const r = this.clusters.resolve(cluster);
-          const route: RouteResult | Promise<RouteResult> = toRoute(r, cluster);
-          void this.withRoute(route, (result) => {
-            if (result.kind === 'error') return sendRawHttpError(socket, result.error);
-            if (result.kind === 'cluster') void proxyUpgrade(req, socket, head, result, req.url ?? '/', this.clock, this.logger, this.tunnels);
-          });
-        });
+        const env = this.env;
+        if (env !== undefined) {
+          const raw = this.createRawServer(
+            env,
+            (head) => ({ route: this.router.cluster(cluster), target: { path: head.url, authority: rawHeaderValue(head.rawHeaders, 'host'), absolute: false } }),
+            (socket, head, rest) => {
+              if (head.method === 'CONNECT') return sendRawHttpError(socket, new ProxyError('unknown_service', 'CONNECT is served on the main outbound port, not on an upstream port'));
+              this.tunnel(this.router.cluster(cluster), rawTunnelRequest(head, socket), socket, rest, head.url);
+            },
+          );
+          return net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => raw.accept(socket));
+        }
+        const server = this.createHttpServer((req, res) => this.forwardHttp1(req, res, this.router.cluster(cluster), { path: req.url ?? '/', authority: req.headers.host, absolute: false }));
+        server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.tunnel(this.router.cluster(cluster), tunnelRequestOf(req), socket, head, req.url ?? '/'));
         return server;
       }
     }
+  }
+
+  // ---- the main port ----
+
+  private routeMain(head: MessageHead): RoutedHead {
+    const target = parseRequestTarget(head.url, rawHeaderValue(head.rawHeaders, 'host'));
+    if (target === undefined) return { route: undeliverable(head.url), target: NO_TARGET };
+    return { route: this.router.route(target, 80), target };
+  }
+
+  private onMainTunnel(socket: net.Socket, head: MessageHead, rest: Buffer): void {
+    const req = rawTunnelRequest(head, socket);
+    if (head.method === 'CONNECT') {
+      void handleConnect(req, socket, rest, this.router, this.deps, this.logger, this.tunnels);
+      return;
+    }
+    this.onMainUpgrade(req, socket, rest);
   }
 
   private onMainRequest(req: IncomingMessage, res: ServerResponse): void {
     const target = parseRequestTarget(req.url ?? '/', req.headers.host);
-    if (target === undefined) {
-      sendHttpError(res, new ProxyError('unknown_service', `cannot tell the destination of "${req.url ?? ''}" (no Host header or an unsupported URL)`));
+    if (target === undefined) return sendHttpError(res, undeliverable(req.url ?? '').error);
+    this.forwardHttp1(req, res, this.router.route(target, 80), target);
+  }
+
+  private onMainUpgrade(req: TunnelRequest, socket: Duplex, head: Buffer): void {
+    const target = parseRequestTarget(req.url, rawHeaderValue(req.rawHeaders, 'host'));
+    if (target === undefined) return sendRawHttpError(socket, new ProxyError('unknown_service', 'cannot tell the destination of the upgrade request'));
+    this.tunnel(this.router.route(target, 80), req, socket, head, target.path);
+  }
+
+  /** HTTP/2 and gRPC on the main port, routed by :authority as HTTP/1.1 is by Host. */
+  private onMainStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const authority = headers[':authority'] ?? headers.host;
+    const a = typeof authority === 'string' ? splitAuthority(authority) : undefined;
+    if (a === undefined || typeof authority !== 'string') {
+      this.forwardStream({ kind: 'error', error: new ProxyError('unknown_service', 'cannot tell the destination of the stream (no :authority)') }, stream, headers);
       return;
     }
-    const route = this.router.route(target, 80);
-    if (!(route instanceof Promise)) return this.forwardHttp1(req, res, target, route);
-    void route.then((r) => this.forwardHttp1(req, res, target, r));
+    const target: RequestTarget = { host: a.host, port: a.port, path: String(headers[':path'] ?? '/'), authority, absolute: false };
+    this.forwardStream(this.router.route(target, 80), stream, headers);
   }
 
-  private forwardHttp1(req: IncomingMessage, res: ServerResponse, target: RequestTarget, route: RouteResult): void {
-    switch (route.kind) {
-      case 'error':
-        return sendHttpError(res, route.error);
-      case 'cluster':
-        return this.http1.forward(req, res, { runtime: route.runtime, origin: undefined, path: target.path, authority: target.authority, absolute: target.absolute });
-      case 'passthrough':
-        return this.http1.forward(req, res, { runtime: undefined, origin: `http://${hostPort(route.host, route.port)}`, path: target.path, authority: target.authority, absolute: target.absolute });
-    }
-  }
+  // ---- forwarding, once routed ----
 
-  private onMainUpgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void {
-    const target = parseRequestTarget(req.url ?? '/', req.headers.host);
-    if (target === undefined) return sendRawHttpError(socket, new ProxyError('unknown_service', 'cannot tell the destination of the upgrade request'));
-    void this.withRoute(this.router.route(target, 80), (route) => {
-      if (route.kind === 'error') return sendRawHttpError(socket, route.error);
-      void proxyUpgrade(req, socket, head, route, target.path, this.clock, this.logger, this.tunnels);
+  /** node:http's requests (the fallback engine). */
+  private forwardHttp1(req: IncomingMessage, res: ServerResponse, route: RouteResult | Promise<RouteResult>, target: ExchangeTarget): void {
+    const http1 = this.http1!;
+    withRoute(route, (r) => {
+      switch (r.kind) {
+        case 'error':
+          return sendHttpError(res, r.error);
+        case 'cluster':
+          return http1.forward(req, res, { runtime: r.runtime, origin: undefined, path: target.path, authority: target.authority, absolute: target.absolute });
+        case 'passthrough':
+          return http1.forward(req, res, { runtime: undefined, origin: `http://${hostPort(r.host, r.port)}`, path: target.path, authority: target.authority, absolute: target.absolute });
+      }
     });
   }
 
-  private onLocalRequest(cluster: string, req: IncomingMessage, res: ServerResponse): void {
-    const resolved = this.clusters.resolve(cluster);
-    const path = req.url ?? '/';
-    if (resolved !== undefined && !(resolved instanceof Promise)) {
-      // The hot path: a cluster in use, no route object and no promise.
-      this.http1.forward(req, res, { runtime: resolved, origin: undefined, path, authority: req.headers.host, absolute: false });
-      return;
-    }
-    const route = toRoute(resolved, cluster);
-    const forward = (r: RouteResult): void => {
-      if (r.kind === 'error') return sendHttpError(res, r.error);
-      if (r.kind === 'cluster') this.http1.forward(req, res, { runtime: r.runtime, origin: undefined, path, authority: req.headers.host, absolute: false });
-    };
-    if (!(route instanceof Promise)) return forward(route);
-    void route.then(forward);
-  }
-
-  private onLocalStream(cluster: string, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  private forwardStream(route: RouteResult | Promise<RouteResult>, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => undefined);
-    const resolved = this.clusters.resolve(cluster);
-    if (resolved !== undefined && !(resolved instanceof Promise)) return this.http2.forward(stream, headers, resolved);
-    void this.withRoute(toRoute(resolved, cluster), (r) => {
+    withRoute(route, (r) => {
       if (r.kind === 'cluster') return this.http2.forward(stream, headers, r.runtime);
-      if (r.kind !== 'error' || stream.destroyed || stream.headersSent) return;
+      if (stream.destroyed || stream.headersSent) return;
+      const error = r.kind === 'error' ? r.error : new ProxyError('unknown_service', `host "${r.host}" is not a service in the mesh (HTTP/2 is not passed through)`);
       const ct = headers['content-type'];
-      if (typeof ct === 'string' && ct.startsWith('application/grpc')) stream.respond(r.error.grpcHeaders(), { endStream: true });
+      if (typeof ct === 'string' && ct.startsWith('application/grpc')) stream.respond(error.grpcHeaders(), { endStream: true });
       else {
-        const body = r.error.body();
-        stream.respond({ ':status': r.error.httpStatus, ...r.error.headers(body) });
+        const body = error.body();
+        stream.respond({ ':status': error.httpStatus, ...error.headers(body) });
         stream.end(body);
       }
     });
   }
 
-  private async withRoute(route: RouteResult | Promise<RouteResult>, fn: (r: RouteResult) => void): Promise<void> {
-    fn(route instanceof Promise ? await route : route);
+  /** A WebSocket (or other) upgrade, once routed: a tunnel to one endpoint or the real host. */
+  private tunnel(route: RouteResult | Promise<RouteResult>, req: TunnelRequest, socket: Duplex, head: Buffer, path: string): void {
+    withRoute(route, (r) => {
+      if (r.kind === 'error') return sendRawHttpError(socket, r.error);
+      void proxyUpgrade(req, socket, head, r, path, this.deps, this.logger, this.tunnels);
+    });
   }
 }
 
-function toRoute(r: ReturnType<ClusterSet['resolve']>, cluster: string): RouteResult | Promise<RouteResult> {
-  // Built only when needed: an Error captures a stack trace, far too dear for every request.
-  const unknown = (): RouteResult => ({ kind: 'error', error: new ProxyError('unknown_service', `no service named "${cluster}" in the mesh`) });
-  if (r === undefined) return unknown();
-  if (!(r instanceof Promise)) return { kind: 'cluster', runtime: r };
-  return r.then(
-    (runtime) => (runtime === undefined ? unknown() : { kind: 'cluster', runtime }),
-    (err: unknown) => ({ kind: 'error', error: new ProxyError('unknown_service', `cannot resolve service "${cluster}": ${String(err)}`) }),
-  );
+function rawTunnelRequest(head: MessageHead, socket: net.Socket): TunnelRequest {
+  return { method: head.method, url: head.url, rawHeaders: head.rawHeaders, remoteAddress: socket.remoteAddress };
+}
+
+function undeliverable(url: string): { kind: 'error'; error: ProxyError } {
+  return { kind: 'error', error: new ProxyError('unknown_service', `cannot tell the destination of "${url}" (no Host header or an unsupported URL)`) };
 }
 
 function hostPort(host: string, port: number): string {

@@ -4,6 +4,7 @@
  * CONNECT authority. A short name (`worker`) is in the sidecar's own namespace.
  */
 import { isIP } from 'node:net';
+import { qualifiedServiceName } from '../model/names.js';
 
 export interface RequestTarget {
   /** Lower-case host name or IP, without brackets or port. */
@@ -66,8 +67,7 @@ export function parseRequestTarget(url: string, hostHeader: string | undefined):
  */
 export function clusterNameFor(host: string, namespace: string): string | undefined {
   if (host === 'localhost' || (mayBeIp(host) && isIP(host) !== 0)) return undefined;
-  const name = host.endsWith('.') ? host.slice(0, -1) : host;
-  return name.includes('.') ? name : `${name}.${namespace}`;
+  return qualifiedServiceName(host.endsWith('.') ? host.slice(0, -1) : host, namespace);
 }
 
 /**

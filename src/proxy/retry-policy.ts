@@ -5,6 +5,7 @@
  * cause under `retry_on`, and room in the cluster's retry budget (the breaker's `retries`).
  */
 import type { ServiceConfig } from '../model/service-config.js';
+import { ProxyError } from './proxy-errors.js';
 
 export type FailureCause = 'connect-failure' | 'reset' | 'timeout';
 
@@ -74,5 +75,18 @@ export function failureCause(err: unknown): FailureCause {
       return 'connect-failure';
     default:
       return 'reset';
+  }
+}
+
+/** The error a call ends with when its last try failed without a response. */
+export function failureError(cause: FailureCause, cluster: string, err: unknown): ProxyError {
+  const detail = err instanceof Error ? err.message : String(err);
+  switch (cause) {
+    case 'timeout':
+      return new ProxyError('timeout', `cluster ${cluster}: per-try timeout expired`);
+    case 'connect-failure':
+      return new ProxyError('upstream_reset', `cluster ${cluster}: upstream connect failure (${detail})`);
+    case 'reset':
+      return new ProxyError('upstream_reset', `cluster ${cluster}: upstream connection reset before a complete response (${detail})`);
   }
 }

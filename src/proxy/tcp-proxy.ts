@@ -1,21 +1,22 @@
 /** Raw TCP on a per-upstream local port: balanced per connection. */
 import net from 'node:net';
-import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
-import type { ProxyMetrics } from '../metrics/proxy-metrics.js';
-import type { ClusterSet } from './cluster-set.js';
-import { connectToCluster, splice } from './upstream-connect.js';
+import type { HttpRouter } from './http-router.js';
 import { ProxyError } from './proxy-errors.js';
+import type { RetryDeps } from './retry-state.js';
+import { connectToCluster, splice } from './upstream-connect.js';
 
-export function createTcpProxy(clusters: ClusterSet, name: string, clock: Clock, logger: Logger, metrics: ProxyMetrics | undefined, open: Set<net.Socket>): net.Server {
+export function createTcpProxy(router: HttpRouter, name: string, deps: RetryDeps, logger: Logger, open: Set<net.Socket>): net.Server {
+  const metrics = deps.metrics;
   return net.createServer({ noDelay: true, pauseOnConnect: true }, (client) => {
     client.on('error', () => undefined);
     void (async () => {
-      const r = clusters.resolve(name);
-      const runtime = r instanceof Promise ? await r : r;
-      if (runtime === undefined) throw new ProxyError('unknown_service', `no service named "${name}"`);
+      const r = router.cluster(name);
+      const route = r instanceof Promise ? await r : r;
+      if (route.kind === 'error') throw route.error;
+      if (route.kind !== 'cluster') throw new ProxyError('unknown_service', `no service named "${name}"`);
       metrics?.tcpConnections.inc({ cluster: name });
-      const upstream = await connectToCluster(runtime, clock, { sourceIp: client.remoteAddress });
+      const upstream = await connectToCluster(route.runtime, deps, { sourceIp: client.remoteAddress });
       if (client.destroyed) {
         upstream.socket.destroy();
         upstream.done(false);

@@ -8,8 +8,10 @@ import type { Clock } from '../common/clock.js';
 import type { Endpoint } from '../balancers/endpoint.js';
 import { LOCAL_ORIGIN_FAILURE } from '../balancers/call-outcome.js';
 import type { PickContext } from '../balancers/picker.js';
+import { ClusterCall } from './cluster-call.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { ProxyError } from './proxy-errors.js';
+import type { RetryDeps } from './retry-state.js';
 
 export interface UpstreamSocket {
   readonly socket: net.Socket;
@@ -20,42 +22,35 @@ export interface UpstreamSocket {
 
 const CONNECT_TIMEOUT_MS = 5000;
 
-export async function connectToCluster(runtime: ClusterRuntime, clock: Clock, context?: PickContext): Promise<UpstreamSocket> {
-  if (!runtime.breaker.tryAcquire('connections')) {
-    throw new ProxyError('overflow', `cluster ${runtime.name}: max_connections reached`, 'connections');
-  }
-  const tried: string[] = [];
-  const maxAttempts = 1 + runtime.config.retry.num_retries;
+/** The same call lifecycle as a request, admitted on `connections`; a connect failure tries another endpoint. */
+export async function connectToCluster(runtime: ClusterRuntime, deps: RetryDeps, context?: PickContext): Promise<UpstreamSocket> {
+  const call = ClusterCall.start(runtime, 'connections', deps);
+  if (call instanceof ProxyError) throw call;
   let lastError: unknown;
-  try {
-    for (let i = 0; i < maxAttempts; i++) {
-      const endpoint = runtime.pick(context, tried);
-      if (endpoint === undefined) throw new ProxyError('no_healthy_upstream', `cluster ${runtime.name}: no healthy endpoint`);
-      tried.push(endpoint.id);
-      runtime.outlier.onCallStarted(endpoint);
-      const started = clock.monotonic();
-      try {
-        const socket = await dial(endpoint.address, endpoint.port, clock);
-        runtime.balancer.onConnectionOpened(endpoint);
-        let ended = false;
-        const done = (failed: boolean): void => {
-          if (ended) return;
-          ended = true;
-          runtime.balancer.onConnectionClosed(endpoint);
-          runtime.outlier.onCallEnded(endpoint, failed ? LOCAL_ORIGIN_FAILURE : 200, clock.monotonic() - started);
-          runtime.breaker.release('connections');
-        };
-        return { socket, endpoint, done };
-      } catch (err) {
-        runtime.outlier.onCallEnded(endpoint, LOCAL_ORIGIN_FAILURE);
-        lastError = err;
-      }
+  for (;;) {
+    const attempt = call.attempt(context);
+    if (attempt instanceof ProxyError) {
+      call.finish();
+      throw attempt;
     }
-  } catch (err) {
-    runtime.breaker.release('connections');
-    throw err;
+    try {
+      const socket = await dial(attempt.endpoint.address, attempt.endpoint.port, deps.clock);
+      attempt.connectionOpened();
+      const done = (failed: boolean): void => {
+        if (attempt.isEnded) return;
+        attempt.end(failed ? LOCAL_ORIGIN_FAILURE : 200);
+        call.finish();
+      };
+      return { socket, endpoint: attempt.endpoint, done };
+    } catch (err) {
+      attempt.end(LOCAL_ORIGIN_FAILURE);
+      lastError = err;
+    }
+    // Nothing was sent yet: a connection is always replayable.
+    if (!call.retry.may(true)) break;
+    call.retry.count();
   }
-  runtime.breaker.release('connections');
+  call.finish();
   const detail = lastError instanceof Error ? lastError.message : String(lastError);
   throw new ProxyError('upstream_reset', `cluster ${runtime.name}: upstream connect failure (${detail})`);
 }

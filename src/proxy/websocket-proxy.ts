@@ -3,14 +3,14 @@
  * a picked endpoint, then bytes flow both ways untouched, the 101 response included. Balanced per
  * connection, like TCP. Connection/Upgrade are kept here: they are what the upgrade is about.
  */
-import type { IncomingMessage } from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import type { ClusterRuntime } from './cluster-runtime.js';
 import { ProxyError } from './proxy-errors.js';
+import type { RetryDeps } from './retry-state.js';
 import { sendRawHttpError } from './send-error.js';
+import type { TunnelRequest } from './tunnel-request.js';
 import { connectToCluster, dial, splice } from './upstream-connect.js';
 
 const DROP = new Set(['proxy-connection', 'proxy-authorization', 'keep-alive']);
@@ -19,18 +19,18 @@ export type UpgradeTarget =
   | { readonly kind: 'cluster'; readonly runtime: ClusterRuntime }
   | { readonly kind: 'passthrough'; readonly host: string; readonly port: number };
 
-export async function proxyUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, target: UpgradeTarget, path: string, clock: Clock, logger: Logger, open: Set<net.Socket>): Promise<void> {
+export async function proxyUpgrade(req: TunnelRequest, client: Duplex, head: Buffer, target: UpgradeTarget, path: string, deps: RetryDeps, logger: Logger, open: Set<net.Socket>): Promise<void> {
   client.on('error', () => undefined);
   try {
     let upstream: net.Socket;
     let done: (failed: boolean) => void = () => undefined;
     if (target.kind === 'cluster') {
-      const u = await connectToCluster(target.runtime, clock, { sourceIp: req.socket.remoteAddress, path });
+      const u = await connectToCluster(target.runtime, deps, { sourceIp: req.remoteAddress, path });
       upstream = u.socket;
       done = u.done;
     } else {
       try {
-        upstream = await dial(target.host, target.port, clock);
+        upstream = await dial(target.host, target.port, deps.clock);
       } catch (err) {
         throw new ProxyError('upstream_reset', `connect to ${target.host}:${target.port} failed (${err instanceof Error ? err.message : String(err)})`);
       }
@@ -52,7 +52,7 @@ export async function proxyUpgrade(req: IncomingMessage, client: Duplex, head: B
       }
       text += `${raw[i]!}: ${raw[i + 1]!}\r\n`;
     }
-    const peer = req.socket.remoteAddress;
+    const peer = req.remoteAddress;
     if (peer !== undefined) xff = xff === undefined ? peer : `${xff}, ${peer}`;
     if (xff !== undefined) text += `x-forwarded-for: ${xff}\r\n`;
     upstream.write(`${text}\r\n`);

@@ -40,23 +40,25 @@ export class EnsureWaiters {
   }
 
   resolve(name: string, view: ClusterView): void {
+    this.settle(name, (w) => w.resolve(view));
+  }
+
+  /** Every caller waiting for `name` gets `err` now. */
+  reject(name: string, err: Error): void {
+    this.settle(name, (w) => w.reject(err));
+  }
+
+  rejectAll(err: Error): void {
+    for (const name of [...this.byName.keys()]) this.reject(name, err);
+  }
+
+  private settle(name: string, fn: (w: Waiter) => void): void {
     const set = this.byName.get(name);
     if (set === undefined) return;
     this.byName.delete(name);
     for (const w of set) {
       this.clock.clearTimeout(w.timer);
-      w.resolve(view);
-    }
-  }
-
-  rejectAll(err: Error): void {
-    const all = [...this.byName.values()];
-    this.byName.clear();
-    for (const set of all) {
-      for (const w of set) {
-        this.clock.clearTimeout(w.timer);
-        w.reject(err);
-      }
+      fn(w);
     }
   }
 

@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../common/logger.js';
 import type { AdsClient } from '../xds/client/ads-client.js';
 import { parseClusterName } from './cluster-name.js';
 import type { PeerCache } from './peer-cache.js';
+import type { ServiceExistence } from './service-existence.js';
 
 export interface ClusterManagerOptions {
   /** The manager owns its lifecycle: started by start(), stopped by stop(). */
@@ -25,6 +26,8 @@ export interface ClusterManagerOptions {
   ensureTimeoutMs?: number;
   /** On-demand clusters held at most, so an app cannot grow the sidecar without bound. Default 4096. */
   maxOnDemand?: number;
+  /** Asked beside the subscription when an on-demand cluster is added: false answers not_found at once. */
+  exists?: ServiceExistence;
 }
 
 export interface ResolvedClusterManagerOptions {
@@ -37,6 +40,7 @@ export interface ResolvedClusterManagerOptions {
   idleSweepIntervalMs: number;
   ensureTimeoutMs: number;
   maxOnDemand: number;
+  exists: ServiceExistence | undefined;
 }
 
 export const DEFAULT_ON_DEMAND_IDLE_MS = 300_000;
@@ -65,5 +69,6 @@ export function resolveClusterManagerOptions(options: ClusterManagerOptions): Re
     idleSweepIntervalMs: positive(options.idleSweepIntervalMs, 'idleSweepIntervalMs', Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(1, idle / 4))),
     ensureTimeoutMs: positive(options.ensureTimeoutMs, 'ensureTimeoutMs', DEFAULT_ENSURE_TIMEOUT_MS),
     maxOnDemand: Math.floor(positive(options.maxOnDemand, 'maxOnDemand', DEFAULT_MAX_ON_DEMAND)),
+    exists: options.exists,
   };
 }

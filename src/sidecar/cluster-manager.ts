@@ -182,7 +182,26 @@ export class ClusterManager extends EventEmitter<ClusterManagerEvents> {
     }
     this.opts.logger.info('subscribing to an on-demand cluster', { cluster: name, from_cache: seed !== undefined });
     this.subscribe(r);
+    if (!isUsable(r)) this.askExistence(r);
     return r;
+  }
+
+  /** Beside the subscription: the hub's word that the service does not exist ends the wait at once. */
+  private askExistence(r: ClusterRecord): void {
+    const exists = this.opts.exists;
+    if (exists === undefined) return;
+    exists(r.name).then(
+      (answer) => {
+        if (answer !== false || this.records.get(r.name) !== r || r.config !== undefined || this.lifecycle === 'stopped') return;
+        if (!r.absent) {
+          r.absent = true;
+          r.view = viewOf(r);
+          this.opts.logger.info('the hub has no such cluster', { cluster: r.name, declared: false });
+        }
+        this.waiters.reject(r.name, new OutriggerError('not_found', `cluster ${r.name} does not exist: the hub has no such service`, 'cluster'));
+      },
+      () => undefined,
+    );
   }
 
   private subscribe(r: ClusterRecord): void {

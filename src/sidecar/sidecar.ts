@@ -9,7 +9,7 @@ import { CACHE_OFF, type ResolvedSidecarConfig } from '../config/sidecar-config.
 import { HealthManager } from '../health/health-manager.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
-import { serviceKey } from '../model/names.js';
+import { qualifiedServiceName, serviceKey } from '../model/names.js';
 import type { ClusterDescription } from '../proxy/cluster-runtime.js';
 import { OutboundProxy } from '../proxy/outbound-proxy.js';
 import { HubCredentials } from '../wire/hub-credentials.js';
@@ -19,7 +19,7 @@ import { ClusterManager } from './cluster-manager.js';
 import { ClusterUpstreamSource } from './cluster-upstream-source.js';
 import { PeerCache } from './peer-cache.js';
 import { Registrar } from './registrar.js';
-import { upstreamName } from './upstream-name.js';
+import { HubServiceDirectory } from './service-existence.js';
 
 export type SidecarPhase = 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -48,6 +48,7 @@ export class Sidecar {
   private readonly hubCredentials: HubCredentials;
   /** Why the hub last refused the xDS stream, until a stream connects. */
   private xdsRefusal: string | undefined;
+  private readonly directory: HubServiceDirectory;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private admin: AdminServer | undefined;
@@ -109,14 +110,16 @@ export class Sidecar {
       clock: this.clock,
       logger: this.logger.child({ component: 'xds' }),
     });
+    this.directory = new HubServiceDirectory(config.hubs, this.logger.child({ component: 'clusters' }), this.hubCredentials);
     const cacheFile = config.cache_file !== '' ? config.cache_file : path.join(tmpdir(), `outrigger-${self}-${config.instance_id}.json`);
     this.clusters = new ClusterManager({
       ads: this.ads,
-      declared: config.upstreams.map((u) => upstreamName(u.service, config.namespace)),
+      declared: config.upstreams.map((u) => qualifiedServiceName(u.service, config.namespace)),
       cache: config.cache_file === CACHE_OFF ? undefined : new PeerCache({ file: cacheFile, clock: this.clock, logger: this.logger }),
       clock: this.clock,
       logger: this.logger,
       onDemandIdleMs: config.on_demand_idle,
+      exists: this.directory.exists,
     });
     this.metrics = new SidecarMetrics({
       appHealth: () => this.health.health,
@@ -149,6 +152,7 @@ export class Sidecar {
         timeout_ms: u.timeout,
       })),
       passthrough: config.passthrough,
+      http1Engine: config.http1_engine,
       clock: this.clock,
       logger: this.logger.child({ component: 'proxy' }),
       metrics: new ProxyMetrics(this.metrics.register),
@@ -249,7 +253,7 @@ export class Sidecar {
     const out = new Map<string, number>();
     for (const u of this.config.upstreams) {
       const port = bound[u.service];
-      if (port !== undefined) out.set(upstreamName(u.service, this.config.namespace), port);
+      if (port !== undefined) out.set(qualifiedServiceName(u.service, this.config.namespace), port);
     }
     return out;
   }
@@ -292,6 +296,7 @@ export class Sidecar {
       await this.health.stop();
       await this.proxy.stop();
       await this.clusters.stop();
+      this.directory.close();
       await this.admin?.close();
       this.state = 'stopped';
       this.markStopped();

@@ -5,18 +5,26 @@ import protobuf from 'protobufjs';
 import { envoyProtoDirs } from '../common/paths.js';
 import { typeUrlOf } from './type-urls.js';
 
-/** The .proto files whose messages the hub builds (their imports are loaded with them). */
-const FILES = [
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
-  'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
-  'envoy/extensions/load_balancing_policies/random/v3/random.proto',
-];
+/**
+ * The .proto file that defines each message type Outrigger encodes or decodes (its imports are
+ * loaded with it). A process loads only the files of the types it uses: a sidecar's ADS client
+ * decodes Clusters and ClusterLoadAssignments and never pays for listeners, routes and the HTTP
+ * connection manager, which only the hub builds.
+ */
+const FILE_OF: Readonly<Record<string, string>> = {
+  'envoy.service.discovery.v3.DiscoveryRequest': 'envoy/service/discovery/v3/discovery.proto',
+  'envoy.service.discovery.v3.DiscoveryResponse': 'envoy/service/discovery/v3/discovery.proto',
+  'envoy.config.cluster.v3.Cluster': 'envoy/config/cluster/v3/cluster.proto',
+  'envoy.config.endpoint.v3.ClusterLoadAssignment': 'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy.config.listener.v3.Listener': 'envoy/config/listener/v3/listener.proto',
+  'envoy.config.route.v3.RouteConfiguration': 'envoy/config/route/v3/route.proto',
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager':
+    'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy.extensions.filters.http.router.v3.Router': 'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin': 'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
+  'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest': 'envoy/extensions/load_balancing_policies/least_request/v3/least_request.proto',
+  'envoy.extensions.load_balancing_policies.random.v3.Random': 'envoy/extensions/load_balancing_policies/random/v3/random.proto',
+};
 
 /** google.protobuf.Any as protobufjs encodes and decodes it. */
 export interface AnyMessage {
@@ -31,9 +39,9 @@ const types = new Map<string, protobuf.Type>();
 /**
  * A protobufjs Root over the Envoy, xDS, googleapis and validate trees that @grpc/grpc-js-xds
  * ships, plus protobufjs' own google/protobuf files (descriptor.proto is imported by the
- * annotations but not bundled). Loaded once, on first use.
+ * annotations but not bundled). Files are added as their types are first asked for.
  */
-export function envoyRoot(): protobuf.Root {
+function envoyRoot(): protobuf.Root {
   if (root !== undefined) return root;
   const dirs = [...envoyProtoDirs(), path.dirname(require.resolve('protobufjs/package.json'))];
   const r = new protobuf.Root();
@@ -45,18 +53,22 @@ export function envoyRoot(): protobuf.Root {
     }
     return protobuf.util.path.resolve(origin, target);
   };
-  r.loadSync(FILES, { keepCase: true });
-  r.resolveAll();
   root = r;
   return r;
 }
 
+/** The message type, loading its file on first use (every known file for a type not listed). */
 export function messageType(typeName: string): protobuf.Type {
   let t = types.get(typeName);
-  if (t === undefined) {
-    t = envoyRoot().lookupType(typeName);
-    types.set(typeName, t);
+  if (t !== undefined) return t;
+  const r = envoyRoot();
+  if (r.lookup(typeName) === null) {
+    const file = FILE_OF[typeName];
+    r.loadSync(file !== undefined ? [file] : [...new Set(Object.values(FILE_OF))], { keepCase: true });
+    r.resolveAll();
   }
+  t = r.lookupType(typeName);
+  types.set(typeName, t);
   return t;
 }
 

@@ -1,11 +1,13 @@
 /**
- * The ADS wire as the sidecar's client sees it: the StreamAggregatedResources method loaded
- * from the shipped Envoy protos (the same loader options as the hub), and the request and
- * response shapes proto-loader reads and writes.
+ * The ADS wire as the sidecar's client sees it: the StreamAggregatedResources method, its
+ * DiscoveryRequest and DiscoveryResponse coded with protobufjs types from the shipped Envoy
+ * protos (only discovery.proto and its imports: proto-loader would parse the whole ADS service
+ * tree a second time, with descriptors the client never reads), read and written with the same
+ * conventions as the hub's proto-loader options (snake_case, enums as names, 64-bit integers as
+ * strings, defaults filled in, oneof names set).
  */
-import * as protoLoader from '@grpc/proto-loader';
-import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../ads-service.js';
-import type { AnyMessage } from '../envoy-protos.js';
+import { ADS_SERVICE } from '../ads-service.js';
+import { messageType, type AnyMessage } from '../envoy-protos.js';
 
 /** envoy.config.core.v3.Node as the client sends it (first request of each stream only). */
 export interface NodeMessage {
@@ -42,15 +44,20 @@ export interface AdsMethod {
 
 let method: AdsMethod | undefined;
 
+const READ_AS = { longs: String, enums: String, defaults: true, oneofs: true } as const;
+
 /** Loaded once per process: parsing the Envoy protos takes a noticeable while. */
 export function adsClientMethod(): AdsMethod {
   if (method === undefined) {
-    const pkg = protoLoader.loadSync(ADS_PROTO, ADS_LOADER_OPTIONS);
-    const m = (pkg[ADS_SERVICE] as protoLoader.ServiceDefinition)['StreamAggregatedResources']!;
+    const request = messageType('envoy.service.discovery.v3.DiscoveryRequest');
+    const response = messageType('envoy.service.discovery.v3.DiscoveryResponse');
     method = {
-      path: m.path,
-      serialize: m.requestSerialize as (req: ClientDiscoveryRequest) => Buffer,
-      deserialize: m.responseDeserialize as (bytes: Buffer) => ClientDiscoveryResponse,
+      path: `/${ADS_SERVICE}/StreamAggregatedResources`,
+      serialize: (req) => {
+        const bytes = request.encode(request.fromObject(req as unknown as Record<string, unknown>)).finish();
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+      deserialize: (bytes) => response.toObject(response.decode(bytes), READ_AS) as unknown as ClientDiscoveryResponse,
     };
   }
   return method;
