@@ -1,12 +1,13 @@
 /**
- * Keeps TLS material in step with its files. The files' size, mtime and inode are polled on the
- * Clock (a Kubernetes Secret volume swaps a symlink, cert-manager and editors rename over the
- * file: each changes one of them); a change reloads and checks all three files together, and
- * listeners get the new material. Files that fail the check (a half-written rotation, a key
+ * Keeps TLS material in step with its files. The files are read on the Clock and compared by
+ * content (they are small, and a rotation may keep a file's size, inode and even its mtime to the
+ * filesystem's resolution); a change reloads and checks all three files together, and listeners
+ * get the new material. Files that fail the check (a half-written rotation, a key
  * that does not match its certificate yet) keep the last good material and log why once per
  * change; the next change of any file tries again.
  */
-import { statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { describeCertificate, loadTlsMaterial, type TlsKeys, type TlsMaterial, type TlsPaths } from './tls-material.js';
@@ -23,13 +24,13 @@ export interface TlsReloaderOptions {
   onReload?: (result: TlsReloadResult, material: TlsMaterial) => void;
 }
 
+/** A file's content digest, or why it cannot be read. */
 function stampOf(path: string): string {
   if (path === '') return '';
   try {
-    const s = statSync(path);
-    return `${s.size}:${s.mtimeMs}:${s.ino}`;
+    return createHash('sha256').update(readFileSync(path)).digest('base64');
   } catch (err) {
-    return `missing:${(err as NodeJS.ErrnoException).code ?? ''}`;
+    return `unreadable:${(err as NodeJS.ErrnoException).code ?? ''}`;
   }
 }
 
