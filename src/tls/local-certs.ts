@@ -65,6 +65,9 @@ export async function makeLocalCertificates(kind: CertKind, input: CertsFlags, n
       '',
     ].join('\n');
   }
+  if (kind === 'workload' && flags['--spiffe'] === undefined && flags['--cn'] === undefined) {
+    throw new OutriggerError('config_invalid', '--spiffe or --cn: a workload certificate needs an identity: --spiffe spiffe://<trust domain>/ns/<namespace>/sa/<service account>, or --cn <name> bound in auth.bindings', '--spiffe');
+  }
   const caDir = flags['--ca'] ?? out;
   const ca = readCa(caDir);
   const days = flags['--days'] ?? 365;
@@ -86,9 +89,6 @@ export async function makeLocalCertificates(kind: CertKind, input: CertsFlags, n
   }
   const spiffe = flags['--spiffe'];
   const cn = flags['--cn'];
-  if (spiffe === undefined && cn === undefined) {
-    throw new OutriggerError('config_invalid', '--spiffe or --cn: a workload certificate needs an identity: --spiffe spiffe://<trust domain>/ns/<namespace>/sa/<service account>, or --cn <name> bound in auth.bindings', '--spiffe');
-  }
   const name = flags['--name'] ?? fileNameFor(spiffe, cn);
   const pair = await issueCertificate(ca, { commonName: cn ?? name, uris: spiffe !== undefined ? [spiffe] : [], usage: 'both', days, now });
   const paths = writePair(out, name, pair, flags['--force']);
