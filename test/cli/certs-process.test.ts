@@ -70,6 +70,10 @@ test.serial('outrigger certs as a user runs it: a CA, a hub certificate and a wo
   const endpoints = runCli(['endpoints', 'web.shop.svc.cluster.local', '--hub', url!, '--ca-file', at('ca.pem')], { OUTRIGGER_TOKEN: token });
   t.is(await endpoints.exited, 0, endpoints.describe());
   t.regex(endpoints.stdout(), /^web-1\s+10\.0\.0\.1:8080\s+HEALTHY/m);
+  // No token: the client certificate alone is the caller (a service role reads every service).
+  const byClientCert = runCli(['endpoints', 'web.shop.svc.cluster.local', '--hub', url!, '--ca-file', at('ca.pem'), '--cert-file', at('web.pem'), '--key-file', at('web-key.pem')], { OUTRIGGER_TOKEN: '' });
+  t.is(await byClientCert.exited, 0, byClientCert.describe());
+  t.regex(byClientCert.stdout(), /^web-1\s+10\.0\.0\.1:8080/m);
   const noCa = runCli(['endpoints', 'web.shop.svc.cluster.local', '--hub', url!], { OUTRIGGER_TOKEN: token });
   t.is(await noCa.exited, 2);
   t.regex(noCa.stderr(), /cannot reach the hub at https:.*certificate.*\(give the hub's CA with --ca-file\)/);

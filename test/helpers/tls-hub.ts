@@ -58,8 +58,8 @@ export interface TlsHub {
   stop(): Promise<void>;
 }
 
-/** A hub on 127.0.0.1 with auth on and the given `tls` and `auth` config (YAML keys). */
-export async function startTlsHub(config: { tls: Record<string, unknown>; auth?: Record<string, unknown> }, clock: Clock = systemClock): Promise<TlsHub> {
+/** A hub with auth on and the given `tls` and `auth` config (YAML keys), on 127.0.0.1 unless `bind` says otherwise. */
+export async function startTlsHub(config: { tls: Record<string, unknown>; auth?: Record<string, unknown>; bind?: string }, clock: Clock = systemClock): Promise<TlsHub> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-tls-hub-'));
   const logs: Array<Record<string, unknown>> = [];
   const logChanges = new Changes();
@@ -69,7 +69,7 @@ export async function startTlsHub(config: { tls: Record<string, unknown>; auth?:
       logChanges.changed();
     },
   });
-  const parsed = hubConfigSchema.parse({ bind: '127.0.0.1', grpc_port: 0, http_port: 0, data_dir: dataDir, tls: config.tls, auth: config.auth ?? {} });
+  const parsed = hubConfigSchema.parse({ bind: config.bind ?? '127.0.0.1', grpc_port: 0, http_port: 0, data_dir: dataDir, tls: config.tls, auth: config.auth ?? {} });
   const hub = new Hub(parsed, { clock, logger });
   const at = await hub.start();
   return {
