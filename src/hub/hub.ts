@@ -131,9 +131,9 @@ export class Hub {
   }
 
   private async open(): Promise<HubAddresses> {
-    this.bootstrapped = await this.security.start();
-    // Read before anything listens: a certificate file that cannot be used fails the start, naming its key.
+    // Read first: a certificate file that cannot be used fails the start, naming its key, before anything is written or listens.
     this.tls = this.config.tls.cert_file !== '' ? new HubTls(this.config.tls, { clock: this.clock, logger: this.logger.child({ component: 'tls' }), metrics: this.metrics }) : undefined;
+    this.bootstrapped = await this.security.start();
     // Slow clients (slow-loris) are cut off once their headers or request are overdue.
     const limits = this.config.limits;
     const httpOptions: http.ServerOptions = { headersTimeout: limits.http_headers_timeout, requestTimeout: limits.http_request_timeout, connectionsCheckingInterval: Math.min(1000, limits.http_headers_timeout) };
