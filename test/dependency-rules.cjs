@@ -12,15 +12,16 @@ const MAY_IMPORT = {
   http: ['common', 'model'],
   wire: ['common', 'model'],
   auth: ['common', 'model'],
+  tls: ['common', 'model'],
   metrics: ['common', 'model', 'registry'],
   config: ['common', 'model', 'registry', 'health', 'auth'],
   xds: ['common', 'model', 'registry', 'balancers', 'metrics'],
   proxy: ['common', 'model', 'balancers', 'metrics'],
   k8s: ['common', 'model', 'registry', 'health', 'http', 'config'],
-  hub: ['common', 'model', 'registry', 'balancers', 'http', 'wire', 'auth', 'metrics', 'config', 'xds', 'k8s'],
+  hub: ['common', 'model', 'registry', 'balancers', 'http', 'wire', 'auth', 'tls', 'metrics', 'config', 'xds', 'k8s'],
   sidecar: ['common', 'model', 'balancers', 'health', 'http', 'wire', 'metrics', 'config', 'xds', 'proxy'],
   demo: ['common', 'model', 'config', 'auth', 'hub', 'sidecar'],
-  cli: ['common', 'model', 'config', 'hub', 'sidecar', 'k8s', 'demo', 'wire', 'http'],
+  cli: ['common', 'model', 'config', 'hub', 'sidecar', 'k8s', 'demo', 'wire', 'http', 'tls'],
 };
 
 const layerRules = Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({

@@ -4,10 +4,15 @@ import { endpointsReport } from '../sidecar/endpoints-report.js';
 import type { Command } from './command.js';
 
 const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000] [--token <token>]
+                           [--ca-file <ca.pem>] [--cert-file <cert.pem> --key-file <key.pem>]
 
 Prints the hub's view of a service (every instance, with health, weight, zone and version) and,
 with --sidecar, that sidecar's view beside it; rows where the two disagree are marked STALE.
 env: OUTRIGGER_HUB_URL for --hub, OUTRIGGER_TOKEN for --token (a token that may read the service).
+
+An https hub: --ca-file is the CA its certificate chains to (default: the system's CAs);
+--cert-file and --key-file are a client certificate, for a hub that requires one (mTLS).
+env: OUTRIGGER_CA_FILE, OUTRIGGER_CERT_FILE, OUTRIGGER_KEY_FILE.
 
 Exit codes: 0 the service exists (even with no instances), 1 the hub has no such service,
 2 bad arguments or the hub or sidecar cannot be asked.
@@ -15,7 +20,15 @@ Exit codes: 0 the service exists (even with no instances), 1 the hub has no such
 
 export const endpointsCommand: Command = {
   async run(args, env) {
-    const options = { hub: { type: 'string' }, sidecar: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+    const options = {
+      hub: { type: 'string' },
+      sidecar: { type: 'string' },
+      token: { type: 'string' },
+      'ca-file': { type: 'string' },
+      'cert-file': { type: 'string' },
+      'key-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
     let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
     try {
       parsed = parseArgs({ args, options, allowPositionals: true });
@@ -34,8 +47,13 @@ export const endpointsCommand: Command = {
     const hub = parsed.values.hub ?? env.OUTRIGGER_HUB_URL ?? 'http://127.0.0.1:15080';
     let report: string;
     try {
-      const token = parsed.values.token ?? (env.OUTRIGGER_TOKEN !== undefined && env.OUTRIGGER_TOKEN !== '' ? env.OUTRIGGER_TOKEN : undefined);
-      report = await endpointsReport(name, hub, parsed.values.sidecar, token);
+      const token = parsed.values.token ?? nonEmpty(env.OUTRIGGER_TOKEN);
+      const tls = {
+        ...optional('caFile', parsed.values['ca-file'] ?? nonEmpty(env.OUTRIGGER_CA_FILE)),
+        ...optional('certFile', parsed.values['cert-file'] ?? nonEmpty(env.OUTRIGGER_CERT_FILE)),
+        ...optional('keyFile', parsed.values['key-file'] ?? nonEmpty(env.OUTRIGGER_KEY_FILE)),
+      };
+      report = await endpointsReport(name, { hub, ...optional('sidecar', parsed.values.sidecar), ...optional('token', token), tls });
     } catch (err) {
       if (!(err instanceof OutriggerError && err.code === 'not_found')) throw err;
       process.stderr.write(`outrigger endpoints: ${err.message}\n`);
@@ -45,3 +63,6 @@ export const endpointsCommand: Command = {
     return 0;
   },
 };
+
+const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined && v !== '' ? v : undefined);
+const optional = <K extends string>(key: K, v: string | undefined): { [P in K]?: string } => (v !== undefined ? ({ [key]: v } as { [P in K]?: string }) : {});

@@ -29,7 +29,7 @@ export const hubCommand: Command = {
     const logger = createLogger(config.log_level, { service: 'outrigger-hub' });
     const hub = new Hub(config, { logger });
     const at = await hub.start();
-    process.stdout.write(`outrigger hub ready\n  REST + metrics  ${at.http}\n  gRPC + xDS      ${at.grpc}\n${authLines(config, hub, at.http)}`);
+    process.stdout.write(`outrigger hub ready\n  REST + metrics  ${at.http}\n  gRPC + xDS      ${at.grpc}\n  TLS             ${hub.tlsSummary}\n${authLines(config, hub, at.http)}`);
     const signal = await untilSignal();
     logger.info('stopping', { signal });
     await hub.stop();
@@ -42,9 +42,11 @@ function authLines(config: HubConfig, hub: Hub, http: string): string {
   if (!config.auth.enabled) return '  auth            OFF (auth.enabled: false): anyone who reaches these ports may read and change everything\n';
   const { tokens, bootstrap } = hub.tokenFiles;
   const first = hub.bootstrapped ? `first start: the bootstrap admin token is in ${bootstrap} (readable only by you)` : `tokens in ${tokens}`;
+  // curl must trust the hub's CA, and present a certificate when the hub requires one.
+  const tls = config.tls.cert_file === '' ? '' : `--cacert <CA of ${config.tls.cert_file}> ${config.tls.client_auth === 'require' ? '--cert <client cert> --key <client key> ' : ''}`;
   const lines = [`  auth            on; ${first}`];
   if (existsSync(bootstrap)) {
-    lines.push(`  try             export OUTRIGGER_TOKEN=$(cat ${bootstrap})`, `                  curl -H "Authorization: Bearer $OUTRIGGER_TOKEN" ${http}/api/v1/auth/whoami`);
+    lines.push(`  try             export OUTRIGGER_TOKEN=$(cat ${bootstrap})`, `                  curl ${tls}-H "Authorization: Bearer $OUTRIGGER_TOKEN" ${http}/api/v1/auth/whoami`);
   }
   return `${lines.join('\n')}\n`;
 }

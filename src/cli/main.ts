@@ -11,6 +11,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'endpoints', summary: "Show a service's endpoints as the hub and a sidecar see them", load: async () => (await import('./endpoints-command.js')).endpointsCommand },
   { name: 'inject', summary: 'Add the sidecar to the workloads of a YAML manifest (offline, as the injector would)', load: async () => (await import('./inject-command.js')).injectCommand },
   { name: 'injector', summary: 'Run the Kubernetes sidecar injector (mutating admission webhook)', load: async () => (await import('./injector-command.js')).injectorCommand },
+  { name: 'certs', summary: 'Make a local CA and certificates for trying TLS and mTLS (hub, sidecars, curl)', load: async () => (await import('./certs-command.js')).certsCommand },
   { name: 'demo', summary: 'Run a hub and sample apps with their sidecars on loopback (what `npm start` runs)', load: async () => (await import('./demo-command.js')).demoCommand },
 ];
 

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -15,11 +16,13 @@ import { Registry } from '../registry/registry.js';
 import { AdsServer } from '../xds/server/ads-server.js';
 import { addRegistryService } from './grpc-registry-service.js';
 import { createHubSecurity, type HubSecurity } from './hub-security.js';
+import { HubTls } from './hub-tls.js';
 import { createRestHandler } from './rest-api.js';
 import { xdsAccess } from './xds-access.js';
 
 export interface HubAddresses {
   grpc: string;
+  /** Base URL of the REST listener: `https://` with TLS on. */
   http: string;
   grpcPort: number;
   httpPort: number;
@@ -49,7 +52,10 @@ export class Hub {
   private readonly ads: AdsServer;
   private readonly security: HubSecurity;
   private readonly grpcServer: grpc.Server;
-  private readonly httpServer: http.Server;
+  private readonly rest: http.RequestListener;
+  /** Made at start, once the TLS files (if any) are read. */
+  private httpServer: http.Server | https.Server | undefined;
+  private tls: HubTls | undefined;
   private registryService: { close(): void } | undefined;
   private kubernetes: EndpointSliceSource | undefined;
   private started = false;
@@ -91,7 +97,7 @@ export class Hub {
       maxConcurrentInitial: config.xds.max_concurrent_initial,
     });
     this.grpcServer = new grpc.Server(grpcServerOptions(config.limits));
-    const rest = createRestHandler({
+    this.rest = createRestHandler({
       registry: this.registry,
       metrics: this.metrics,
       logger: this.logger.child({ component: 'rest' }),
@@ -103,11 +109,6 @@ export class Hub {
       writeLimiter: this.security.writeLimiter,
       ...(this.security.tokens !== undefined ? { tokens: this.security.tokens } : {}),
     });
-    // Slow clients (slow-loris) are cut off once their headers or request are overdue.
-    this.httpServer = http.createServer(
-      { headersTimeout: config.limits.http_headers_timeout, requestTimeout: config.limits.http_request_timeout, connectionsCheckingInterval: Math.min(1000, config.limits.http_headers_timeout) },
-      rest,
-    );
   }
 
   /** The static tokens; undefined with auth off. */
@@ -131,7 +132,13 @@ export class Hub {
   }
 
   private async open(): Promise<HubAddresses> {
+    // Read first: a certificate file that cannot be used fails the start, naming its key, before anything is written or listens.
+    this.tls = this.config.tls.cert_file !== '' ? new HubTls(this.config.tls, { clock: this.clock, logger: this.logger.child({ component: 'tls' }), metrics: this.metrics }) : undefined;
     this.bootstrapped = await this.security.start();
+    // Slow clients (slow-loris) are cut off once their headers or request are overdue.
+    const limits = this.config.limits;
+    const httpOptions: http.ServerOptions = { headersTimeout: limits.http_headers_timeout, requestTimeout: limits.http_request_timeout, connectionsCheckingInterval: Math.min(1000, limits.http_headers_timeout) };
+    const httpServer = (this.httpServer = this.tls?.createRestServer(httpOptions, this.rest) ?? http.createServer(httpOptions, this.rest));
     this.seed();
     // Built before the listeners open, so a kubeconfig that cannot be loaded fails the start early.
     this.kubernetes = await this.createKubernetesSource();
@@ -148,21 +155,31 @@ export class Hub {
     });
     const host = this.config.bind.includes(':') ? `[${this.config.bind}]` : this.config.bind;
     const grpcPort = await new Promise<number>((resolve, reject) => {
-      this.grpcServer.bindAsync(`${host}:${this.config.grpc_port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      this.grpcServer.bindAsync(`${host}:${this.config.grpc_port}`, this.tls?.grpcCredentials() ?? grpc.ServerCredentials.createInsecure(), (err, port) =>
         err ? reject(listenError('grpc_port', this.config.grpc_port, err)) : resolve(port),
       );
     });
     const httpPort = await new Promise<number>((resolve, reject) => {
-      this.httpServer.once('error', (err) => reject(listenError('http_port', this.config.http_port, err)));
-      this.httpServer.listen(this.config.http_port, this.config.bind, () => resolve((this.httpServer.address() as AddressInfo).port));
+      httpServer.once('error', (err) => reject(listenError('http_port', this.config.http_port, err)));
+      httpServer.listen(this.config.http_port, this.config.bind, () => resolve((httpServer.address() as AddressInfo).port));
     });
+    this.tls?.start();
     this.registry.start();
     this.kubernetes?.start();
     this.started = true;
     const shown = this.config.bind === '0.0.0.0' || this.config.bind === '::' ? '127.0.0.1' : host;
-    const addresses = { grpc: `${shown}:${grpcPort}`, http: `http://${shown}:${httpPort}`, grpcPort, httpPort };
-    this.logger.info('hub started', { grpc: addresses.grpc, http: addresses.http });
+    const scheme = this.tls !== undefined ? 'https' : 'http';
+    const addresses = { grpc: `${shown}:${grpcPort}`, http: `${scheme}://${shown}:${httpPort}`, grpcPort, httpPort };
+    this.logger.info('hub started', { grpc: addresses.grpc, http: addresses.http, tls: this.tlsSummary });
+    if (this.tls === undefined && this.config.auth.enabled && !isLoopback(this.config.bind)) {
+      this.logger.warn('TLS is off (no tls.cert_file): bearer tokens and all registry data cross the network in plaintext on both ports; set tls.cert_file and tls.key_file');
+    }
     return addresses;
+  }
+
+  /** `off`, `on`, or `on; client certificates required (mTLS)`: for logs and the CLI. */
+  get tlsSummary(): string {
+    return this.tls?.summary ?? 'off';
   }
 
   /** Stops accepting, ends every stream, and closes both listeners. */
@@ -171,6 +188,7 @@ export class Hub {
     this.stopping = true;
     this.kubernetes?.stop();
     this.security.close();
+    this.tls?.close();
     this.registry.stop();
     this.ads.close();
     this.registryService?.close();
@@ -182,10 +200,11 @@ export class Hub {
         resolve();
       }, 2000).unref();
     });
-    if (this.httpServer.listening) {
+    const httpServer = this.httpServer;
+    if (httpServer?.listening === true) {
       await new Promise<void>((resolve) => {
-        this.httpServer.close(() => resolve());
-        this.httpServer.closeAllConnections();
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
       });
     }
   }
@@ -223,6 +242,10 @@ export class Hub {
       asConfigError(`static_instances[${i}]`, () => this.registry.register({ source: 'static', ...raw }));
     });
   }
+}
+
+function isLoopback(bind: string): boolean {
+  return bind === 'localhost' || bind === '::1' || /^127\./.test(bind);
 }
 
 /** Reports a registry refusal of a configured item as a config error under the item's key. */

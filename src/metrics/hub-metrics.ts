@@ -21,6 +21,8 @@ export class HubMetrics {
   readonly k8sWatchErrors: client.Counter<'resource'>;
   readonly authRefusals: client.Counter<'api' | 'code'>;
   readonly limitRefusals: client.Counter<'limit'>;
+  readonly tlsReloads: client.Counter<'result'>;
+  readonly tlsCertificateExpiry: client.Gauge;
 
   constructor(registry: Registry) {
     const register = this.register;
@@ -129,6 +131,17 @@ export class HubMetrics {
       name: 'outrigger_hub_limit_refusals_total',
       help: 'Calls refused by a limit: write_rate, instances_per_service, instances_per_namespace, max_instances, streams_per_identity',
       labelNames: ['limit'] as const,
+      registers: [register],
+    });
+    this.tlsReloads = new client.Counter({
+      name: 'outrigger_hub_tls_reloads_total',
+      help: 'Reloads of the TLS certificate, key and client CA files after a change: ok, or error (the last good files are kept)',
+      labelNames: ['result'] as const,
+      registers: [register],
+    });
+    this.tlsCertificateExpiry = new client.Gauge({
+      name: 'outrigger_hub_tls_certificate_expiry_timestamp_seconds',
+      help: 'When the certificate the hub serves expires (Unix time); 0 without TLS',
       registers: [register],
     });
   }

@@ -38,7 +38,7 @@ export class SidecarMetrics {
     });
     this.hubRefusals = new client.Counter({
       name: 'outrigger_sidecar_hub_refusals_total',
-      help: "The hub refused this sidecar's credentials or rights, by API (session, xds) and code (unauthenticated, permission_denied)",
+      help: "The hub refused this sidecar's credentials or rights, by API (session, xds) and code (unauthenticated, permission_denied, or tls: a failed TLS handshake)",
       labelNames: ['api', 'code'] as const,
       registers: [register],
     });

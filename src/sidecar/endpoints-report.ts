@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { Dispatcher } from 'undici';
 import { OutriggerError } from '../common/errors.js';
 import { splitServiceKey } from '../model/names.js';
 import { parseClusterName } from './cluster-name.js';
@@ -20,13 +22,68 @@ interface SidecarCluster {
   endpoints: Row[];
 }
 
-async function fetchJson(url: string, what: string, token?: string): Promise<{ status: number; body: unknown }> {
-  let res: Response;
+/** TLS to an https hub: the CA its certificate chains to, and a client certificate when it requires one. */
+export interface HubTlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+export interface EndpointsReportOptions {
+  /** The hub's REST base URL, http:// or https://. */
+  hub: string;
+  /** The sidecar admin base URL, for its view beside the hub's. */
+  sidecar?: string;
+  token?: string;
+  tls?: HubTlsFiles;
+}
+
+interface HubClient {
+  token?: string;
+  dispatcher?: Dispatcher;
+  /** Says what to add when a certificate is not trusted. */
+  hasCa: boolean;
+}
+
+function readFor(flag: string, file: string): Buffer {
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(5000), ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}) });
+    return readFileSync(file);
   } catch (err) {
-    const cause = (err as Error).cause;
-    throw new OutriggerError('unavailable', `cannot reach the ${what} at ${url}: ${cause instanceof Error ? cause.message : (err as Error).message}`);
+    throw new OutriggerError('config_invalid', `${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, flag);
+  }
+}
+
+/** An undici agent that trusts the given CA and presents the client certificate; undefined without TLS files. */
+async function tlsDispatcher(tls: HubTlsFiles | undefined): Promise<Dispatcher | undefined> {
+  if (tls === undefined || (tls.caFile === undefined && tls.certFile === undefined && tls.keyFile === undefined)) return undefined;
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new OutriggerError('config_invalid', `${tls.certFile === undefined ? '--cert-file' : '--key-file'}: give --cert-file and --key-file together`, tls.certFile === undefined ? '--cert-file' : '--key-file');
+  }
+  const connect = {
+    ...(tls.caFile !== undefined ? { ca: readFor('--ca-file', tls.caFile) } : {}),
+    ...(tls.certFile !== undefined ? { cert: readFor('--cert-file', tls.certFile), key: readFor('--key-file', tls.keyFile!) } : {}),
+  };
+  const { Agent } = await import('undici');
+  return new Agent({ connect });
+}
+
+const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
+
+async function fetchJson(url: string, what: string, client: HubClient = { hasCa: false }): Promise<{ status: number; body: unknown }> {
+  const { token, dispatcher } = client;
+  let res: Awaited<ReturnType<typeof import('undici').fetch>>;
+  try {
+    // undici's own fetch: Node's global one may not take a dispatcher of another undici version.
+    const { fetch } = await import('undici');
+    res = await fetch(url, {
+      signal: AbortSignal.timeout(5000),
+      ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}),
+      ...(dispatcher !== undefined ? { dispatcher } : {}),
+    });
+  } catch (err) {
+    const cause = (err as Error).cause as (Error & { code?: string }) | undefined;
+    const hint = !client.hasCa && UNTRUSTED.test(cause?.code ?? '') ? " (give the hub's CA with --ca-file)" : '';
+    throw new OutriggerError('unavailable', `cannot reach the ${what} at ${url}: ${cause instanceof Error ? cause.message : (err as Error).message}${hint}`);
   }
   const body: unknown = await res.json().catch(() => undefined);
   if (res.status === 401 || res.status === 403) {
@@ -37,16 +94,16 @@ async function fetchJson(url: string, what: string, token?: string): Promise<{ s
   return { status: res.status, body };
 }
 
-async function getJson(url: string, what: string, token?: string): Promise<unknown> {
-  const { status, body } = await fetchJson(url, what, token);
+async function getJson(url: string, what: string, client?: HubClient): Promise<unknown> {
+  const { status, body } = await fetchJson(url, what, client);
   if (status < 200 || status > 299) throw new OutriggerError('unavailable', `the ${what} answered ${status} for ${url}`);
   return body;
 }
 
 /** Throws not_found when the hub has no such service: "0 instances" would read as "exists, empty". */
-async function requireService(hub: string, service: string, namespace: string, token: string | undefined): Promise<void> {
+async function requireService(hub: string, service: string, namespace: string, client: HubClient): Promise<void> {
   const url = `${hub}/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}`;
-  const { status, body } = await fetchJson(url, 'hub', token);
+  const { status, body } = await fetchJson(url, 'hub', client);
   if (status === 404) {
     const noNamespace = (body as { error?: { field?: string } } | undefined)?.error?.field === 'namespace';
     throw new OutriggerError('not_found', `service ${service} in namespace ${namespace} does not exist${noNamespace ? ' (nor does the namespace)' : ''} at the hub ${hub}`, 'service');
@@ -58,13 +115,24 @@ async function requireService(hub: string, service: string, namespace: string, t
  * The hub's view of a service and, when a sidecar is named, that sidecar's view beside it, as
  * a table: stale endpoints show as rows the two sides disagree on.
  */
-export async function endpointsReport(name: string, hub: string, sidecar?: string, token?: string): Promise<string> {
+export async function endpointsReport(name: string, options: EndpointsReportOptions): Promise<string> {
+  const { hub, sidecar, token } = options;
   const parts = splitServiceKey(parseClusterName(name, 'service'))!;
-  await requireService(hub, parts.service, parts.namespace, token);
+  const dispatcher = await tlsDispatcher(options.tls);
+  const client: HubClient = { ...(token !== undefined ? { token } : {}), ...(dispatcher !== undefined ? { dispatcher } : {}), hasCa: options.tls?.caFile !== undefined };
+  try {
+    return await report(name, parts, hub, sidecar, client);
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+async function report(name: string, parts: { service: string; namespace: string }, hub: string, sidecar: string | undefined, client: HubClient): Promise<string> {
+  await requireService(hub, parts.service, parts.namespace, client);
   const hubBody = (await getJson(
     `${hub}/api/v1/discover?service_name=${encodeURIComponent(parts.service)}&namespace=${encodeURIComponent(parts.namespace)}&healthy_only=false`,
     'hub',
-    token,
+    client,
   )) as { data: { services: HubInstance[]; registry_version: number } };
   const hubRows = new Map(hubBody.data.services.map((i) => [i.id, i]));
   let local: SidecarCluster | undefined;

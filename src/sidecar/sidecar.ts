@@ -15,6 +15,7 @@ import { OutboundProxy } from '../proxy/outbound-proxy.js';
 import { HubCredentials } from '../wire/hub-credentials.js';
 import { AdsClient } from '../xds/client/ads-client.js';
 import { createAdminHandler, startAdminServer, type AdminServer, type ReadyScope } from './admin-server.js';
+import { hubTlsFailure } from './hub-tls-failure.js';
 import { ClusterManager } from './cluster-manager.js';
 import { ClusterUpstreamSource } from './cluster-upstream-source.js';
 import { PeerCache } from './peer-cache.js';
@@ -49,6 +50,8 @@ export class Sidecar {
   /** Why the hub last refused the xDS stream, until a stream connects. */
   private xdsRefusal: string | undefined;
   private readonly directory: HubServiceDirectory;
+  /** Why the last TLS handshake with the hub failed, until a registration succeeds. */
+  private hubTls: string | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private admin: AdminServer | undefined;
@@ -160,6 +163,17 @@ export class Sidecar {
     this.registrar.on('refused', (r) => {
       this.metrics.hubRefusals.inc({ api: 'session', code: r.code });
     });
+    this.registrar.on('disconnected', (reason) => {
+      const failure = hubTlsFailure(reason);
+      if (failure === undefined) return;
+      this.metrics.hubRefusals.inc({ api: 'session', code: 'tls' });
+      // Once per kind of failure, not once per retry: the registrar's own line says each retry.
+      if (failure !== this.hubTls) this.logger.error('TLS with the hub failed: check hub_tls', { hubs: this.config.hubs, error: failure });
+      this.hubTls = failure;
+    });
+    this.registrar.on('registered', () => {
+      this.hubTls = undefined;
+    });
     this.ads.on('refused', (code, details) => {
       this.xdsRefusal = `${code === grpc.status.UNAUTHENTICATED ? 'unauthenticated' : 'permission_denied'}: ${details}`;
       this.metrics.hubRefusals.inc({ api: 'xds', code: code === grpc.status.UNAUTHENTICATED ? 'unauthenticated' : 'permission_denied' });
@@ -197,6 +211,7 @@ export class Sidecar {
     }
     const refusal = this.registrar.stats.refusal;
     if (scope === 'pod' && refusal !== undefined) reasons.push(`the hub refused this sidecar's registration: ${refusal.code}: ${refusal.message}`);
+    if (scope === 'pod' && this.hubTls !== undefined) reasons.push(`TLS with the hub failed: ${this.hubTls}`);
     if (this.xdsRefusal !== undefined) reasons.push(`the hub refused this sidecar's xDS stream: ${this.xdsRefusal}`);
     return reasons;
   }

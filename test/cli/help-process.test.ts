@@ -11,6 +11,7 @@ const commands: ReadonlyArray<{ args: string[]; usage: RegExp }> = [
   { args: ['inject', '--help'], usage: /^Usage: outrigger inject /m },
   { args: ['endpoints', '--help'], usage: /^Usage: outrigger endpoints /m },
   { args: ['demo', '--help'], usage: /^Usage: outrigger demo /m },
+  { args: ['certs', '--help'], usage: /^Usage: outrigger certs /m },
 ];
 
 for (const { args, usage } of commands) {
