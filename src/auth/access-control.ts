@@ -40,12 +40,16 @@ export class AccessControl {
     return this.options.authenticator === undefined || this.options.authenticator.anonymous !== undefined;
   }
 
-  /** The call's identity; throws `unauthenticated` (audited and counted) when it has none the hub accepts. */
-  async identify(credentials: Credentials, site: CallSite): Promise<Identity> {
+  /**
+   * The call's identity; throws `unauthenticated` (audited and counted) when it has none the hub
+   * accepts. `credentials` reads them off the call (and throws for a malformed header); with auth
+   * off they are not read at all.
+   */
+  async identify(credentials: () => Credentials, site: CallSite): Promise<Identity> {
     const authenticator = this.options.authenticator;
     if (authenticator === undefined) return OPEN_IDENTITY;
     try {
-      return await authenticator.authenticate(credentials);
+      return await authenticator.authenticate(credentials());
     } catch (err) {
       const e = asOutriggerError(err);
       this.audit.record({ site, result: e.code, reason: e.message });

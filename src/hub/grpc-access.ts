@@ -30,5 +30,5 @@ export function grpcSite(call: IdentifiedCall, op: string): CallSite {
 /** The call's Caller; rejects with `unauthenticated` when its credentials are missing or refused. */
 export async function grpcCaller(access: AccessControl, call: IdentifiedCall, op: string): Promise<Caller> {
   const site = grpcSite(call, op);
-  return access.caller(await access.identify(grpcCredentials(call), site), site);
+  return access.caller(await access.identify(() => grpcCredentials(call), site), site);
 }

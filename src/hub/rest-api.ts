@@ -92,7 +92,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
         answer = errorReply(new OutriggerError('method_not_allowed', `${method} is not allowed on ${match.pattern}; use ${allow}`), { allow });
       } else {
         const site: CallSite = { api: 'rest', op: `${method} ${match.pattern}`, peer: clientAddress(req) };
-        const identity = match.handler.public === true ? PROBE : await deps.access.identify(httpCredentials(req), site);
+        const identity = match.handler.public === true ? PROBE : await deps.access.identify(() => httpCredentials(req), site);
         caller = deps.access.caller(identity, site);
         answer = limit(caller, method) ?? (await match.handler.handle(context(req, url, match.params, match.handler, caller)));
         caller.done(undefined, WRITE_METHODS.has(method));
