@@ -7,8 +7,9 @@ import { listenPort } from '../model/port.js';
 import type { Command } from './command.js';
 import { untilSignal } from './signals.js';
 
-/** The hub's options, plus where web's sidecar serves its admin API. */
+/** The hub's options, on loopback by default (it is a mesh on this machine), plus where web's sidecar serves its admin API. */
 const demoConfigSchema = hubConfigSchema.extend({
+  bind: hubConfigSchema.shape.bind.unwrap().default('127.0.0.1').describe("Address the demo hub's listeners bind to"),
   admin_port: listenPort("Admin port of web's sidecar", 15000),
   outbound_port: listenPort("Outbound proxy port of web's sidecar", 15001),
 });
