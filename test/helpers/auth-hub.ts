@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { issueToken } from '../../src/auth/token-request.js';
-import { createLogger } from '../../src/common/logger.js';
+import { createLogger, type LogLevel } from '../../src/common/logger.js';
 import { hubConfigSchema } from '../../src/config/hub-config.js';
 import { Hub, type HubAddresses } from '../../src/hub/hub.js';
 import { parseWith } from '../../src/model/parse-input.js';
@@ -34,11 +34,12 @@ export interface AuthHub {
   close(): Promise<void>;
 }
 
-export async function startAuthHub(config: Record<string, unknown> = {}): Promise<AuthHub> {
+/** `logLevel` keeps fewer lines (default debug: every line), for runs of many thousands of requests. */
+export async function startAuthHub(config: Record<string, unknown> = {}, options: { logLevel?: LogLevel } = {}): Promise<AuthHub> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-auth-hub-'));
   const logs: Array<Record<string, unknown>> = [];
   let text = '';
-  const logger = createLogger('debug', {}, {
+  const logger = createLogger(options.logLevel ?? 'debug', {}, {
     write(line: string) {
       text += line;
       logs.push(JSON.parse(line) as Record<string, unknown>);
