@@ -22,7 +22,7 @@ import { Http2Forwarder } from './http2-forwarder.js';
 import { HttpRouter, type RouteResult } from './http-router.js';
 import { ProxyError } from './proxy-errors.js';
 import { clusterNameFor, parseRequestTarget, type RequestTarget } from './request-target.js';
-import { sendHttpError, sendRawHttpError } from './send-error.js';
+import { refuseUnlessHttp1, sendHttpError, sendRawHttpError } from './send-error.js';
 import { createTcpProxy } from './tcp-proxy.js';
 import type { UpstreamSource } from './upstream-source.js';
 import { proxyUpgrade } from './websocket-proxy.js';
@@ -111,8 +111,12 @@ export class OutboundProxy {
 
   async start(): Promise<{ port: number; localPorts: Record<string, number> }> {
     const main = this.createHttpServer((req, res) => this.onMainRequest(req, res));
-    main.on('connect', (req: IncomingMessage, socket, head: Buffer) => void handleConnect(req, socket, head, this.router, this.clock, this.logger, this.tunnels));
-    main.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => this.onMainUpgrade(req, socket, head));
+    main.on('connect', (req: IncomingMessage, socket, head: Buffer) => {
+      if (!refuseUnlessHttp1(req, socket)) void handleConnect(req, socket, head, this.router, this.clock, this.logger, this.tunnels);
+    });
+    main.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+      if (!refuseUnlessHttp1(req, socket)) this.onMainUpgrade(req, socket, head);
+    });
     this.main = main;
     const port = await listen(main, this.opts.listen.host, this.opts.listen.port);
     const localPorts: Record<string, number> = {};
@@ -155,7 +159,9 @@ export class OutboundProxy {
   }
 
   private createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
-    const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, noDelay: true }, handler);
+    const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, noDelay: true }, (req, res) => {
+      if (!refuseUnlessHttp1(req, req.socket)) handler(req, res);
+    });
     server.headersTimeout = 60_000;
     server.on('clientError', (_err, socket) => {
       if (!socket.destroyed) socket.destroy();
@@ -180,6 +186,7 @@ export class OutboundProxy {
       case 'http': {
         const server = this.createHttpServer((req, res) => this.onLocalRequest(cluster, req, res));
         server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+          if (refuseUnlessHttp1(req, socket)) return;
           const r = this.clusters.resolve(cluster);
           const route: RouteResult | Promise<RouteResult> = toRoute(r, cluster);
           void this.withRoute(route, (result) => {
