@@ -4,6 +4,13 @@ import { findJsonSyntaxError } from './json-syntax.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * Deeper than any API body or Kubernetes object. JSON.parse takes any depth, but code that walks
+ * a value recursively (JSON.stringify of a value an error message shows, String() of a nested
+ * list) overflows the stack on tens of thousands of levels: such a body is refused up front.
+ */
+export const MAX_JSON_DEPTH = 512;
+
 /** Thrown when the client went away mid-body; there is nobody left to answer. */
 export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
@@ -88,11 +95,31 @@ export function parseJson(raw: Buffer): unknown {
   } catch {
     throw new OutriggerError('malformed_json', 'body: is not valid UTF-8', 'body');
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     const where = findJsonSyntaxError(text);
     const at = where === undefined ? '' : ` at line ${where.line}, column ${where.column} (position ${where.position}): ${where.reason}`;
     throw new OutriggerError('malformed_json', `body: malformed JSON${at}`, 'body');
   }
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) throw new OutriggerError('invalid_argument', `body: JSON nested more than ${MAX_JSON_DEPTH} levels deep`, 'body');
+  return value;
+}
+
+/** Whether valid JSON text opens more than `max` arrays and objects inside one another. */
+function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return false;
 }

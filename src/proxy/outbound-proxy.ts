@@ -35,7 +35,7 @@ import { HttpRouter, withRoute, type RouteResult } from './http-router.js';
 import { ProxyError } from './proxy-errors.js';
 import { clusterNameFor, parseRequestTarget, splitAuthority, type RequestTarget } from './request-target.js';
 import type { RetryDeps } from './retry-state.js';
-import { sendHttpError, sendRawHttpError } from './send-error.js';
+import { refuseUnlessHttp1, sendHttpError, sendRawHttpError } from './send-error.js';
 import { createTcpProxy } from './tcp-proxy.js';
 import { tunnelRequestOf, type TunnelRequest } from './tunnel-request.js';
 import type { UpstreamSource } from './upstream-source.js';
@@ -153,8 +153,12 @@ export class OutboundProxy {
       onHttp1 = (socket, read) => raw.accept(socket, read);
     } else {
       const server = this.createHttpServer((req, res) => this.onMainRequest(req, res));
-      server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleConnect(tunnelRequestOf(req), socket, head, this.router, this.deps, this.logger, this.tunnels));
-      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onMainUpgrade(tunnelRequestOf(req), socket, head));
+      server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!refuseUnlessHttp1(req, socket)) void handleConnect(tunnelRequestOf(req), socket, head, this.router, this.deps, this.logger, this.tunnels);
+      });
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!refuseUnlessHttp1(req, socket)) this.onMainUpgrade(tunnelRequestOf(req), socket, head);
+      });
       // node:http tracks connections (closeIdleConnections at stop) from 'listening' on; this
       // server never listens itself: the main listener hands it its HTTP/1.1 connections.
       server.emit('listening');
@@ -254,7 +258,9 @@ export class OutboundProxy {
   }
 
   private createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
-    const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, noDelay: true }, handler);
+    const server = http.createServer({ keepAliveTimeout: 60_000, requestTimeout: 0, noDelay: true }, (req, res) => {
+      if (!refuseUnlessHttp1(req, req.socket)) handler(req, res);
+    });
     server.headersTimeout = 60_000;
     server.on('clientError', (_err, socket) => {
       if (!socket.destroyed) socket.destroy();
@@ -293,7 +299,9 @@ export class OutboundProxy {
           return net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => raw.accept(socket));
         }
         const server = this.createHttpServer((req, res) => this.forwardHttp1(req, res, this.router.cluster(cluster), { path: req.url ?? '/', authority: req.headers.host, absolute: false }));
-        server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.tunnel(this.router.cluster(cluster), tunnelRequestOf(req), socket, head, req.url ?? '/'));
+        server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+          if (!refuseUnlessHttp1(req, socket)) this.tunnel(this.router.cluster(cluster), tunnelRequestOf(req), socket, head, req.url ?? '/');
+        });
         return server;
       }
     }

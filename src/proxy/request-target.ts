@@ -18,7 +18,7 @@ export interface RequestTarget {
   readonly absolute: boolean;
 }
 
-/** Splits `host[:port]` / `[v6]:port`; undefined when malformed. */
+/** Splits `host[:port]` / `[v6]:port`; undefined when malformed (brackets hold only an IPv6 address). */
 export function splitAuthority(authority: string): { host: string; port: number | undefined } | undefined {
   let host: string;
   let portText: string | undefined;
@@ -26,6 +26,7 @@ export function splitAuthority(authority: string): { host: string; port: number 
     const end = authority.indexOf(']');
     if (end < 0) return undefined;
     host = authority.slice(1, end);
+    if (isIP(host) !== 6) return undefined;
     const rest = authority.slice(end + 1);
     if (rest !== '' && !rest.startsWith(':')) return undefined;
     portText = rest === '' ? undefined : rest.slice(1);
@@ -51,13 +52,20 @@ export function parseRequestTarget(url: string, hostHeader: string | undefined):
   }
   const lower = url.slice(0, 7).toLowerCase();
   if (lower !== 'http://') return undefined; // https:// goes through CONNECT; anything else is malformed
-  const slash = url.indexOf('/', 7);
-  const authority = slash < 0 ? url.slice(7) : url.slice(7, slash);
+  // The authority ends at the first "/", "?" or "#" (RFC 3986 3.2), as URL parsers read it: in
+  // `http://a?@b/` the host is a, never b.
+  let end = 7;
+  for (; end < url.length; end++) {
+    const c = url.charCodeAt(end);
+    if (c === 47 /* '/' */ || c === 63 /* '?' */ || c === 35 /* '#' */) break;
+  }
+  const authority = url.slice(7, end);
   const at = authority.lastIndexOf('@'); // userinfo is not forwarded
   const hostPort = at < 0 ? authority : authority.slice(at + 1);
   const a = splitAuthority(hostPort);
   if (a === undefined) return undefined;
-  const path = slash < 0 ? '/' : url.slice(slash);
+  const rest = url.slice(end);
+  const path = rest.startsWith('/') ? rest : `/${rest}`; // `http://a?q` asks for `/?q`
   return { host: a.host, port: a.port, path, authority: hostPort, absolute: true };
 }
 

@@ -25,11 +25,52 @@ export function codedError(err: unknown, logger: Logger): OutriggerError {
   return new OutriggerError('internal', 'internal error (see the hub log)');
 }
 
+/**
+ * The status details and trailers travel as HTTP/2 headers, which a client bounds (grpc-js: 8 KiB
+ * of metadata) and whose values grpc-js takes only as printable ASCII: a field or message naming
+ * a client's own key (`metadata.é`, a 70,000-character unknown key) is clipped, and the field is
+ * percent-encoded as grpc-message is (`readHeaderText` reads it back).
+ */
+export const MAX_HEADER_TEXT_BYTES = { details: 1024, field: 256 } as const;
+
 export function toGrpcError(err: OutriggerError): GrpcStatusError {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_KEY, err.code);
-  if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, err.field);
-  return { code: err.grpcStatus, details: err.message, metadata };
+  if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, headerText(clip(err.field, MAX_HEADER_TEXT_BYTES.field)));
+  return { code: err.grpcStatus, details: clip(err.message, MAX_HEADER_TEXT_BYTES.details), metadata };
+}
+
+/** At most `maxBytes` of UTF-8, cut at a character and marked with "…" when cut. */
+function clip(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  let bytes = 0;
+  for (const ch of text) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > maxBytes - 3) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** Printable ASCII but "%" as it is; any other UTF-8 byte as %XX. */
+function headerText(text: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(text)) return text;
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** A trailer written by toGrpcError, decoded. */
+export function readHeaderText(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 /** The in-stream form, for Session answers. */

@@ -4,7 +4,7 @@
  * form of the unary calls.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ERROR_CODE_KEY, ERROR_FIELD_KEY } from './grpc-errors.js';
+import { ERROR_CODE_KEY, ERROR_FIELD_KEY, readHeaderText } from './grpc-errors.js';
 import type * as m from './messages.js';
 import { registryClientConstructor } from './registry-proto.js';
 
@@ -69,6 +69,7 @@ export function errorDetails(err: grpc.ServiceError): { code?: string; field?: s
     return typeof v === 'string' ? v : undefined;
   };
   const code = read(ERROR_CODE_KEY);
-  const field = read(ERROR_FIELD_KEY);
+  const raw = read(ERROR_FIELD_KEY);
+  const field = raw === undefined ? undefined : readHeaderText(raw);
   return { ...(code !== undefined ? { code } : {}), ...(field !== undefined ? { field } : {}) };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { issueToken } from '../../src/auth/token-request.js';
 import type { Clock } from '../../src/common/clock.js';
-import { createLogger } from '../../src/common/logger.js';
+import { createLogger, type LogLevel } from '../../src/common/logger.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import { hubConfigSchema } from '../../src/config/hub-config.js';
 import { Hub, type HubAddresses } from '../../src/hub/hub.js';
@@ -38,12 +38,15 @@ export interface AuthHub {
   close(): Promise<void>;
 }
 
-/** The hub's clock may be a ManualClock: it is moved past the shutdown grace timer on close. */
-export async function startAuthHub(config: Record<string, unknown> = {}, options: { clock?: Clock } = {}): Promise<AuthHub> {
+/**
+ * The hub's clock may be a ManualClock: it is moved past the shutdown grace timer on close.
+ * `logLevel` keeps fewer lines (default debug: every line), for runs of many thousands of requests.
+ */
+export async function startAuthHub(config: Record<string, unknown> = {}, options: { clock?: Clock; logLevel?: LogLevel } = {}): Promise<AuthHub> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-auth-hub-'));
   const logs: Array<Record<string, unknown>> = [];
   let text = '';
-  const logger = createLogger('debug', {}, {
+  const logger = createLogger(options.logLevel ?? 'debug', {}, {
     write(line: string) {
       text += line;
       logs.push(JSON.parse(line) as Record<string, unknown>);

@@ -117,6 +117,16 @@ export class AdsTestStream {
     return this.changes.eventually('a response', () => this.queue.shift(), timeoutMs);
   }
 
+  /** The next response, or the stream's final status if it ends first; a rejection after `timeoutMs`. */
+  nextOrEnd(timeoutMs = 10_000): Promise<Response | grpc.StatusObject> {
+    return this.changes.eventually('a response or the end of the stream', () => this.queue.shift() ?? this.ended, timeoutMs);
+  }
+
+  /** Every response received and not read yet, now. */
+  readAll(): Response[] {
+    return this.queue.splice(0);
+  }
+
   /** The stream's final status. */
   status(timeoutMs = 10_000): Promise<grpc.StatusObject> {
     return this.changes.eventually('the stream to end', () => this.ended, timeoutMs);

@@ -247,3 +247,19 @@ test('an empty required name is INVALID_ARGUMENT naming the field, never NOT_FOU
   t.regex(old.details, /^name: is required/);
   t.truthy(hub.registry.getNamespace('shop.local'));
 });
+
+test('an error naming a non-ASCII or huge key travels encoded and clipped, and the hub keeps answering (found by fuzzing: it stopped the hub before)', async (t) => {
+  const hub = await startGrpcHub();
+  t.teardown(() => hub.close());
+  const put = (key: string) => () => callUnary(hub.client, 'PutService', { namespace: 'shop.local', name: 'cart', config: { fields: { [key]: { numberValue: 1 } } } });
+  // grpc-js takes only printable ASCII in metadata: the field is percent-encoded, and read back as sent.
+  const accented = await unchangedAfter(t, hub, put('délai'), grpc.status.INVALID_ARGUMENT, 'config.délai');
+  t.is(accented.metadata.get('outrigger-error-field')[0], 'config.d%C3%A9lai');
+  t.regex(accented.details, /unknown key "délai"/);
+  // A 70,000-character key would make headers no client accepts: field and message are clipped.
+  const huge = await rejectsWith(t, put('é'.repeat(70_000))(), grpc.status.INVALID_ARGUMENT);
+  t.true(Buffer.byteLength(huge.details) <= 1024 && huge.details.endsWith('…'), `${Buffer.byteLength(huge.details)} bytes of details`);
+  const field = errorDetails(huge).field ?? '';
+  t.true(field.startsWith('config.éé') && Buffer.byteLength(field) <= 256, `field of ${Buffer.byteLength(field)} bytes`);
+  t.is((await callUnary(hub.client, 'PutService', { namespace: 'shop.local', name: 'cart', config: toStruct({ timeout_ms: 500 }) })).name, 'cart', 'the hub still answers');
+});

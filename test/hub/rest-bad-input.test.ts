@@ -150,6 +150,26 @@ test('bodies: malformed JSON names the position; non-JSON content types are 415'
   t.is(charset.status, 201, 'the JSON media type is matched case-insensitively, with a UTF-8 charset');
 });
 
+test('bodies: JSON nested deeper than 512 levels is a 400, wherever it sits (found by fuzzing: a 500 before)', async (t) => {
+  const server = await populated(t);
+  const deep = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const nested = (field: string, depth: number): string => JSON.stringify({ ...valid, [field]: 0 }).replace(`"${field}":0`, `"${field}":${deep(depth)}`);
+  const tooDeep = (path: string, body: string, method = 'POST'): BadCase => ({ method, path, body, status: 400, code: 'invalid_argument', field: 'body' });
+  for (const c of [
+    tooDeep('/api/v1/services', nested('port', 100_000)),
+    tooDeep('/api/v1/services', nested('metadata', 513)),
+    tooDeep('/api/v1/services/a/health', `{"health":${deep(100_000)}}`, 'PUT'),
+    tooDeep('/api/v1/namespaces/demo.local/services/echo', `{"lb_options":${deep(100_000)}}`, 'PUT'),
+    tooDeep('/api/v1/namespaces', deep(600)),
+  ]) {
+    await expectRejected(t, server, c);
+  }
+  const r = await call(server, 'PUT', '/api/v1/services/a/health', `{"health":${deep(100_000)}}`);
+  t.is(r.json.error.message, 'body: JSON nested more than 512 levels deep');
+  // 512 levels are read, and get the field's own error.
+  await expectRejected(t, server, invalid('port', JSON.parse(nested('port', 511)) as Record<string, unknown>));
+});
+
 test('bodies: over 1 MiB is a 413, declared or streamed; exactly 1 MiB is read', async (t) => {
   const server = await populated(t);
   const MiB = 1024 * 1024;

@@ -318,6 +318,28 @@ test('every invalid annotation is refused with its name and what it allows', (t)
   throwsAnnotation(t, () => injectPod({ ...pod(), metadata: { annotations: { 'outrigger.io/inject': true } } }, config(), { namespaceOptIn: true }), 'outrigger.io/inject', /must be a string \(quote the value in YAML/);
 });
 
+test('an annotation that is a list or mapping is refused naming it, whatever it holds (found by fuzzing: a 500 before)', (t) => {
+  // String() of [{"toString": null}] throws; the message must not depend on it.
+  for (const value of [[{ toString: null }], { toString: null }, [], { a: [1] }]) {
+    throwsAnnotation(t, () => injectPod(pod({ 'outrigger.io/inject': 'true', 'outrigger.io/service': value as unknown as string }), config(), { namespaceOptIn: true }), 'outrigger.io/service', /^annotation outrigger\.io\/service: must be a string, got [[{]/);
+  }
+});
+
+test('a volume or env entry that is not a mapping is refused naming it (found by fuzzing: a 500 before)', (t) => {
+  const cases: Array<[Partial<Pod['spec']> | Record<string, unknown>, string]> = [
+    [{ volumes: [null] }, 'spec.volumes[0]'],
+    [{ volumes: [{ name: 'data' }, 'tmp'] }, 'spec.volumes[1]'],
+    [{ containers: [{ name: 'web', env: [null], ports: [{ containerPort: 8080 }] }] }, 'spec.containers[0].env[0]'],
+    [{ initContainers: [{ name: 'init', env: [{ name: 'A' }, 7] }] }, 'spec.initContainers[0].env[1]'],
+  ];
+  for (const [spec, field] of cases) {
+    const err = t.throws(() => injectPod(pod({ 'outrigger.io/inject': 'true' }, spec as Partial<Pod['spec']>), config({ proxy_env: true }), { namespaceOptIn: true }), { instanceOf: OutriggerError });
+    t.is(err?.code, 'invalid_argument');
+    t.is(err?.field, field);
+    t.regex(err?.message ?? '', /must be an? (volume|environment variable) \(a mapping with a name\)$/);
+  }
+});
+
 test('empty keys (null in JSON, as YAML reads `env:` with nothing after it) count as absent', (t) => {
   const p = { metadata: { name: 'p', annotations: null }, spec: { initContainers: null, volumes: null, containers: [{ name: 'a', env: null, ports: [{ containerPort: 80 }] }] } };
   const result = injectPod(p, config({ proxy_env: true }), { namespaceOptIn: true });

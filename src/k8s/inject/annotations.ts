@@ -56,7 +56,9 @@ function text(annotations: Record<string, unknown>, key: string): string | undef
   const v = annotations[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') {
-    throw annotationInvalid(key, `must be a string (quote the value in YAML: "${String(v)}"), got ${show(v)}`);
+    // Only a scalar can be quoted; String() of a list or mapping can throw (`[{"toString": null}]`).
+    const hint = typeof v === 'object' ? '' : ` (quote the value in YAML: "${String(v)}")`;
+    throw annotationInvalid(key, `must be a string${hint}, got ${show(v)}`);
   }
   return v;
 }

@@ -48,10 +48,20 @@ function asPod(input: unknown): PodLike {
     list.forEach((c: unknown, i) => {
       if (!isRecord(c) || typeof c.name !== 'string') throw invalidPod(`spec.${key}[${i}]`, 'must be a container with a name');
       if (c.env !== undefined && c.env !== null && !Array.isArray(c.env)) throw invalidPod(`spec.${key}[${i}].env`, 'must be a list');
+      everyItemIsRecord(c.env, `spec.${key}[${i}].env`, 'an environment variable');
     });
   }
   if (spec.volumes !== undefined && spec.volumes !== null && !Array.isArray(spec.volumes)) throw invalidPod('spec.volumes', 'must be a list');
+  everyItemIsRecord(spec.volumes, 'spec.volumes', 'a volume');
   return input as unknown as PodLike;
+}
+
+/** The items of a list the injector reads names from are mappings (a null or a number has no name to read). */
+function everyItemIsRecord(list: unknown, field: string, what: string): void {
+  if (!Array.isArray(list)) return;
+  list.forEach((item: unknown, i) => {
+    if (!isRecord(item)) throw invalidPod(`${field}[${i}]`, `must be ${what} (a mapping with a name)`);
+  });
 }
 
 function alreadyInjected(pod: PodLike): boolean {

@@ -81,6 +81,8 @@ export class Http1Parser {
   private flushedUrl = '';
   private inBody = false;
   private closed = false;
+  /** The message's version was not HTTP/1.x. */
+  private badVersion = false;
   /** Set while the current message is an upgrade (CONNECT, Upgrade): parsing stops after its head. */
   upgraded = false;
 
@@ -107,6 +109,13 @@ export class Http1Parser {
       upgrade: boolean,
       keepAlive: boolean,
     ): number => {
+      // llhttp reads a request line without a version as HTTP/0.9: whatever follows the target on
+      // later lines would be forwarded as headers. Only HTTP/1.x is spoken here (node:http's
+      // handlers refuse the others too): -1 makes llhttp stop with an error.
+      if (versionMajor !== 1) {
+        this.badVersion = true;
+        return -1;
+      }
       const rawHeaders = headers ?? this.flushed;
       const target = url ?? this.flushedUrl;
       this.flushed = NO_HEADERS;
@@ -143,6 +152,8 @@ export class Http1Parser {
    */
   execute(data: Buffer): number | ParseFailure {
     const r = this.parser.execute(data);
+    // After an upgrade's head llhttp pauses whatever the callback returned: the flag tells.
+    if (this.badVersion) return { code: 'HPE_INVALID_VERSION', reason: 'only HTTP/1.0 and HTTP/1.1 are served', bytesParsed: 0 };
     if (typeof r === 'number') return r;
     if (r === undefined) return data.length;
     return failureOf(r);
