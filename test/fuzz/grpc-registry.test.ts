@@ -24,9 +24,9 @@ import { ERROR_CODE_KEY } from '../../src/wire/grpc-errors.js';
 import type * as m from '../../src/wire/messages.js';
 import { createRegistryClient, type RegistryClient, type RegistryUnaryMethods } from '../../src/wire/registry-client.js';
 import { toStruct } from '../../src/wire/struct.js';
-import { startAuthHub, type AuthHub } from '../helpers/auth-hub.js';
+import type { AuthHub } from '../helpers/auth-hub.js';
 import { check, fuzz, mutatedObject, nastyKey, nastyString, Tally } from '../helpers/fuzz.js';
-import { reseed } from '../helpers/fuzz-registry.js';
+import { reseed, startFuzzHub, type FuzzTokens } from '../helpers/fuzz-registry.js';
 import { registrySnapshot } from '../helpers/http-registry-snapshot.js';
 import { Changes } from '../helpers/wait.js';
 
@@ -43,17 +43,10 @@ const ALLOWED: ReadonlySet<grpc.status> = new Set([
 
 let hub: AuthHub;
 let client: RegistryClient;
-let tokens: Record<'admin' | 'operator' | 'viewer' | 'service', string>;
+let tokens: FuzzTokens;
 
 test.before(async () => {
-  hub = await startAuthHub({ limits: { writes_per_second: 0 } }, { logLevel: 'warn' });
-  hub.hub.registry.stop();
-  tokens = {
-    admin: hub.admin,
-    operator: await hub.token('operator', ['demo.local']),
-    viewer: await hub.token('viewer', ['demo.local']),
-    service: await hub.token('service', ['demo.local/echo']),
-  };
+  ({ hub, tokens } = await startFuzzHub());
   client = createRegistryClient(hub.addresses.grpc, grpc.credentials.createInsecure());
 });
 
@@ -68,7 +61,7 @@ test.after.always(async () => {
 type Credential = 'none' | keyof typeof tokens | 'unknown' | 'basic' | 'empty';
 const credential: fc.Arbitrary<Credential> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom<Credential>('admin', 'operator') },
-  { weight: 2, arbitrary: fc.constantFrom<Credential>('none', 'admin', 'operator', 'viewer', 'service', 'unknown', 'basic', 'empty') },
+  { weight: 2, arbitrary: fc.constantFrom<Credential>('none', 'admin', 'operator', 'viewer', 'service', 'other-operator', 'unknown', 'basic', 'empty') },
 );
 
 function metadataFor(c: Credential): grpc.Metadata {

@@ -21,10 +21,10 @@ import { namespaceRoutes } from '../../src/hub/rest-namespace-routes.js';
 import { serviceRoutes } from '../../src/hub/rest-service-routes.js';
 import { systemRoutes } from '../../src/hub/rest-system-routes.js';
 import { tokenRoutes } from '../../src/hub/rest-token-routes.js';
-import { startAuthHub, type AuthHub } from '../helpers/auth-hub.js';
+import type { AuthHub } from '../helpers/auth-hub.js';
 import { check, fuzz, mutatedObject, nastyJson, nastyKey, nastyString, rawBodies, Tally } from '../helpers/fuzz.js';
 import { BAD_PERCENT, exchange, percentEncode, rawTargetText, type Answer, type Endpoint, type Exchange } from '../helpers/fuzz-http.js';
-import { reseed } from '../helpers/fuzz-registry.js';
+import { reseed, startFuzzHub, type FuzzTokens } from '../helpers/fuzz-registry.js';
 import { registrySnapshot } from '../helpers/http-registry-snapshot.js';
 
 const ANSWER_BOUND_MS = 5000;
@@ -120,20 +120,10 @@ const credential: fc.Arbitrary<Credential> = fc.oneof({ weight: 3, arbitrary: fc
 
 let hub: AuthHub;
 let endpoint: Endpoint;
-let tokens: Record<'admin' | 'operator' | 'viewer' | 'service' | 'other-operator', string>;
+let tokens: FuzzTokens;
 
 test.before(async () => {
-  // No write rate limit: the fuzzer is after the handlers, and 429s would hide them.
-  hub = await startAuthHub({ limits: { writes_per_second: 0 } }, { logLevel: 'warn' });
-  // No lease sweeps during the run: nothing may change the registry but the request under test.
-  hub.hub.registry.stop();
-  tokens = {
-    admin: hub.admin,
-    operator: await hub.token('operator', ['demo.local']),
-    viewer: await hub.token('viewer', ['demo.local']),
-    service: await hub.token('service', ['demo.local/echo']),
-    'other-operator': await hub.token('operator', ['other.local']),
-  };
+  ({ hub, tokens } = await startFuzzHub());
   endpoint = { port: hub.addresses.httpPort, agent: new http.Agent({ keepAlive: true, maxSockets: 4 }) };
 });
 

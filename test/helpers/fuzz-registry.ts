@@ -5,6 +5,28 @@
  * of any length stays small and every case meets the same world.
  */
 import type { Registry } from '../../src/registry/registry.js';
+import { startAuthHub, type AuthHub } from './auth-hub.js';
+
+/** The identities the hub fuzzers call with. */
+export type FuzzTokens = Record<'admin' | 'operator' | 'viewer' | 'service' | 'other-operator', string>;
+
+/**
+ * A hub with auth on for a fuzz run: no write rate limit (the fuzzer is after the handlers, and
+ * 429s would hide them) and no lease sweeps (nothing may change the registry but the request
+ * under test), with a token per role.
+ */
+export async function startFuzzHub(): Promise<{ hub: AuthHub; tokens: FuzzTokens }> {
+  const hub = await startAuthHub({ limits: { writes_per_second: 0 } }, { logLevel: 'warn' });
+  hub.hub.registry.stop();
+  const tokens: FuzzTokens = {
+    admin: hub.admin,
+    operator: await hub.token('operator', ['demo.local']),
+    viewer: await hub.token('viewer', ['demo.local']),
+    service: await hub.token('service', ['demo.local/echo']),
+    'other-operator': await hub.token('operator', ['other.local']),
+  };
+  return { hub, tokens };
+}
 
 export const FUZZ_NAMESPACES = ['demo.local', 'other.local', 'empty.local'] as const;
 export const FUZZ_SERVICES = [
