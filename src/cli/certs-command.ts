@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util';
-import { OutriggerError } from '../common/errors.js';
 import { CERT_KINDS, makeLocalCertificates, type CertKind, type CertsFlags } from '../tls/local-certs.js';
+import { parseCommandArgs } from './command-args.js';
 import type { Command } from './command.js';
 
 export const CERTS_HELP = `Usage: outrigger certs <ca|hub|workload> [options]
@@ -51,12 +50,7 @@ export const certsCommand: Command = {
       force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     } as const;
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-    try {
-      parsed = parseArgs({ args, options, allowPositionals: true });
-    } catch (err) {
-      throw new OutriggerError('config_invalid', `${(err as Error).message}; see --help`);
-    }
+    const parsed = parseCommandArgs(args, options);
     if (parsed.values.help === true) {
       process.stdout.write(CERTS_HELP);
       return 0;

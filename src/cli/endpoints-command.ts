@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { OutriggerError } from '../common/errors.js';
 import { endpointsReport } from '../sidecar/endpoints-report.js';
+import { parseCommandArgs } from './command-args.js';
 import type { Command } from './command.js';
 
 const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000] [--token <token>]
@@ -29,12 +29,7 @@ export const endpointsCommand: Command = {
       'key-file': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     } as const;
-    let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
-    try {
-      parsed = parseArgs({ args, options, allowPositionals: true });
-    } catch (err) {
-      throw new OutriggerError('config_invalid', `${(err as Error).message}; see --help`);
-    }
+    const parsed = parseCommandArgs(args, options);
     if (parsed.values.help === true) {
       process.stdout.write(HELP);
       return 0;
