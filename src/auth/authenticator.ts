@@ -10,10 +10,12 @@
 import type { PeerCertificate } from 'node:tls';
 import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
-import { spiffeWorkload, type Bindings } from './bindings.js';
+import type { Bindings } from './bindings.js';
 import type { Identity } from './identity.js';
 import { ALL } from './scope.js';
 import type { StaticTokens } from './static-tokens.js';
+import type { TokenRecord } from './token-file.js';
+import { spiffeWorkload } from '../model/workload-names.js';
 
 export interface Credentials {
   /** The bearer token, when the call carried `authorization: Bearer <token>`. */
@@ -44,19 +46,41 @@ export interface AuthenticatorOptions {
 
 export const unauthenticated = (why: string): OutriggerError => new OutriggerError('unauthenticated', why);
 
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/;
+const JWT_SHAPE = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_LENGTH = 16 * 1024;
 
-/** A JWT's claims without verifying anything: only to pick the verifier that will. */
-export function unverifiedClaims(token: string): Record<string, unknown> | undefined {
+function decodedPart(token: string, part: 1 | 2): Record<string, unknown> | undefined {
   const m = JWT_SHAPE.exec(token);
   if (m === null) return undefined;
   try {
-    const payload: unknown = JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8'));
-    return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
+    const value: unknown = JSON.parse(Buffer.from(m[part]!, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A JWT's claims without verifying anything: only to pick the verifier that will. */
+export function unverifiedClaims(token: string): Record<string, unknown> | undefined {
+  return decodedPart(token, 2);
+}
+
+/** A JWT's header without verifying anything: only ever used to refuse early. */
+export function unverifiedHeader(token: string): Record<string, unknown> | undefined {
+  return decodedPart(token, 1);
+}
+
+/** The identity a static token proves. */
+export function tokenIdentity(record: TokenRecord): Identity {
+  return {
+    name: record.id,
+    kind: 'token',
+    role: record.role,
+    scopes: record.scopes,
+    reads: record.reads ?? (record.role === 'service' ? [ALL] : record.scopes),
+    ...(record.expiresAt !== undefined ? { expiresAt: record.expiresAt } : {}),
+    credential: record.sha256,
+  };
 }
 
 export class Authenticator {
@@ -80,14 +104,7 @@ export class Authenticator {
       if (record.expiresAt !== undefined && record.expiresAt <= this.options.clock.now()) {
         throw unauthenticated(`token ${record.id} expired at ${new Date(record.expiresAt).toISOString()}`);
       }
-      return {
-        name: record.id,
-        kind: 'token',
-        role: record.role,
-        scopes: record.scopes,
-        reads: record.reads ?? (record.role === 'service' ? [ALL] : record.scopes),
-        ...(record.expiresAt !== undefined ? { expiresAt: record.expiresAt } : {}),
-      };
+      return tokenIdentity(record);
     }
     const claims = unverifiedClaims(token);
     if (claims !== undefined) {
@@ -105,13 +122,13 @@ export class Authenticator {
     const expiry = Number.isNaN(expiresAt) ? undefined : expiresAt;
     for (const uri of uriSans(cert)) {
       const workload = spiffeWorkload(uri, trustDomain);
-      if (workload !== undefined) return bindings.workload(uri, 'certificate', workload, expiry);
-      const bound = bindings.bound(uri, 'certificate', expiry);
+      if (workload !== undefined) return bindings.workload(uri, 'spiffe', 'certificate', workload, expiry);
+      const bound = bindings.bound(uri, 'spiffe', 'certificate', expiry);
       if (bound !== undefined) return bound;
     }
     const cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : undefined;
     if (cn !== undefined) {
-      const bound = bindings.bound(`cn:${cn}`, 'certificate', expiry);
+      const bound = bindings.bound(`cn:${cn}`, 'cn', 'certificate', expiry);
       if (bound !== undefined) return bound;
     }
     const who = uriSans(cert)[0] ?? (cn !== undefined ? `cn:${cn}` : 'a certificate without URI SAN or CN');

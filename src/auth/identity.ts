@@ -20,6 +20,8 @@ export interface Identity {
   readonly reads: readonly Scope[];
   /** When the credential stops being valid (ms since the epoch), if it does. */
   readonly expiresAt?: number;
+  /** A static token's SHA-256: a stream opened with it ends when the secret behind its id changes. Never shown. */
+  readonly credential?: string;
 }
 
 /** Everyone, when auth is turned off (`auth.enabled: false`): an admin with no name. */
@@ -30,6 +32,17 @@ export function describeIdentity(identity: Identity): string {
   const scopes = identity.role === 'admin' ? '' : `; scopes ${listScopes(identity.scopes)}`;
   const reads = identity.role === 'service' ? `; reads ${listScopes(identity.reads)}` : '';
   return `${identity.kind} ${identity.name} (${identity.role}${scopes}${reads})`;
+}
+
+/** Whether two identities grant the same: same credential, role, scopes, reads and expiry. */
+export function sameGrant(a: Identity, b: Identity): boolean {
+  return (
+    a.credential === b.credential &&
+    a.role === b.role &&
+    listScopes(a.scopes) === listScopes(b.scopes) &&
+    listScopes(a.reads) === listScopes(b.reads) &&
+    a.expiresAt === b.expiresAt
+  );
 }
 
 export function listScopes(scopes: readonly Scope[]): string {

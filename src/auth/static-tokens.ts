@@ -3,7 +3,7 @@
  * caller presents. The file is watched (its size, mtime and inode polled on the Clock), so a token
  * added, changed or removed by hand takes effect at the next poll; a file that stops parsing keeps
  * the tokens last read and logs why. The token API changes the file through this class, one
- * write at a time.
+ * write at a time, and never while the file does not parse.
  */
 import type { Clock, TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
@@ -24,6 +24,8 @@ export class StaticTokens {
   private byHash = new Map<string, TokenRecord>();
   private records: readonly TokenRecord[] = [];
   private seen: string | undefined;
+  /** Why the file as it is now does not parse, while it does not. */
+  private broken: string | undefined;
   private timer: TimerHandle | undefined;
   private writes: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<() => void>();
@@ -63,6 +65,7 @@ export class StaticTokens {
     const now = stamp(this.options.path);
     if (now === this.seen) return false;
     this.seen = now;
+    this.broken = undefined;
     if (now === undefined) {
       this.options.logger.error('auth: the tokens file is gone; keeping the tokens last read', { path: this.options.path });
       return false;
@@ -70,10 +73,8 @@ export class StaticTokens {
     try {
       this.replace(readTokenFile(this.options.path));
     } catch (err) {
-      this.options.logger.error('auth: the tokens file does not parse; keeping the tokens last read', {
-        path: this.options.path,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      this.broken = err instanceof Error ? err.message : String(err);
+      this.options.logger.error('auth: the tokens file does not parse; keeping the tokens last read', { path: this.options.path, error: this.broken });
       return false;
     }
     this.options.logger.info('auth: tokens file reloaded', { path: this.options.path, tokens: this.records.length });
@@ -119,8 +120,12 @@ export class StaticTokens {
 
   private change(edit: (records: readonly TokenRecord[]) => TokenRecord[]): Promise<void> {
     const run = async (): Promise<void> => {
-      // Pick up a hand edit made since the last poll, so the API never overwrites it.
+      // Pick up a hand edit made since the last poll, so the API never overwrites it; a hand
+      // edit that does not parse is not overwritten either: the operator's text would be lost.
       this.reloadIfChanged();
+      if (this.broken !== undefined) {
+        throw new OutriggerError('failed_precondition', `the tokens file does not parse, so the hub will not rewrite it: ${this.broken}; fix the file, then try again`);
+      }
       const next = edit(this.records);
       await writeTokenFile(this.options.path, next);
       this.seen = stamp(this.options.path);

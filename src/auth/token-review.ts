@@ -8,8 +8,9 @@
  * ServiceAccount). Answers are cached by the token's SHA-256 until shortly before the token
  * expires and at most `auth.kubernetes.cache_ttl`; refusals briefly, so a bad token repeated
  * cannot make the hub hammer the API server; concurrent calls with one token share one review,
- * and at most `maxInFlight` reviews wait at once. A token whose own (unverified) claims say it
- * is expired or made for another audience is refused without asking.
+ * and at most `maxInFlight` reviews wait at once. A token that cannot be a projected token for
+ * this hub by its own (unverified) header and claims (not RS256 or ES256, no numeric `exp`, expired,
+ * no `aud` naming the audience) is refused without asking.
  * An API server that cannot be reached, or that refuses the hub itself, is `unavailable`: the
  * caller's token may be fine, so it is not told it is not.
  *
@@ -22,10 +23,11 @@ import { ApiException, AuthenticationV1Api, Observable, type KubeConfig, type V1
 import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { unauthenticated, type BearerVerifier } from './authenticator.js';
+import { unauthenticated, unverifiedHeader, type BearerVerifier } from './authenticator.js';
 import type { Bindings } from './bindings.js';
 import type { Identity } from './identity.js';
 import { TokenCache } from './token-cache.js';
+import { serviceAccountWorkload } from '../model/workload-names.js';
 
 export interface TokenReviewOptions {
   kubeConfig: KubeConfig;
@@ -46,11 +48,11 @@ export interface TokenReviewOptions {
 export const EXPIRY_MARGIN_MS = 30_000;
 /** How long a refused token is refused without asking again. */
 export const REFUSAL_TTL_MS = 10_000;
+/** Refusals remembered at once. */
+export const REFUSAL_CACHE_ENTRIES = 2_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_IN_FLIGHT = 64;
 const SERVICE_ACCOUNT_SUBJECT = 'system:serviceaccount:';
-
-const SERVICE_ACCOUNT_USER = /^system:serviceaccount:([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?):([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)$/;
 
 type Answer = { identity: Identity } | { refusal: OutriggerError };
 
@@ -61,11 +63,14 @@ const notForAudience = (audience: string) => refused(`it is not made for the aud
 export class TokenReviewVerifier implements BearerVerifier {
   private readonly api: AuthenticationV1Api;
   private readonly answers: TokenCache<Answer>;
+  /** Refusals apart and fewer: many bad tokens must not push the good answers out. */
+  private readonly refusals: TokenCache<Answer>;
   private readonly inflight = new Map<string, Promise<Answer>>();
 
   constructor(private readonly options: TokenReviewOptions) {
     this.api = options.kubeConfig.makeApiClient(AuthenticationV1Api);
     this.answers = new TokenCache(options.clock);
+    this.refusals = new TokenCache(options.clock, REFUSAL_CACHE_ENTRIES);
   }
 
   /** JWTs whose subject is a ServiceAccount, whatever their issuer: it varies by cluster. */
@@ -75,13 +80,17 @@ export class TokenReviewVerifier implements BearerVerifier {
 
   async verify(token: string, payload: Record<string, unknown>): Promise<Identity> {
     const { clock, audience, maxInFlight = DEFAULT_MAX_IN_FLIGHT } = this.options;
-    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
-    // Unverified, but only ever used to refuse: such a token needs no round trip.
-    if (exp !== undefined && exp <= clock.now()) throw refused(`token expired at ${new Date(exp).toISOString()}`);
-    const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : undefined;
-    if (aud !== undefined && !aud.includes(audience)) throw notForAudience(audience);
+    // Unverified, but only ever used to refuse: a token that cannot be a projected one for this
+    // hub needs no round trip, so forged tokens cost the API server nothing.
+    const alg = unverifiedHeader(token)?.alg;
+    if (alg !== 'RS256' && alg !== 'ES256') throw refused(`its header names the algorithm ${JSON.stringify(alg) ?? 'none'}; Kubernetes signs ServiceAccount tokens with RS256 or ES256`);
+    if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) throw refused('it has no numeric "exp": project the token (a volume with serviceAccountToken) so it expires');
+    const exp = payload.exp * 1000;
+    if (exp <= clock.now()) throw refused(`token expired at ${new Date(exp).toISOString()}`);
+    const aud = typeof payload.aud === 'string' ? [payload.aud] : Array.isArray(payload.aud) ? payload.aud : [];
+    if (!aud.includes(audience)) throw notForAudience(audience);
     const key = TokenCache.key(token);
-    let answer = this.answers.get(key);
+    let answer: Answer | undefined = this.answers.get(key) ?? this.refusals.get(key);
     if (answer === undefined) {
       let pending = this.inflight.get(key);
       if (pending === undefined) {
@@ -98,25 +107,25 @@ export class TokenReviewVerifier implements BearerVerifier {
   }
 
   /** Asks the API server once, caches the answer, and resolves with it; throws `unavailable` when it cannot be asked. */
-  private async review(token: string, key: string, exp: number | undefined): Promise<Answer> {
+  private async review(token: string, key: string, exp: number): Promise<Answer> {
     const { clock, cacheTtlMs } = this.options;
     const status = (await this.send(token)).status ?? {};
     const now = clock.now();
     const answer = this.judge(status, exp);
-    if ('refusal' in answer) this.answers.set(key, answer, now + Math.min(REFUSAL_TTL_MS, cacheTtlMs));
-    else this.answers.set(key, answer, Math.min(now + cacheTtlMs, (exp ?? Infinity) - EXPIRY_MARGIN_MS));
+    if ('refusal' in answer) this.refusals.set(key, answer, now + Math.min(REFUSAL_TTL_MS, cacheTtlMs));
+    else this.answers.set(key, answer, Math.min(now + cacheTtlMs, exp - EXPIRY_MARGIN_MS));
     return answer;
   }
 
-  private judge(status: NonNullable<V1TokenReview['status']>, exp: number | undefined): Answer {
+  private judge(status: NonNullable<V1TokenReview['status']>, exp: number): Answer {
     const { audience, bindings } = this.options;
     if (status.authenticated !== true) return { refusal: refused(`the Kubernetes API server did not authenticate it${status.error ? `: ${clip(status.error)}` : ''}`) };
     // An empty list means the API server's own audience: a token not made for Outrigger.
     if (!(status.audiences ?? []).includes(audience)) return { refusal: notForAudience(audience) };
     const username = status.user?.username ?? '';
-    const m = SERVICE_ACCOUNT_USER.exec(username);
-    if (m === null) return { refusal: refused(`it authenticates ${JSON.stringify(clip(username, 100))}, which is not a ServiceAccount (system:serviceaccount:<namespace>:<name>)`) };
-    return { identity: bindings.workload(username, 'kubernetes', { namespace: m[1]!, serviceAccount: m[3]! }, exp) };
+    const workload = serviceAccountWorkload(username);
+    if (workload === undefined) return { refusal: refused(`it authenticates ${JSON.stringify(clip(username, 100))}, which is not a ServiceAccount (system:serviceaccount:<namespace>:<name>)`) };
+    return { identity: bindings.workload(username, 'service-account', 'kubernetes', workload, exp) };
   }
 
   private async send(token: string): Promise<V1TokenReview> {

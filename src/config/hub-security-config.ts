@@ -27,7 +27,7 @@ const jwtSchema = z
   .strictObject({
     enabled: bool.default(false).describe('Accept bearer JWTs (the AI-CORE seed\'s) signed with the keys below; each must carry exp, sub and the role claim'),
     issuer: z.string({ error: 'must be a string' }).default('').describe('Required "iss" claim; JWTs of any other issuer go to the ServiceAccount token check (auth.kubernetes), or are refused'),
-    audience: z.string({ error: 'must be a string' }).default('').describe('Required "aud" claim; empty: not checked'),
+    audience: z.string({ error: 'must be a string' }).default('').describe('Required "aud" claim: a JWT must name this hub, so one made for another service is refused (required with auth.jwt.enabled)'),
     hs256_secret_file: path('a file holding the HS256 secret').default('').describe('File holding the shared HS256 secret (at least 32 bytes; one trailing newline is ignored)'),
     public_key_files: z.array(path('a PEM public key')).default([]).describe('PEM public keys: RSA (2048 bits or more) for RS256, P-256 for ES256'),
     jwks_file: path('a JWKS (JSON Web Key Set) file').default('').describe('A JSON Web Key Set file of public keys; a JWT without kid is tried against every key of its type'),
@@ -39,6 +39,8 @@ const jwtSchema = z
   .superRefine((j, ctx) => {
     if (!j.enabled) return;
     if (j.issuer === '') ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'is required when auth.jwt.enabled is true' });
+    // Without it, any token the issuer signed for any service would be good here.
+    if (j.audience === '') ctx.addIssue({ code: 'custom', path: ['audience'], message: 'is required when auth.jwt.enabled is true: the "aud" claim the issuer puts in tokens made for this hub' });
     if (j.hs256_secret_file === '' && j.public_key_files.length === 0 && j.jwks_file === '') {
       ctx.addIssue({ code: 'custom', path: ['hs256_secret_file'], message: 'auth.jwt needs a key: set hs256_secret_file, public_key_files or jwks_file' });
     }
@@ -79,6 +81,7 @@ export const tlsConfigSchema = z
   .superRefine((t, ctx) => {
     if ((t.cert_file === '') !== (t.key_file === '')) ctx.addIssue({ code: 'custom', path: [t.cert_file === '' ? 'cert_file' : 'key_file'], message: 'set tls.cert_file and tls.key_file together' });
     if (t.client_auth !== 'none' && t.client_ca_file === '') ctx.addIssue({ code: 'custom', path: ['client_ca_file'], message: `is required with client_auth: ${t.client_auth}` });
+    if (t.client_auth === 'none' && t.client_ca_file !== '') ctx.addIssue({ code: 'custom', path: ['client_auth'], message: 'is none, so tls.client_ca_file would be ignored: set client_auth to optional or require, or remove client_ca_file' });
     if (t.client_auth !== 'none' && t.cert_file === '') ctx.addIssue({ code: 'custom', path: ['client_auth'], message: 'needs TLS: set tls.cert_file and tls.key_file' });
   });
 

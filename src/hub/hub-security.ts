@@ -5,10 +5,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { AccessControl } from '../auth/access-control.js';
-import { Authenticator, type BearerVerifier } from '../auth/authenticator.js';
+import { Authenticator, tokenIdentity, type BearerVerifier } from '../auth/authenticator.js';
 import { Bindings } from '../auth/bindings.js';
 import { bootstrapAdminToken } from '../auth/bootstrap-token.js';
-import { listScopes, type Identity } from '../auth/identity.js';
+import { sameGrant, type Identity } from '../auth/identity.js';
 import { StaticTokens } from '../auth/static-tokens.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
@@ -79,7 +79,8 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
     if (identity.kind !== 'token' || tokens === undefined) return undefined;
     const now = tokens.get(identity.name);
     if (now === undefined) return `token ${identity.name} was revoked`;
-    if (now.role !== identity.role || listScopes(now.scopes) !== listScopes(identity.scopes)) return `token ${identity.name} changed; open the stream again`;
+    // A new secret, role, scope, read or expiry under the same id: the stream was opened on another grant.
+    if (!sameGrant(tokenIdentity(now), identity)) return `token ${identity.name} changed; open the stream again`;
     return undefined;
   };
   let expiryTimer: TimerHandle | undefined;

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { OutriggerError } from '../common/errors.js';
 import { parseWith } from '../model/parse-input.js';
+import { SPIFFE_ID } from '../model/workload-names.js';
 import { readCa, writePair, type PairPaths } from './cert-files.js';
 import { createCa, issueCertificate } from './local-ca.js';
 
@@ -14,7 +15,6 @@ export const CERT_KINDS = ['ca', 'hub', 'workload'] as const;
 export type CertKind = (typeof CERT_KINDS)[number];
 
 const DNS_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
-const SPIFFE_ID = /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
 const FILE_NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const DEFAULT_HUB_SANS = { dns: ['localhost'], ips: ['127.0.0.1', '::1'] };
 
@@ -25,7 +25,7 @@ const flagsSchema = z.strictObject({
   '--name': z.string().regex(FILE_NAME, { error: 'must be a file name: letters, digits, ".", "_" or "-"' }).optional(),
   '--dns': z.array(z.string().regex(DNS_NAME, { error: 'must be a DNS name such as localhost or hub.example.com' })).default([]),
   '--ip': z.array(z.string().refine((s) => net.isIP(s) !== 0, { error: 'must be an IPv4 or IPv6 address' })).default([]),
-  '--spiffe': z.string().regex(SPIFFE_ID, { error: 'must be a SPIFFE id: spiffe://<trust domain>/ns/<namespace>/sa/<service account>' }).optional(),
+  '--spiffe': z.string().regex(SPIFFE_ID, { error: 'must be a SPIFFE id: spiffe://<trust domain>/ns/<namespace>/sa/<service account>, segments of letters, digits, ".", "-", "_"' }).optional(),
   '--days': z
     .string()
     .regex(/^\d{1,6}$/, { error: 'must be a whole number of days from 1 to 36500' })

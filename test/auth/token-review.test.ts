@@ -181,3 +181,21 @@ test('an API server that cannot be asked is unavailable, not a refusal, and the 
   await f.api.close();
   await refused(t, f.verify(f.token('shop', 'other')), 'unavailable', /cannot be asked \(ECONNREFUSED\)/);
 });
+
+test('a JWT that cannot be a projected ServiceAccount token for this hub is refused without asking the API server', async (t) => {
+  const f = await fixture(t);
+  const part = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const exp = Math.floor((f.clock.now() + 3_600_000) / 1000);
+  const claims = { sub: 'system:serviceaccount:shop:web', aud: ['outrigger'], exp };
+  const forged = (header: Record<string, unknown>, body: Record<string, unknown>) => `${part(header)}.${part(body)}.${Buffer.from('sig').toString('base64url')}`;
+  const cases: Array<[string, RegExp]> = [
+    [forged({ alg: 'none' }, claims), /names the algorithm "none"; Kubernetes signs ServiceAccount tokens with RS256 or ES256/],
+    [forged({ alg: 'HS256' }, claims), /names the algorithm "HS256"/],
+    [forged({ typ: 'JWT' }, claims), /names the algorithm none/],
+    [forged({ alg: 'RS256' }, { ...claims, exp: undefined }), /no numeric "exp"/],
+    [forged({ alg: 'RS256' }, { ...claims, exp: String(exp) }), /no numeric "exp"/],
+    [forged({ alg: 'ES256' }, { ...claims, aud: undefined }), /not made for the audience "outrigger"/],
+  ];
+  for (const [token, why] of cases) await refused(t, f.verify(token), 'unauthenticated', why);
+  t.deepEqual(f.api.reviews, [], 'not one TokenReview was sent');
+});

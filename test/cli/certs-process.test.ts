@@ -101,4 +101,8 @@ test.serial('outrigger certs refuses bad input naming the flag, and writes nothi
   t.is(await badIp.exited, 2);
   t.regex(badIp.stderr(), /--ip\[0\]: must be an IPv4 or IPv6 address, got "300\.1\.1\.1"/);
   t.throws(() => statSync(path.join(dir, 'hub.pem')), { code: 'ENOENT' });
+  const wildcard = runCli(['certs', 'workload', '--ca', dir, '--out', dir, '--spiffe', 'spiffe://cluster.local/ns/shop/sa/pay*']);
+  t.is(await wildcard.exited, 2);
+  t.regex(wildcard.stderr(), /--spiffe: must be a SPIFFE id: .*segments of letters, digits/);
+  t.throws(() => statSync(path.join(dir, 'pay*.pem')), { code: 'ENOENT' });
 });

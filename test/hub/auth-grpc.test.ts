@@ -2,8 +2,12 @@
  * The same rules over gRPC: unary calls, the Session stream a sidecar holds, and Watch, on a
  * whole hub with auth on.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
+import YAML from 'yaml';
 import type { SessionRequest, SessionResponse } from '../../src/wire/messages.js';
 import { callUnary, errorDetails } from '../../src/wire/registry-client.js';
 import { startAuthHub, type AuthHub } from '../helpers/auth-hub.js';
@@ -165,4 +169,37 @@ test('a revoked token is refused on its next call, and the Session, Watch and xD
   const adsEnd = await ads.status();
   t.is(adsEnd.code, grpc.status.UNAUTHENTICATED);
   t.false(h.hub.registry.getInstance('web-1')!.lease.held, 'the lease is released: its TTL now runs');
+});
+
+test('a stream ends when its token changes under the same id (a new secret, narrower reads, an earlier expiry); a token added beside it leaves it open', async (t) => {
+  const h = await hubWith(t, { auth: { reload_interval: '100ms' } });
+  const tokensFile = path.join(h.dataDir, 'tokens.yaml');
+  const edit = (id: string, change: (entry: Record<string, unknown>) => void): void => {
+    const doc = YAML.parse(readFileSync(tokensFile, 'utf8')) as { tokens: Array<Record<string, unknown>> };
+    change(doc.tokens.find((e) => e.id === id)!);
+    writeFileSync(tokensFile, YAML.stringify(doc));
+  };
+  const open = async (reads?: string[]) => {
+    const secret = await h.token('service', ['shop.local/web'], reads !== undefined ? { reads } : {});
+    const id = h.hub.tokens!.lookup(secret)!.id;
+    const w = new WatchRecorder(h.client(secret).Watch({}));
+    t.teardown(() => w.call.cancel());
+    await w.until('the snapshot', (r) => r.snapshotComplete);
+    return { id, w };
+  };
+  const keeps = await open();
+  const rekeyed = await open();
+  const narrowed = await open(['*']);
+  const shortened = await open();
+
+  await h.token('viewer', ['shop.local']);
+  edit(rekeyed.id, (e) => (e.sha256 = createHash('sha256').update('another secret').digest('hex')));
+  edit(narrowed.id, (e) => (e.reads = ['shop.local/cart']));
+  edit(shortened.id, (e) => (e.expires_at = new Date(Date.now() + 60_000).toISOString()));
+  for (const { id, w } of [rekeyed, narrowed, shortened]) {
+    const end = await w.ends();
+    t.is(end?.code, grpc.status.UNAUTHENTICATED, id);
+    t.is(end?.details, `token ${id} changed; open the stream again`);
+  }
+  t.false(keeps.w.ended, 'the stream of an unchanged token stays open');
 });

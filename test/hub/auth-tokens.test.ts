@@ -81,7 +81,7 @@ test('bad token requests name the field and change nothing', async (t) => {
   t.is(readFileSync(tokensFile(h), 'utf8'), before);
 });
 
-test('a token removed from the file by hand is refused after one reload; a file that stops parsing keeps the tokens last read', async (t) => {
+test('a token removed from the file by hand is refused after one reload; a file that stops parsing keeps the tokens last read, and the token API will not overwrite it', async (t) => {
   const h = await hubWith(t, { auth: { reload_interval: '100ms' } });
   const ops = await h.token('operator', ['a.local']);
   t.is((await h.rest('GET', '/api/v1/auth/whoami', ops)).status, 200);
@@ -90,6 +90,11 @@ test('a token removed from the file by hand is refused after one reload; a file 
   writeFileSync(tokensFile(h), 'tokens: [this is: not, valid');
   await until('the hub to log the bad file', () => h.logs.some((l) => l.msg === 'auth: the tokens file does not parse; keeping the tokens last read'));
   t.is((await h.rest('GET', '/api/v1/auth/whoami', ops)).status, 200, 'still the tokens last read');
+  const create = await h.rest('POST', '/api/v1/auth/tokens', h.admin, { name: 'while broken', role: 'viewer', scopes: ['*'] });
+  t.is(create.status, 409, JSON.stringify(create.json));
+  t.is(create.json.error.code, 'failed_precondition');
+  t.regex(create.json.error.message, /the tokens file does not parse, so the hub will not rewrite it: .+; fix the file/);
+  t.is(readFileSync(tokensFile(h), 'utf8'), 'tokens: [this is: not, valid', 'the hand edit is not overwritten');
 
   writeFileSync(tokensFile(h), YAML.stringify({ tokens: file.tokens.filter((x) => x.sha256 !== hashToken(ops)) }));
   await until('the revoked token to be refused', async () => (await h.rest('GET', '/api/v1/auth/whoami', ops)).status === 401, 5_000, 50);

@@ -53,3 +53,29 @@ test('a client certificate is the caller: a SPIFFE id registers its own service 
   t.is(unbound.json.error.code, 'unauthenticated');
   t.regex(unbound.json.error.message, /cn:intruder.*bound to no role/);
 });
+
+test('certificate names never widen a role: a wildcard in a SPIFFE id is no workload, and a URI SAN never matches a CN binding', async (t) => {
+  const pki = await makePki();
+  const { at, stop } = await startTlsHub({
+    tls: { cert_file: pki.hub.cert, key_file: pki.hub.key, client_ca_file: pki.ca.cert, client_auth: 'require' },
+    auth: { bindings: [{ identity: 'cn:ops-console', role: 'operator', scopes: [NS] }] },
+  });
+  t.teardown(stop);
+  const ca = pki.ca.pem.cert;
+  const wildcard = await pki.issue('pay-star', { uris: ['spiffe://cluster.local/ns/shop/sa/pay*'], usage: 'client' });
+  const everything = await pki.issue('all', { uris: ['spiffe://cluster.local/ns/*/sa/*'], usage: 'client' });
+  const posing = await pki.issue('posing', { uris: ['cn:ops-console'], usage: 'client' });
+
+  for (const [cert, shown] of [
+    [wildcard, /spiffe:\/\/cluster\.local\/ns\/shop\/sa\/pay\*.*bound to no role/],
+    [everything, /spiffe:\/\/cluster\.local\/ns\/\*\/sa\/\*.*bound to no role/],
+    [posing, /cn:ops-console.*bound to no role/],
+  ] as const) {
+    const who = await httpsCall(at.http, '/api/v1/auth/whoami', { ca, client: cert.pem });
+    t.is(who.status, 401, JSON.stringify(who.json));
+    t.is(who.json.error.code, 'unauthenticated');
+    t.regex(who.json.error.message, shown);
+    const write = await httpsCall(at.http, '/api/v1/services', { ca, client: cert.pem, method: 'POST', body: instance('payments', 'pay-9') });
+    t.is(write.status, 401);
+  }
+});
