@@ -31,15 +31,6 @@ export class AccessControl {
     return new AccessControl(logger !== undefined ? { logger } : {});
   }
 
-  get enabled(): boolean {
-    return this.options.authenticator !== undefined;
-  }
-
-  /** Whether callers without credentials get the anonymous policy. */
-  get anonymousAllowed(): boolean {
-    return this.options.authenticator === undefined || this.options.authenticator.anonymous !== undefined;
-  }
-
   /**
    * The call's identity; throws `unauthenticated` (audited and counted) when it has none the hub
    * accepts. `credentials` reads them off the call (and throws for a malformed header); with auth

@@ -44,10 +44,6 @@ export class Caller {
     if (WRITES.has(action)) this.granted = { action, resource: describeResource(resource), scope: scope === 'admin' ? 'admin' : scope.text };
   }
 
-  may(action: Action, resource: Resource): boolean {
-    return grantingScope(this.identity, action, resource) !== undefined;
-  }
-
   /** What this caller may read; undefined when everything. */
   get reads(): ReadFilter | undefined {
     if (this.readFilterMemo === null) this.readFilterMemo = readFilter(this.identity);
@@ -57,11 +53,13 @@ export class Caller {
   /**
    * Audits the outcome of a write: `ok` or the error it ended with. `write` says the call was
    * one, so a write refused before any check (its input did not parse) is audited too; refusals
-   * by `require` were audited there.
+   * by `require` were audited there. A `routine` write (a heartbeat that renews a lease) is
+   * audited only when it fails: one line per renewal would bury the writes that matter.
    */
-  done(error?: unknown, write = false): void {
+  done(error?: unknown, write = false, routine = false): void {
     const g = this.granted;
     this.granted = undefined;
+    if (routine && error === undefined) return;
     const code = error === undefined ? 'ok' : asOutriggerError(error).code;
     if (g === undefined) {
       if (!write || code === 'permission_denied') return;

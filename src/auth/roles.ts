@@ -52,10 +52,3 @@ export const ROLE_ACTIONS: Readonly<Record<Exclude<Role, 'admin'>, Partial<Recor
     'instance:write': 'scopes',
   },
 };
-
-export const ROLE_SUMMARY: Readonly<Record<Role, string>> = {
-  admin: 'everything, namespaces and tokens included',
-  operator: 'instances and service configs within its scopes',
-  viewer: 'read, discover, Watch and xDS within its scopes',
-  service: "its own service's instances within its scopes, and read within its reads (default: everything)",
-};

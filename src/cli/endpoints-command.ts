@@ -1,14 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { OutriggerError } from '../common/errors.js';
 import { endpointsReport } from '../sidecar/endpoints-report.js';
 import { parseCommandArgs } from './command-args.js';
 import type { Command } from './command.js';
 
-const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000] [--token <token>]
+const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000] [--token-file <path>]
                            [--ca-file <ca.pem>] [--cert-file <cert.pem> --key-file <key.pem>]
 
 Prints the hub's view of a service (every instance, with health, weight, zone and version) and,
 with --sidecar, that sidecar's view beside it; rows where the two disagree are marked STALE.
-env: OUTRIGGER_HUB_URL for --hub, OUTRIGGER_TOKEN for --token (a token that may read the service).
+A token that may read the service: --token-file names a file holding it (a bootstrap token, a
+projected ServiceAccount token), or OUTRIGGER_TOKEN holds it. --token <token> works too, but any
+user of this machine can read a command line.
+env: OUTRIGGER_HUB_URL for --hub, OUTRIGGER_TOKEN_FILE for --token-file, OUTRIGGER_TOKEN.
 
 An https hub: --ca-file is the CA its certificate chains to (default: the system's CAs);
 --cert-file and --key-file are a client certificate, for a hub that requires one (mTLS).
@@ -24,6 +28,7 @@ export const endpointsCommand: Command = {
       hub: { type: 'string' },
       sidecar: { type: 'string' },
       token: { type: 'string' },
+      'token-file': { type: 'string' },
       'ca-file': { type: 'string' },
       'cert-file': { type: 'string' },
       'key-file': { type: 'string' },
@@ -42,7 +47,7 @@ export const endpointsCommand: Command = {
     const hub = parsed.values.hub ?? env.OUTRIGGER_HUB_URL ?? 'http://127.0.0.1:15080';
     let report: string;
     try {
-      const token = parsed.values.token ?? nonEmpty(env.OUTRIGGER_TOKEN);
+      const token = parsed.values.token ?? tokenFromFile(parsed.values['token-file'] ?? nonEmpty(env.OUTRIGGER_TOKEN_FILE)) ?? nonEmpty(env.OUTRIGGER_TOKEN);
       const tls = {
         ...optional('caFile', parsed.values['ca-file'] ?? nonEmpty(env.OUTRIGGER_CA_FILE)),
         ...optional('certFile', parsed.values['cert-file'] ?? nonEmpty(env.OUTRIGGER_CERT_FILE)),
@@ -58,6 +63,19 @@ export const endpointsCommand: Command = {
     return 0;
   },
 };
+
+/** The token in a file (one trailing newline ignored); a file that cannot be read or is empty is bad input. */
+function tokenFromFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new OutriggerError('invalid_argument', `--token-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, '--token-file');
+  }
+  if (text.trim() === '') throw new OutriggerError('invalid_argument', `--token-file: ${file} is empty; it must hold the token`, '--token-file');
+  return text;
+}
 
 const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined && v !== '' ? v : undefined);
 const optional = <K extends string>(key: K, v: string | undefined): { [P in K]?: string } => (v !== undefined ? ({ [key]: v } as { [P in K]?: string }) : {});

@@ -95,7 +95,7 @@ export function addRegistryService(
       };
       run().then(
         (result) => {
-          caller?.done(undefined, kind === 'write');
+          caller?.done(undefined, kind === 'write', route === 'Heartbeat');
           metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
           callback(null, result);
         },

@@ -22,7 +22,7 @@ import { QueryReader } from './rest-query.js';
 import { serviceRoutes } from './rest-service-routes.js';
 import { systemRoutes } from './rest-system-routes.js';
 import { tokenRoutes } from './rest-token-routes.js';
-import type { WriteLimiter } from './write-limiter.js';
+import type { WriteLimiter, WriteRefusal } from './write-limiter.js';
 
 export interface RestHandlerDeps {
   registry: Registry;
@@ -68,7 +68,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     ...namespaceRoutes(deps.registry),
     ...serviceRoutes(deps.registry),
     ...systemRoutes(deps.metrics, deps.isReady),
-    ...tokenRoutes(deps.tokens),
+    ...tokenRoutes(deps.tokens, clock),
   ];
   for (const route of routes) router.add(route.method, route.pattern, route);
 
@@ -94,8 +94,14 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
         const site: CallSite = { api: 'rest', op: `${method} ${match.pattern}`, peer: clientAddress(req) };
         const identity = match.handler.public === true ? PROBE : await deps.access.identify(() => httpCredentials(req), site);
         caller = deps.access.caller(identity, site);
-        answer = limit(caller, method) ?? (await match.handler.handle(context(req, url, match.params, match.handler, caller)));
-        caller.done(undefined, WRITE_METHODS.has(method));
+        const limited = limit(caller, method);
+        if (limited !== undefined) {
+          caller.done(limited.error, true);
+          answer = errorReply(limited.error, { 'retry-after': String(limited.retryAfterSeconds) });
+        } else {
+          answer = await match.handler.handle(context(req, url, match.params, match.handler, caller));
+          caller.done(undefined, WRITE_METHODS.has(method), match.handler.routine === true);
+        }
       }
     } catch (err) {
       caller?.done(err, WRITE_METHODS.has(method));
@@ -115,10 +121,9 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     logger.debug('rest request', { method, route, status: answer.status, ms: Math.round(clock.monotonic() - started) });
   }
 
-  function limit(caller: Caller, method: string): HttpReply | undefined {
+  function limit(caller: Caller, method: string): WriteRefusal | undefined {
     if (deps.writeLimiter === undefined || !WRITE_METHODS.has(method)) return undefined;
-    const refused = deps.writeLimiter.take(caller.identity, caller.site.peer);
-    return refused === undefined ? undefined : errorReply(refused.error, { 'retry-after': String(refused.retryAfterSeconds) });
+    return deps.writeLimiter.take(caller.identity, caller.site.peer);
   }
 
   function context(req: http.IncomingMessage, url: URL, params: Readonly<Record<string, string>>, route: RestRoute, caller: Caller): RestContext {

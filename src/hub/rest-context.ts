@@ -23,6 +23,8 @@ export interface RestRoute {
   query?: QuerySpec;
   /** Answered without credentials (probes). Every other route needs an identity, and checks its rights. */
   public?: true;
+  /** A write whose success is not audited (a heartbeat renewing a lease); its failures are. */
+  routine?: true;
   handle(ctx: RestContext): HttpReply | Promise<HttpReply>;
 }
 

@@ -77,6 +77,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
     {
       method: 'POST',
       pattern: '/api/v1/services/{id}/heartbeat',
+      routine: true,
       async handle(ctx) {
         const id = pathParam(ctx, 'id', instanceIdSchema);
         checkInstance(registry, ctx.caller, id, 'instance:write');

@@ -7,8 +7,10 @@ import { objectBody, pathParam, type RestContext, type RestRoute } from './rest-
 import { namespaceToJson } from './rest-resource-json.js';
 
 /** The namespace named in the path, which must exist. */
-export function requireNamespace(registry: Registry, ctx: RestContext): Namespace {
+export function requireNamespace(registry: Registry, ctx: RestContext, action?: 'namespace:read' | 'namespace:write'): Namespace {
   const name = pathParam(ctx, 'namespace', namespaceNameSchema);
+  // Checked before the lookup: a caller without the right learns nothing, not even whether it exists.
+  if (action !== undefined) ctx.caller.require(action, { namespace: name });
   const ns = registry.getNamespace(name);
   if (ns === undefined) throw notFound(`namespace ${name} does not exist`, 'namespace');
   return ns;
@@ -42,17 +44,14 @@ export function namespaceRoutes(registry: Registry): RestRoute[] {
       method: 'GET',
       pattern: '/api/v1/namespaces/{namespace}',
       handle(ctx) {
-        const ns = requireNamespace(registry, ctx);
-        ctx.caller.require('namespace:read', { namespace: ns.name });
-        return reply(200, { data: toJson(ns) });
+        return reply(200, { data: toJson(requireNamespace(registry, ctx, 'namespace:read')) });
       },
     },
     {
       method: 'DELETE',
       pattern: '/api/v1/namespaces/{namespace}',
       handle(ctx) {
-        const ns = requireNamespace(registry, ctx);
-        ctx.caller.require('namespace:write', { namespace: ns.name });
+        const ns = requireNamespace(registry, ctx, 'namespace:write');
         return reply(200, { data: namespaceToJson(registry.deleteNamespace(ns.name), 0) });
       },
     },

@@ -36,8 +36,7 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
       method: 'GET',
       pattern: '/api/v1/namespaces/{namespace}/services',
       handle(ctx) {
-        const ns = requireNamespace(registry, ctx);
-        ctx.caller.require('namespace:read', { namespace: ns.name });
+        const ns = requireNamespace(registry, ctx, 'namespace:read');
         const reads = ctx.caller.reads;
         const all = registry.listServices(ns.name).filter((svc) => reads === undefined || reads.service(svc.namespace, svc.name));
         return reply(200, { data: { services: all.map(toJson), count: all.length } });

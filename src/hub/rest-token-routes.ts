@@ -3,6 +3,7 @@ import type { TokenRecord } from '../auth/token-file.js';
 import { issueToken } from '../auth/token-request.js';
 import { tokenIdSchema } from '../auth/token-file.js';
 import type { Identity } from '../auth/identity.js';
+import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { reply } from '../http/response.js';
 import { objectBody, pathParam, type RestRoute } from './rest-context.js';
@@ -30,7 +31,7 @@ function identityToJson(i: Identity): Record<string, unknown> {
  * secret is in the answer once, and nowhere else), list, revoke. Tokens live in the tokens file,
  * so a hand edit and the API see the same set.
  */
-export function tokenRoutes(tokens: StaticTokens | undefined): RestRoute[] {
+export function tokenRoutes(tokens: StaticTokens | undefined, clock: Clock): RestRoute[] {
   const store = (): StaticTokens => {
     if (tokens === undefined) throw new OutriggerError('failed_precondition', 'this hub keeps no static tokens: auth is disabled (auth.enabled: false)');
     return tokens;
@@ -58,7 +59,7 @@ export function tokenRoutes(tokens: StaticTokens | undefined): RestRoute[] {
       async handle(ctx) {
         ctx.caller.require('token:admin', {});
         const body = await objectBody(ctx, true);
-        const { record, secret } = issueToken(body, Date.now());
+        const { record, secret } = issueToken(body, clock.now());
         await store().add(record);
         return reply(201, { data: { token: tokenToJson(record), secret } }, { location: `/api/v1/auth/tokens/${encodeURIComponent(record.id)}` });
       },

@@ -70,12 +70,11 @@ export class SessionStream {
       const refused = writeLimiter?.take(caller.identity, caller.site.peer);
       if (refused !== undefined) throw refused.error;
       const instance = this.apply(req);
-      // Heartbeats renew a lease and change nothing else worth an audit line each.
-      if (req.request !== 'heartbeat') caller.done(undefined, true);
+      caller.done(undefined, true, req.request === 'heartbeat');
       this.options.metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
       return { ...nonce, instance: instanceToWire(instance) };
     } catch (err) {
-      caller.done(err, req.request !== 'heartbeat');
+      caller.done(err, true);
       const coded = codedError(err, this.options.logger);
       this.options.metrics.requests.inc({ api: 'grpc', route, code: statusName(coded.grpcStatus) });
       return { ...nonce, error: toWireError(coded) };

@@ -88,7 +88,7 @@ async function fetchJson(url: string, what: string, client: HubClient = { hasCa:
   const body: unknown = await res.json().catch(() => undefined);
   if (res.status === 401 || res.status === 403) {
     const message = (body as { error?: { message?: string } } | undefined)?.error?.message ?? `status ${res.status}`;
-    const hint = token === undefined ? ' (give a token with --token or OUTRIGGER_TOKEN)' : '';
+    const hint = token === undefined ? ' (give a token with --token-file or OUTRIGGER_TOKEN)' : '';
     throw new OutriggerError(res.status === 401 ? 'unauthenticated' : 'permission_denied', `the ${what} at ${url} refused the request: ${message}${hint}`);
   }
   return { status: res.status, body };

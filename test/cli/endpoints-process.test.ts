@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import { runCli } from '../helpers/cli-process.js';
 import { startHubProcess } from '../helpers/hub-process.js';
@@ -15,10 +18,23 @@ test('outrigger endpoints: exit 0 for a service with no instances, 1 with a clea
 
   const noToken = runCli(['endpoints', 'empty.pick.local', '--hub', url], { OUTRIGGER_TOKEN: '' });
   t.is(await noToken.exited, 2);
-  t.regex(noToken.stderr(), /refused the request: no credentials.*give a token with --token or OUTRIGGER_TOKEN/);
+  t.regex(noToken.stderr(), /refused the request: no credentials.*give a token with --token-file or OUTRIGGER_TOKEN/);
 
   const withFlag = runCli(['endpoints', 'empty.pick.local', '--hub', url, '--token', token], { OUTRIGGER_TOKEN: '' });
   t.is(await withFlag.exited, 0, withFlag.describe());
+  const dir = mkdtempSync(path.join(tmpdir(), 'outrigger-endpoints-'));
+  writeFileSync(path.join(dir, 'token'), `${token}\n`, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'empty'), '\n');
+  const fromFile = runCli(['endpoints', 'empty.pick.local', '--hub', url, '--token-file', path.join(dir, 'token')], { OUTRIGGER_TOKEN: '' });
+  t.is(await fromFile.exited, 0, fromFile.describe());
+  for (const [file, why] of [
+    ['missing', /--token-file: cannot read .*missing: ENOENT/],
+    ['empty', /--token-file: .*empty is empty; it must hold the token/],
+  ] as const) {
+    const bad = runCli(['endpoints', 'empty.pick.local', '--hub', url, '--token-file', path.join(dir, file)], { OUTRIGGER_TOKEN: '' });
+    t.is(await bad.exited, 2, bad.describe());
+    t.regex(bad.stderr(), why);
+  }
 
   // As the README has the user do it: export OUTRIGGER_TOKEN once.
   const asUser = { OUTRIGGER_TOKEN: token };

@@ -13,6 +13,7 @@ import http from 'node:http';
 import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
 import fc from 'fast-check';
+import { systemClock } from '../../src/common/clock.js';
 import { ERROR_KINDS } from '../../src/common/errors.js';
 import type { HttpMethod } from '../../src/http/router.js';
 import { discoverRoute } from '../../src/hub/rest-discover-route.js';
@@ -288,7 +289,7 @@ test.serial('the fuzzed route list is every route the hub serves', (t) => {
     ...namespaceRoutes(registry),
     ...serviceRoutes(registry),
     ...systemRoutes(metrics, () => true),
-    ...tokenRoutes(undefined),
+    ...tokenRoutes(undefined, systemClock),
   ].map((r) => `${r.method} ${r.pattern}`);
   t.deepEqual(ROUTES.map((r) => `${r.method} ${r.pattern}`).sort(), served.sort());
 });

@@ -141,6 +141,24 @@ test('a service-narrowed scope sees its namespace, and only its services in it',
   t.is((await h.rest('GET', '/api/v1/namespaces/shop.local/services/users', viewer)).status, 403);
 });
 
+test('a caller without the right learns nothing of what exists: the same 403 for a namespace or service that exists and one that does not', async (t) => {
+  const h = await hubWith(t);
+  t.is((await h.rest('POST', '/api/v1/services', h.admin, inst('b-1', 'api', 'b.local'))).status, 201);
+  const viewer = await h.token('viewer', ['a.local']);
+  for (const [method, existing, missing] of [
+    ['GET', '/api/v1/namespaces/b.local', '/api/v1/namespaces/nope.local'],
+    ['DELETE', '/api/v1/namespaces/b.local', '/api/v1/namespaces/nope.local'],
+    ['GET', '/api/v1/namespaces/b.local/services', '/api/v1/namespaces/nope.local/services'],
+    ['GET', '/api/v1/namespaces/b.local/services/api', '/api/v1/namespaces/nope.local/services/api'],
+  ] as const) {
+    const a = await h.rest(method, existing, viewer);
+    const b = await h.rest(method, missing, viewer);
+    t.is(a.status, 403, `${method} ${existing}`);
+    t.is(b.status, 403, `${method} ${missing}`);
+    t.is(a.json.error.message.replace('b.local', 'X'), b.json.error.message.replace('nope.local', 'X'), `${method}: only the name differs`);
+  }
+});
+
 test('the anonymous policy lets callers without credentials read within its scopes, and nothing more', async (t) => {
   const h = await hubWith(t, { auth: { anonymous: { enabled: true, scopes: ['public.local'] } } });
   t.is((await h.rest('POST', '/api/v1/services', h.admin, { ...inst('p-1', 'api', 'public.local'), health: 'HEALTHY' })).status, 201);
@@ -172,4 +190,19 @@ test('every write and every refusal is an audit line naming who, what, the scope
   t.false(h.logText().includes(h.admin));
   const refusals = await h.hub.metrics.authRefusals.get();
   t.deepEqual(refusals.values.map((v) => [v.labels.code, v.value]).sort(), [['permission_denied', 1], ['unauthenticated', 1]]);
+});
+
+test('the audit says what happened: a write refused by the rate limit is rate_limited, a heartbeat is logged only when it fails', async (t) => {
+  const h = await hubWith(t, { limits: { writes_per_second: 0.5, write_burst: 3 } });
+  const op = await h.token('operator', ['a.local']);
+  t.is((await h.rest('POST', '/api/v1/services', op, inst('a-1', 'api', 'a.local'))).status, 201);
+  t.is((await h.rest('POST', '/api/v1/services/a-1/heartbeat', op)).status, 200);
+  t.is((await h.rest('POST', '/api/v1/services/nope-1/heartbeat', op)).status, 404);
+  t.is((await h.rest('POST', '/api/v1/services', op, inst('a-2', 'api', 'a.local'))).status, 429);
+  const audit = h.logs.filter((l) => l.msg === 'audit').map((l) => [l.op, l.result]);
+  t.deepEqual(audit, [
+    ['POST /api/v1/services', 'ok'],
+    ['POST /api/v1/services/{id}/heartbeat', 'not_found'],
+    ['POST /api/v1/services', 'rate_limited'],
+  ]);
 });
