@@ -8,6 +8,7 @@
  * is missing or misbehaves the caller falls back to the node:http + undici path, with a warning.
  */
 import { createRequire } from 'node:module';
+import type net from 'node:net';
 
 /** What llhttp reports for one message head. */
 export interface MessageHead {
@@ -52,7 +53,19 @@ interface BindingParser {
   finish(): number | Error | undefined;
   close(): void;
   free(): void;
+  consume?(handle: StreamHandle): void;
+  unconsume?(): void;
+  getCurrentBuffer?(): Buffer;
   [slot: number]: unknown;
+}
+
+/** The native side of a net.Socket (TCPWrap), as node:http's server and client use it. */
+interface StreamHandle {
+  readonly isStreamBase?: boolean;
+  _consumed?: boolean;
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
 }
 
 interface BindingConstructor {
@@ -63,6 +76,7 @@ interface BindingConstructor {
   readonly kOnHeadersComplete: number;
   readonly kOnBody: number;
   readonly kOnMessageComplete: number;
+  readonly kOnExecute: number;
   readonly kLenientNone: number;
 }
 
@@ -81,6 +95,8 @@ export class Http1Parser {
   private flushedUrl = '';
   private inBody = false;
   private closed = false;
+  /** The socket handle llhttp reads itself (consume()), if it does. */
+  private handle: StreamHandle | undefined;
   /** Set while the current message is an upgrade (CONNECT, Upgrade): parsing stops after its head. */
   upgraded = false;
 
@@ -155,12 +171,77 @@ export class Http1Parser {
   }
 
   /**
-   * Releases the native parser. Deferred a turn: a connection may end inside one of the parser's
-   * own callbacks, and the native object must outlive that execute().
+   * Lets llhttp read the socket itself, as node:http does: each read is parsed in C++ straight
+   * from a buffer the binding reuses, with no Buffer, stream event or execute() call per read;
+   * `onExecute` follows every read with what execute() would have returned. The socket's end and
+   * errors still come as its events. False when this socket cannot be consumed (then feed
+   * execute() from 'data' events).
+   */
+  consume(socket: net.Socket, onExecute: (result: number | ParseFailure) => void): boolean {
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    const parser = this.parser;
+    if (handle?.isStreamBase !== true || handle._consumed === true || typeof parser.consume !== 'function' || socket.readableLength > 0) return false;
+    parser[this.binding.HTTPParser.kOnExecute] = (r: number | Error | undefined): void => onExecute(r === undefined ? 0 : typeof r === 'number' ? r : failureOf(r));
+    parser.consume(handle);
+    handle._consumed = true;
+    this.handle = handle;
+    return true;
+  }
+
+  /** The bytes of the read being parsed (a copy: for an upgrade's rest), inside onExecute only. */
+  currentRead(): Buffer {
+    return this.parser.getCurrentBuffer?.() ?? Buffer.alloc(0);
+  }
+
+  /** The socket goes back to its own stream: reads come as 'data' again (a tunnel takes it). */
+  private unconsume(): void {
+    const handle = this.handle;
+    if (handle === undefined) return;
+    this.handle = undefined;
+    this.parser.unconsume?.();
+    handle._consumed = false;
+    // Reads stopped by pause() start again: the stream's own flow control takes over.
+    if (handle.reading !== true) {
+      handle.reading = true;
+      handle.readStart();
+    }
+  }
+
+  /** Stops reading the socket (backpressure; a pipelined request waiting its turn). */
+  pause(socket: net.Socket): void {
+    if (this.handle === undefined) {
+      socket.pause();
+      return;
+    }
+    // Not Readable.pause(): the stream never sees these reads, so only the handle can stop them.
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (handle === this.handle && handle.reading === true) {
+      handle.reading = false;
+      handle.readStop();
+    }
+  }
+
+  resume(socket: net.Socket): void {
+    if (this.handle === undefined) {
+      socket.resume();
+      return;
+    }
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (handle === this.handle && handle.reading !== true) {
+      handle.reading = true;
+      handle.readStart();
+    }
+  }
+
+  /**
+   * Releases the native parser (a consumed socket is given back at once). Deferred a turn: a
+   * connection may end inside one of the parser's own callbacks, and the native object must
+   * outlive that execute().
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unconsume();
     setImmediate(closeParser, this.parser);
   }
 }
