@@ -76,6 +76,15 @@ export class UpstreamConnection implements MessageHandler {
     return this.socket.write(data as Buffer);
   }
 
+  /** Stops reading the endpoint (the client is slower than it). */
+  pauseReading(): void {
+    this.parser.pause(this.socket);
+  }
+
+  resumeReading(): void {
+    this.parser.resume(this.socket);
+  }
+
   /** Flushes what start() and write() queued. */
   flush(): void {
     if (this.socket.writableCorked > 0) this.socket.uncork();
