@@ -25,6 +25,65 @@ export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName);
 }
 
+/** What a header name means to this hop; see headerKind(). */
+export const enum HeaderKind {
+  Other,
+  /** Hop-by-hop, other than the kinds below. */
+  HopByHop,
+  Te,
+  TransferEncoding,
+  Connection,
+  ContentLength,
+  Host,
+  XForwardedFor,
+  XForwardedProto,
+  XForwardedHost,
+}
+
+/**
+ * The kind of a header name as received (any case), without lower-casing it: names are told
+ * apart by length first, then compared case-insensitively. llhttp hands over new strings for every
+ * message, so `toLowerCase()` and a Set lookup would allocate and hash each name of each message.
+ */
+export function headerKind(name: string): HeaderKind {
+  switch (name.length) {
+    case 2:
+      return sameLower(name, 'te') ? HeaderKind.Te : HeaderKind.Other;
+    case 4:
+      return sameLower(name, 'host') ? HeaderKind.Host : HeaderKind.Other;
+    case 6:
+      return sameLower(name, 'expect') ? HeaderKind.HopByHop : HeaderKind.Other;
+    case 7:
+      return sameLower(name, 'trailer') || sameLower(name, 'upgrade') ? HeaderKind.HopByHop : HeaderKind.Other;
+    case 10:
+      return sameLower(name, 'connection') ? HeaderKind.Connection : sameLower(name, 'keep-alive') ? HeaderKind.HopByHop : HeaderKind.Other;
+    case 14:
+      return sameLower(name, 'content-length') ? HeaderKind.ContentLength : sameLower(name, 'http2-settings') ? HeaderKind.HopByHop : HeaderKind.Other;
+    case 15:
+      return sameLower(name, 'x-forwarded-for') ? HeaderKind.XForwardedFor : HeaderKind.Other;
+    case 16:
+      return sameLower(name, 'x-forwarded-host') ? HeaderKind.XForwardedHost : sameLower(name, 'proxy-connection') ? HeaderKind.HopByHop : HeaderKind.Other;
+    case 17:
+      return sameLower(name, 'transfer-encoding') ? HeaderKind.TransferEncoding : sameLower(name, 'x-forwarded-proto') ? HeaderKind.XForwardedProto : HeaderKind.Other;
+    case 18:
+      return sameLower(name, 'proxy-authenticate') ? HeaderKind.HopByHop : HeaderKind.Other;
+    case 19:
+      return sameLower(name, 'proxy-authorization') ? HeaderKind.HopByHop : HeaderKind.Other;
+    default:
+      return HeaderKind.Other;
+  }
+}
+
+/** `name` equals `lower` (lower-case ASCII, same length) ignoring ASCII case. */
+function sameLower(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /** Names the Connection header lists (lower-case), or undefined when there are none to drop. */
 export function connectionListed(connection: string | undefined): Set<string> | undefined {
   if (connection === undefined) return undefined;
@@ -65,19 +124,25 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'te' && value.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
-      continue;
+    const kind = headerKind(name);
+    switch (kind) {
+      case HeaderKind.Te:
+        if (value.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
+        continue;
+      case HeaderKind.HopByHop:
+      case HeaderKind.TransferEncoding:
+      case HeaderKind.Connection:
+        continue;
+      default:
     }
-    if (listed !== undefined && listed.has(lower)) continue;
-    if (lower === 'host' && fwd.replaceHost) continue;
-    if (lower === 'x-forwarded-for') {
+    if (listed !== undefined && listed.has(name.toLowerCase())) continue;
+    if (kind === HeaderKind.Host && fwd.replaceHost) continue;
+    if (kind === HeaderKind.XForwardedFor) {
       xff = xff === undefined ? value : `${xff}, ${value}`;
       continue;
     }
-    if (lower === 'x-forwarded-proto') hasProto = true;
-    else if (lower === 'x-forwarded-host') hasHost = true;
+    if (kind === HeaderKind.XForwardedProto) hasProto = true;
+    else if (kind === HeaderKind.XForwardedHost) hasHost = true;
     out.push(name, value);
   }
   if (fwd.replaceHost && fwd.host !== undefined) out.push('host', fwd.host);
@@ -108,7 +173,7 @@ export function rawHeaderValue(rawHeaders: readonly string[], lowerName: string)
   const len = lowerName.length;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length === len && name.toLowerCase() === lowerName) return rawHeaders[i + 1];
+    if (name.length === len && sameLower(name, lowerName)) return rawHeaders[i + 1];
   }
   return undefined;
 }
@@ -128,13 +193,14 @@ export function downstreamResponseRaw(rawHeaders: readonly string[]): Downstream
   let transferEncoding = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'transfer-encoding') transferEncoding = true;
+    const kind = headerKind(name);
+    if (kind === HeaderKind.TransferEncoding) {
+      transferEncoding = true;
       continue;
     }
-    if (listed !== undefined && listed.has(lower)) continue;
-    if (lower === 'content-length') contentLength = true;
+    if (kind === HeaderKind.HopByHop || kind === HeaderKind.Te || kind === HeaderKind.Connection) continue;
+    if (listed !== undefined && listed.has(name.toLowerCase())) continue;
+    if (kind === HeaderKind.ContentLength) contentLength = true;
     headers.push(name, rawHeaders[i + 1]!);
   }
   return { headers, contentLength, transferEncoding };
