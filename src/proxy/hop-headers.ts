@@ -40,38 +40,36 @@ export const enum HeaderKind {
   XForwardedHost,
 }
 
+/** The names headerKind() tells apart from plain hop-by-hop ones (te, transfer-encoding and connection are hop-by-hop too). */
+const KNOWN_NAMES: ReadonlyArray<readonly [string, HeaderKind]> = [
+  ['te', HeaderKind.Te],
+  ['transfer-encoding', HeaderKind.TransferEncoding],
+  ['connection', HeaderKind.Connection],
+  ['content-length', HeaderKind.ContentLength],
+  ['host', HeaderKind.Host],
+  ['x-forwarded-for', HeaderKind.XForwardedFor],
+  ['x-forwarded-proto', HeaderKind.XForwardedProto],
+  ['x-forwarded-host', HeaderKind.XForwardedHost],
+];
+
+/** Candidates by name length: a name of any other length is HeaderKind.Other at once. */
+const BY_LENGTH: Array<Array<readonly [string, HeaderKind]> | undefined> = [];
+for (const name of HOP_BY_HOP) {
+  const known = KNOWN_NAMES.find(([n]) => n === name);
+  (BY_LENGTH[name.length] ??= []).push(known ?? [name, HeaderKind.HopByHop]);
+}
+for (const entry of KNOWN_NAMES) if (!HOP_BY_HOP.has(entry[0])) (BY_LENGTH[entry[0].length] ??= []).push(entry);
+
 /**
  * The kind of a header name as received (any case), without lower-casing it: names are told
  * apart by length first, then compared case-insensitively. llhttp hands over new strings for every
  * message, so `toLowerCase()` and a Set lookup would allocate and hash each name of each message.
  */
 export function headerKind(name: string): HeaderKind {
-  switch (name.length) {
-    case 2:
-      return sameLower(name, 'te') ? HeaderKind.Te : HeaderKind.Other;
-    case 4:
-      return sameLower(name, 'host') ? HeaderKind.Host : HeaderKind.Other;
-    case 6:
-      return sameLower(name, 'expect') ? HeaderKind.HopByHop : HeaderKind.Other;
-    case 7:
-      return sameLower(name, 'trailer') || sameLower(name, 'upgrade') ? HeaderKind.HopByHop : HeaderKind.Other;
-    case 10:
-      return sameLower(name, 'connection') ? HeaderKind.Connection : sameLower(name, 'keep-alive') ? HeaderKind.HopByHop : HeaderKind.Other;
-    case 14:
-      return sameLower(name, 'content-length') ? HeaderKind.ContentLength : sameLower(name, 'http2-settings') ? HeaderKind.HopByHop : HeaderKind.Other;
-    case 15:
-      return sameLower(name, 'x-forwarded-for') ? HeaderKind.XForwardedFor : HeaderKind.Other;
-    case 16:
-      return sameLower(name, 'x-forwarded-host') ? HeaderKind.XForwardedHost : sameLower(name, 'proxy-connection') ? HeaderKind.HopByHop : HeaderKind.Other;
-    case 17:
-      return sameLower(name, 'transfer-encoding') ? HeaderKind.TransferEncoding : sameLower(name, 'x-forwarded-proto') ? HeaderKind.XForwardedProto : HeaderKind.Other;
-    case 18:
-      return sameLower(name, 'proxy-authenticate') ? HeaderKind.HopByHop : HeaderKind.Other;
-    case 19:
-      return sameLower(name, 'proxy-authorization') ? HeaderKind.HopByHop : HeaderKind.Other;
-    default:
-      return HeaderKind.Other;
-  }
+  const candidates = BY_LENGTH[name.length];
+  if (candidates === undefined) return HeaderKind.Other;
+  for (const [lower, kind] of candidates) if (sameLower(name, lower)) return kind;
+  return HeaderKind.Other;
 }
 
 /** `name` equals `lower` (lower-case ASCII, same length) ignoring ASCII case. */

@@ -200,6 +200,25 @@ const pattern = (from: number, n: number): Buffer => {
 };
 const intact = (b: Buffer): boolean => b.length === BIG && b.equals(pattern(0, BIG));
 
+/** Writes BIG bytes of the pattern, waiting for 'drain' whenever the stream asks; `blocked` is told each time. */
+function pump(out: http.ServerResponse | http.ClientRequest, blocked: () => void): void {
+  let at = 0;
+  const more = (): void => {
+    while (at < BIG) {
+      const n = Math.min(65_536, BIG - at);
+      const ok = out.write(pattern(at, n));
+      at += n;
+      if (!ok) {
+        blocked();
+        out.once('drain', more);
+        return;
+      }
+    }
+    out.end();
+  };
+  more();
+}
+
 test('flow control both ways: a large body reaches a side that reads late, whole and in order', async (t) => {
   const { fx, backends } = await fixture(t);
   let uploadBlocked = false;
@@ -222,21 +241,7 @@ test('flow control both ways: a large body reaches a side that reads late, whole
       return;
     }
     res.setHeader('content-length', String(BIG));
-    let at = 0;
-    const more = (): void => {
-      while (at < BIG) {
-        const n = Math.min(65_536, BIG - at);
-        const ok = res.write(pattern(at, n));
-        at += n;
-        if (!ok) {
-          downloadBlocked = true;
-          res.once('drain', more);
-          return;
-        }
-      }
-      res.end();
-    };
-    more();
+    pump(res, () => (downloadBlocked = true));
   };
 
   // Upload: the backend does not read, so the client's writes must come to wait.
@@ -249,21 +254,7 @@ test('flow control both ways: a large body reaches a side that reads late, whole
     });
     upload.on('error', reject);
   });
-  let sent = 0;
-  const send = (): void => {
-    while (sent < BIG) {
-      const n = Math.min(65_536, BIG - sent);
-      const ok = upload.write(pattern(sent, n));
-      sent += n;
-      if (!ok) {
-        uploadBlocked = true;
-        upload.once('drain', send);
-        return;
-      }
-    }
-    upload.end();
-  };
-  send();
+  pump(upload, () => (uploadBlocked = true));
   await until('the client to wait on a backend that reads nothing', () => uploadBlocked && readBody !== undefined);
   readBody!();
   t.is(await answered, 'stored');
