@@ -6,7 +6,7 @@
  */
 import { SkipBenchmark, type Benchmark, type BenchContext, type BenchOutcome } from './lib/context.js';
 import { hey, wrk, wrkFixedRate, type LoadResult } from './lib/load.js';
-import { NAMESPACE, hubOf, httpGet, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, sidecarRoutes, waitPort, type BackendProc } from './lib/mesh.js';
+import { NAMESPACE, haproxyConfig, hubOf, httpGet, nginxProxyBlock, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, sidecarRoutes, waitPort, type BackendProc } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
 import { freePort, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable, verdict } from './lib/results.js';
@@ -127,25 +127,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       path: 'HAProxy, nbthread 1',
       setup: async () => {
         const port = await freePort();
-        const cfg = [
-          'global',
-          '  nbthread 1',
-          '  maxconn 4096',
-          'defaults',
-          '  mode http',
-          '  timeout connect 5s',
-          '  timeout client 30s',
-          '  timeout server 30s',
-          '  option http-keep-alive',
-          'frontend fe',
-          `  bind 127.0.0.1:${port}`,
-          '  default_backend be',
-          'backend be',
-          '  balance roundrobin',
-          '  http-reuse always',
-          ...ports.map((p, i) => `  server b${i + 1} 127.0.0.1:${p}`),
-          '',
-        ].join('\n');
+        const cfg = haproxyConfig(port, ports);
         const proc = startHaproxy(haproxy, cfg, proxyCpu);
         await waitPort(port, proc);
         return { proc, url: `http://127.0.0.1:${port}/` };
@@ -157,12 +139,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       path: 'nginx, 1 worker, upstream keepalive',
       setup: async () => {
         const port = await freePort();
-        const proc = await startNginx(
-          'nginx proxy',
-          nginx,
-          `http {\n  access_log off;\n  upstream be {\n    ${ports.map((p) => `server 127.0.0.1:${p};`).join(' ')}\n    keepalive 64;\n    keepalive_requests 1000000;\n  }\n  server {\n    listen 127.0.0.1:${port} backlog=4096;\n    keepalive_requests 1000000;\n    location / {\n      proxy_pass http://be;\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";\n    }\n  }\n}`,
-          proxyCpu,
-        );
+        const proc = await startNginx('nginx proxy', nginx, nginxProxyBlock(port, ports), proxyCpu);
         await waitPort(port, proc);
         return { proc, url: `http://127.0.0.1:${port}/` };
       },

@@ -52,14 +52,15 @@ export interface SidecarProc {
   outboundPort: number;
 }
 
-export async function startSidecar(name: string, config: Record<string, unknown>, cpus?: string, nodeArgs: readonly string[] = []): Promise<SidecarProc> {
+/** `cli`: another build's dist/src/cli/main.js (a before/after comparison); this build's by default. */
+export async function startSidecar(name: string, config: Record<string, unknown>, cpus?: string, nodeArgs: readonly string[] = [], cli = CLI): Promise<SidecarProc> {
   const dir = tempDir(name);
   const file = path.join(dir, 'sidecar.yaml');
   writeFileSync(
     file,
     JSON.stringify({ namespace: NAMESPACE, outbound_port: 0, admin_port: 0, admin_bind: '127.0.0.1', log_level: 'warn', cache_file: path.join(dir, 'peers.json'), ...config }),
   );
-  const proc = start(name, process.execPath, [...nodeArgs, CLI, 'sidecar', '--config', file], { cpus });
+  const proc = start(name, process.execPath, [...nodeArgs, cli, 'sidecar', '--config', file], { cpus });
   const [, admin] = (await proc.waitFor(/admin\s+(http:\/\/\S+)/, 60_000)) as unknown as [string, string];
   const [, outbound] = (await proc.waitFor(/outbound\s+http:\/\/[^\s:]+:(\d+)/)) as unknown as [string, string];
   return { proc, admin, outboundPort: Number(outbound) };
@@ -163,4 +164,32 @@ export function startHaproxy(haproxy: string, config: string, cpus?: string): Pr
   const file = path.join(dir, 'haproxy.cfg');
   writeFileSync(file, config);
   return start('haproxy', haproxy, ['-db', '-f', file], { cpus });
+}
+
+/** The HAProxy row's config: one thread, round robin over the backends, connections reused. */
+export function haproxyConfig(port: number, backends: readonly number[]): string {
+  return [
+    'global',
+    '  nbthread 1',
+    '  maxconn 4096',
+    'defaults',
+    '  mode http',
+    '  timeout connect 5s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  option http-keep-alive',
+    'frontend fe',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend be',
+    'backend be',
+    '  balance roundrobin',
+    '  http-reuse always',
+    ...backends.map((p, i) => `  server b${i + 1} 127.0.0.1:${p}`),
+    '',
+  ].join('\n');
+}
+
+/** The nginx proxy row's http block: one worker (startNginx), upstream keepalive, HTTP/1.1 to the backends. */
+export function nginxProxyBlock(port: number, backends: readonly number[]): string {
+  return `http {\n  access_log off;\n  upstream be {\n    ${backends.map((p) => `server 127.0.0.1:${p};`).join(' ')}\n    keepalive 64;\n    keepalive_requests 1000000;\n  }\n  server {\n    listen 127.0.0.1:${port} backlog=4096;\n    keepalive_requests 1000000;\n    location / {\n      proxy_pass http://be;\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";\n    }\n  }\n}`;
 }

@@ -228,6 +228,7 @@ export class ClusterRuntime {
 
   async close(): Promise<void> {
     this.outlier.destroy();
+    this.requestCounters?.close();
     const all = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(all.map((c) => c.close()));

@@ -25,6 +25,63 @@ export function isHopByHop(lowerName: string): boolean {
   return HOP_BY_HOP.has(lowerName);
 }
 
+/** What a header name means to this hop; see headerKind(). */
+export const enum HeaderKind {
+  Other,
+  /** Hop-by-hop, other than the kinds below. */
+  HopByHop,
+  Te,
+  TransferEncoding,
+  Connection,
+  ContentLength,
+  Host,
+  XForwardedFor,
+  XForwardedProto,
+  XForwardedHost,
+}
+
+/** The names headerKind() tells apart from plain hop-by-hop ones (te, transfer-encoding and connection are hop-by-hop too). */
+const KNOWN_NAMES: ReadonlyArray<readonly [string, HeaderKind]> = [
+  ['te', HeaderKind.Te],
+  ['transfer-encoding', HeaderKind.TransferEncoding],
+  ['connection', HeaderKind.Connection],
+  ['content-length', HeaderKind.ContentLength],
+  ['host', HeaderKind.Host],
+  ['x-forwarded-for', HeaderKind.XForwardedFor],
+  ['x-forwarded-proto', HeaderKind.XForwardedProto],
+  ['x-forwarded-host', HeaderKind.XForwardedHost],
+];
+
+/** Candidates by name length: a name of any other length is HeaderKind.Other at once. */
+const BY_LENGTH: Array<Array<readonly [string, HeaderKind]> | undefined> = [];
+for (const name of HOP_BY_HOP) {
+  const known = KNOWN_NAMES.find(([n]) => n === name);
+  (BY_LENGTH[name.length] ??= []).push(known ?? [name, HeaderKind.HopByHop]);
+}
+for (const entry of KNOWN_NAMES) if (!HOP_BY_HOP.has(entry[0])) (BY_LENGTH[entry[0].length] ??= []).push(entry);
+
+/**
+ * The kind of a header name as received (any case), without lower-casing it: names are told
+ * apart by length first, then compared case-insensitively. llhttp hands over new strings for every
+ * message, so `toLowerCase()` and a Set lookup would allocate and hash each name of each message.
+ */
+export function headerKind(name: string): HeaderKind {
+  const candidates = BY_LENGTH[name.length];
+  if (candidates === undefined) return HeaderKind.Other;
+  for (const [lower, kind] of candidates) if (sameLower(name, lower)) return kind;
+  return HeaderKind.Other;
+}
+
+/** `name` equals `lower` (lower-case ASCII, same length) ignoring ASCII case. */
+function sameLower(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /** Names the Connection header lists (lower-case), or undefined when there are none to drop. */
 export function connectionListed(connection: string | undefined): Set<string> | undefined {
   if (connection === undefined) return undefined;
@@ -65,19 +122,25 @@ export function upstreamRequestHeaders(rawHeaders: readonly string[], connection
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'te' && value.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
-      continue;
+    const kind = headerKind(name);
+    switch (kind) {
+      case HeaderKind.Te:
+        if (value.trim().toLowerCase() === 'trailers') out.push('te', 'trailers');
+        continue;
+      case HeaderKind.HopByHop:
+      case HeaderKind.TransferEncoding:
+      case HeaderKind.Connection:
+        continue;
+      default:
     }
-    if (listed !== undefined && listed.has(lower)) continue;
-    if (lower === 'host' && fwd.replaceHost) continue;
-    if (lower === 'x-forwarded-for') {
+    if (listed !== undefined && listed.has(name.toLowerCase())) continue;
+    if (kind === HeaderKind.Host && fwd.replaceHost) continue;
+    if (kind === HeaderKind.XForwardedFor) {
       xff = xff === undefined ? value : `${xff}, ${value}`;
       continue;
     }
-    if (lower === 'x-forwarded-proto') hasProto = true;
-    else if (lower === 'x-forwarded-host') hasHost = true;
+    if (kind === HeaderKind.XForwardedProto) hasProto = true;
+    else if (kind === HeaderKind.XForwardedHost) hasHost = true;
     out.push(name, value);
   }
   if (fwd.replaceHost && fwd.host !== undefined) out.push('host', fwd.host);
@@ -108,7 +171,7 @@ export function rawHeaderValue(rawHeaders: readonly string[], lowerName: string)
   const len = lowerName.length;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length === len && name.toLowerCase() === lowerName) return rawHeaders[i + 1];
+    if (name.length === len && sameLower(name, lowerName)) return rawHeaders[i + 1];
   }
   return undefined;
 }
@@ -128,13 +191,14 @@ export function downstreamResponseRaw(rawHeaders: readonly string[]): Downstream
   let transferEncoding = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'transfer-encoding') transferEncoding = true;
+    const kind = headerKind(name);
+    if (kind === HeaderKind.TransferEncoding) {
+      transferEncoding = true;
       continue;
     }
-    if (listed !== undefined && listed.has(lower)) continue;
-    if (lower === 'content-length') contentLength = true;
+    if (kind === HeaderKind.HopByHop || kind === HeaderKind.Te || kind === HeaderKind.Connection) continue;
+    if (listed !== undefined && listed.has(name.toLowerCase())) continue;
+    if (kind === HeaderKind.ContentLength) contentLength = true;
     headers.push(name, rawHeaders[i + 1]!);
   }
   return { headers, contentLength, transferEncoding };

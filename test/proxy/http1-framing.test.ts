@@ -4,6 +4,7 @@ import net, { type AddressInfo } from 'node:net';
 import { startBackends, type Backend } from '../helpers/proxy-backends.js';
 import { endpointsOf, startProxy, type ProxyFixture } from '../helpers/proxy-fixture.js';
 import { exchange } from '../helpers/proxy-raw.js';
+import { until } from '../helpers/wait.js';
 
 const HOST = 'echo.demo.local';
 
@@ -188,4 +189,96 @@ test('pipelined requests are answered in order, one at a time', async (t) => {
   const bodies = [...received.toString('latin1').matchAll(/answer (\/\w+);/g)].map((m) => m[1]);
   t.deepEqual(bodies, ['/first', '/second', '/third']);
   t.is(most, 1, 'the proxy sends a pipelined request upstream once the one before it is answered');
+});
+
+/** 24 MB with a position-dependent pattern, so a lost, repeated or reordered piece shows. */
+const BIG = 24 * 1024 * 1024;
+const pattern = (from: number, n: number): Buffer => {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (from + i) % 251;
+  return b;
+};
+const intact = (b: Buffer): boolean => b.length === BIG && b.equals(pattern(0, BIG));
+
+/** Writes BIG bytes of the pattern, waiting for 'drain' whenever the stream asks; `blocked` is told each time. */
+function pump(out: http.ServerResponse | http.ClientRequest, blocked: () => void): void {
+  let at = 0;
+  const more = (): void => {
+    while (at < BIG) {
+      const n = Math.min(65_536, BIG - at);
+      const ok = out.write(pattern(at, n));
+      at += n;
+      if (!ok) {
+        blocked();
+        out.once('drain', more);
+        return;
+      }
+    }
+    out.end();
+  };
+  more();
+}
+
+test('flow control both ways: a large body reaches a side that reads late, whole and in order', async (t) => {
+  const { fx, backends } = await fixture(t);
+  let uploadBlocked = false;
+  let uploadRead: Buffer | undefined;
+  let downloadBlocked = false;
+  let readBody: (() => void) | undefined;
+  backends[0]!.handler = (req, res) => {
+    if (req.method === 'PUT') {
+      // Reads nothing until the client has had to wait, then everything.
+      req.pause();
+      readBody = () => {
+        const parts: Buffer[] = [];
+        req.on('data', (c: Buffer) => parts.push(c));
+        req.on('end', () => {
+          uploadRead = Buffer.concat(parts);
+          res.end('stored');
+        });
+        req.resume();
+      };
+      return;
+    }
+    res.setHeader('content-length', String(BIG));
+    pump(res, () => (downloadBlocked = true));
+  };
+
+  // Upload: the backend does not read, so the client's writes must come to wait.
+  const upload = http.request({ host: '127.0.0.1', port: fx.port, method: 'PUT', path: '/big', agent: false, headers: { host: HOST, 'content-length': String(BIG) } });
+  const answered = new Promise<string>((resolve, reject) => {
+    upload.on('response', (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    upload.on('error', reject);
+  });
+  pump(upload, () => (uploadBlocked = true));
+  await until('the client to wait on a backend that reads nothing', () => uploadBlocked && readBody !== undefined);
+  readBody!();
+  t.is(await answered, 'stored');
+  t.true(uploadRead !== undefined && intact(uploadRead), 'the backend got the upload whole and in order');
+
+  // Download: the client reads nothing until the backend has had to wait.
+  const socket = net.connect(fx.port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  socket.pause();
+  socket.write(`GET /big HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+  await until('the backend to wait on a client that reads nothing', () => downloadBlocked);
+  const received = await new Promise<Buffer>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let length = 0;
+    socket.on('data', (c: Buffer) => {
+      parts.push(c);
+      length += c.length;
+      const all = Buffer.concat(parts);
+      const end = all.indexOf('\r\n\r\n');
+      if (end >= 0 && length - end - 4 >= BIG) resolve(all.subarray(end + 4));
+      else if (parts.length > 64) parts.splice(0, parts.length, all);
+    });
+    socket.on('error', reject);
+    socket.resume();
+  });
+  t.true(intact(received), 'the client got the download whole and in order');
 });

@@ -58,7 +58,8 @@ export class DownstreamConnection implements MessageHandler {
     private readonly host: DownstreamHost,
   ) {
     this.parser = new Http1Parser(host.binding, 'request', this);
-    socket.on('data', this.onData);
+    // llhttp reads the socket itself when it can (as node:http does); else 'data' events feed it.
+    if (!this.parser.consume(socket, this.onExecute)) socket.on('data', this.onData);
     socket.on('error', () => undefined);
     socket.on('close', this.onClose);
     socket.on('end', this.onEnd);
@@ -76,11 +77,11 @@ export class DownstreamConnection implements MessageHandler {
 
   /** Stop reading the client (backpressure, a request waiting for its connection); counted. */
   pause(): void {
-    if (this.pauses++ === 0) this.socket.pause();
+    if (this.pauses++ === 0) this.parser.pause(this.socket);
   }
 
   resume(): void {
-    if (this.pauses > 0 && --this.pauses === 0) this.socket.resume();
+    if (this.pauses > 0 && --this.pauses === 0) this.parser.resume(this.socket);
   }
 
   destroy(): void {
@@ -146,8 +147,13 @@ export class DownstreamConnection implements MessageHandler {
     else if (this.parsing === undefined) this.armIdle();
   }
 
-  private readonly onData = (chunk: Buffer): void => {
-    const r = this.parser.execute(chunk);
+  private readonly onData = (chunk: Buffer): void => this.parsed(this.parser.execute(chunk), chunk);
+
+  /** After each read llhttp parsed from the socket itself. */
+  private readonly onExecute = (r: number | ParseFailure): void => this.parsed(r, undefined);
+
+  /** `chunk`: the bytes just parsed, when this side read them (else the parser has them). */
+  private parsed(r: number | ParseFailure, chunk: Buffer | undefined): void {
     if (isParseFailure(r)) {
       this.refuse(r);
       return;
@@ -160,9 +166,10 @@ export class DownstreamConnection implements MessageHandler {
       this.socket.destroy();
       return;
     }
+    const rest = (chunk ?? this.parser.currentRead()).subarray(r);
     this.detach();
-    this.host.upgrade(this.socket, head, chunk.subarray(r));
-  };
+    this.host.upgrade(this.socket, head, rest);
+  }
 
   /**
    * llhttp refused the bytes: nothing more is read. Requests parsed before them are still answered,

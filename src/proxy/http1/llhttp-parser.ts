@@ -8,6 +8,7 @@
  * is missing or misbehaves the caller falls back to the node:http + undici path, with a warning.
  */
 import { createRequire } from 'node:module';
+import type net from 'node:net';
 
 /** What llhttp reports for one message head. */
 export interface MessageHead {
@@ -52,7 +53,19 @@ interface BindingParser {
   finish(): number | Error | undefined;
   close(): void;
   free(): void;
+  consume?(handle: StreamHandle): void;
+  unconsume?(): void;
+  getCurrentBuffer?(): Buffer;
   [slot: number]: unknown;
+}
+
+/** The native side of a net.Socket (TCPWrap), as node:http's server and client use it. */
+interface StreamHandle {
+  readonly isStreamBase?: boolean;
+  _consumed?: boolean;
+  reading?: boolean;
+  readStart(): number;
+  readStop(): number;
 }
 
 interface BindingConstructor {
@@ -63,6 +76,7 @@ interface BindingConstructor {
   readonly kOnHeadersComplete: number;
   readonly kOnBody: number;
   readonly kOnMessageComplete: number;
+  readonly kOnExecute: number;
   readonly kLenientNone: number;
 }
 
@@ -74,6 +88,8 @@ export interface LlhttpBinding {
 const NO_HEADERS: string[] = [];
 
 /** One parser, kept for a connection's whole life (one message after another). */
+const BAD_VERSION: ParseFailure = { code: 'HPE_INVALID_VERSION', reason: 'only HTTP/1.0 and HTTP/1.1 are served', bytesParsed: 0 };
+
 export class Http1Parser {
   private readonly parser: BindingParser;
   /** Headers (or trailers) llhttp flushed before the head was complete, and the URL so far. */
@@ -83,6 +99,8 @@ export class Http1Parser {
   private closed = false;
   /** The message's version was not HTTP/1.x. */
   private badVersion = false;
+  /** The socket handle llhttp reads itself (consume()), if it does. */
+  private handle: StreamHandle | undefined;
   /** Set while the current message is an upgrade (CONNECT, Upgrade): parsing stops after its head. */
   upgraded = false;
 
@@ -151,11 +169,15 @@ export class Http1Parser {
    * the rest belongs to the tunnel), or the failure.
    */
   execute(data: Buffer): number | ParseFailure {
-    const r = this.parser.execute(data);
+    return this.outcome(this.parser.execute(data), data.length);
+  }
+
+  /** What one execute() (called here, or by llhttp on a consumed socket) came to. */
+  private outcome(r: number | Error | undefined, whole: number): number | ParseFailure {
     // After an upgrade's head llhttp pauses whatever the callback returned: the flag tells.
-    if (this.badVersion) return { code: 'HPE_INVALID_VERSION', reason: 'only HTTP/1.0 and HTTP/1.1 are served', bytesParsed: 0 };
+    if (this.badVersion) return BAD_VERSION;
     if (typeof r === 'number') return r;
-    if (r === undefined) return data.length;
+    if (r === undefined) return whole;
     return failureOf(r);
   }
 
@@ -166,12 +188,77 @@ export class Http1Parser {
   }
 
   /**
-   * Releases the native parser. Deferred a turn: a connection may end inside one of the parser's
-   * own callbacks, and the native object must outlive that execute().
+   * Lets llhttp read the socket itself, as node:http does: each read is parsed in C++ straight
+   * from a buffer the binding reuses, with no Buffer, stream event or execute() call per read;
+   * `onExecute` follows every read with what execute() would have returned. The socket's end and
+   * errors still come as its events. False when this socket cannot be consumed (then feed
+   * execute() from 'data' events).
+   */
+  consume(socket: net.Socket, onExecute: (result: number | ParseFailure) => void): boolean {
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    const parser = this.parser;
+    if (handle?.isStreamBase !== true || handle._consumed === true || typeof parser.consume !== 'function' || socket.readableLength > 0) return false;
+    parser[this.binding.HTTPParser.kOnExecute] = (r: number | Error | undefined): void => onExecute(this.outcome(r, 0));
+    parser.consume(handle);
+    handle._consumed = true;
+    this.handle = handle;
+    return true;
+  }
+
+  /** The bytes of the read being parsed (a copy: for an upgrade's rest), inside onExecute only. */
+  currentRead(): Buffer {
+    return this.parser.getCurrentBuffer?.() ?? Buffer.alloc(0);
+  }
+
+  /** The socket goes back to its own stream: reads come as 'data' again (a tunnel takes it). */
+  private unconsume(): void {
+    const handle = this.handle;
+    if (handle === undefined) return;
+    this.handle = undefined;
+    this.parser.unconsume?.();
+    handle._consumed = false;
+    // Reads stopped by pause() start again: the stream's own flow control takes over.
+    if (handle.reading !== true) {
+      handle.reading = true;
+      handle.readStart();
+    }
+  }
+
+  /** Stops reading the socket (backpressure; a pipelined request waiting its turn). */
+  pause(socket: net.Socket): void {
+    if (this.handle === undefined) {
+      socket.pause();
+      return;
+    }
+    // Not Readable.pause(): the stream never sees these reads, so only the handle can stop them.
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (handle === this.handle && handle.reading === true) {
+      handle.reading = false;
+      handle.readStop();
+    }
+  }
+
+  resume(socket: net.Socket): void {
+    if (this.handle === undefined) {
+      socket.resume();
+      return;
+    }
+    const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+    if (handle === this.handle && handle.reading !== true) {
+      handle.reading = true;
+      handle.readStart();
+    }
+  }
+
+  /**
+   * Releases the native parser (a consumed socket is given back at once). Deferred a turn: a
+   * connection may end inside one of the parser's own callbacks, and the native object must
+   * outlive that execute().
    */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unconsume();
     setImmediate(closeParser, this.parser);
   }
 }

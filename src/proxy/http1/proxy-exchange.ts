@@ -75,6 +75,8 @@ export class ProxyExchange implements DownstreamExchange, UpstreamResponseHandle
   private perTry: Deadline | undefined;
   private context: PickContext | undefined;
   private corked = false;
+  /** The endpoint is not read until the client drains what it was sent. */
+  private upstreamPaused = false;
   private upstreamBlocked = false;
   /** Answer with Connection: close, then close (the client asked, HTTP/1.0, or the proxy is stopping). */
   closeAfter: boolean;
@@ -318,19 +320,32 @@ export class ProxyExchange implements DownstreamExchange, UpstreamResponseHandle
       socket.write(chunk);
       ok = socket.write(CRLF);
     } else ok = socket.write(chunk);
-    if (!ok) {
-      // Backpressure: stop reading the endpoint until the client catches up.
-      const up = this.upstream;
-      if (up !== undefined) {
-        up.socket.pause();
-        socket.once('drain', () => up.socket.resume());
-      }
-    }
+    if (!ok) this.pauseUpstream();
+  }
+
+  /**
+   * Backpressure: the endpoint is not read until the client drains what it was sent. Through the
+   * parser, which reads the socket itself (a stream pause would not stop those reads).
+   */
+  private pauseUpstream(): void {
+    const up = this.upstream;
+    if (up === undefined || this.upstreamPaused) return;
+    this.upstreamPaused = true;
+    up.pauseReading();
+    this.conn.socket.once('drain', () => this.resumeUpstream(up));
+  }
+
+  private resumeUpstream(up: UpstreamConnection): void {
+    if (!this.upstreamPaused) return;
+    this.upstreamPaused = false;
+    up.resumeReading();
   }
 
   onResponseEnd(trailers: string[]): void {
     if (this.done || !this.committed) return;
     if (this.responseFraming === Framing.Chunked) this.conn.socket.write(trailers.length > 0 ? `0${CRLF}${headerLines(trailers)}${CRLF}` : LAST_CHUNK);
+    // The connection may serve another exchange: it must not stay paused for this client.
+    if (this.upstreamPaused && this.upstream !== undefined) this.resumeUpstream(this.upstream);
     // The connection goes back to its pool once the request is written too.
     if (this.requestEnded) this.upstream = undefined;
     this.attempt?.end(this.status);

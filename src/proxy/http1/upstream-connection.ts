@@ -6,7 +6,7 @@
  */
 import type net from 'node:net';
 import type { Deadline } from '../../common/deadline-queue.js';
-import { BODY, Http1Parser, NO_BODY, isParseFailure, type LlhttpBinding, type MessageHandler, type MessageHead } from './llhttp-parser.js';
+import { BODY, Http1Parser, NO_BODY, isParseFailure, type LlhttpBinding, type MessageHandler, type MessageHead, type ParseFailure } from './llhttp-parser.js';
 
 export interface UpstreamResponseHandler {
   /** One upstream read is about to be parsed / was parsed (cork and uncork around it). */
@@ -39,6 +39,8 @@ export class UpstreamConnection implements MessageHandler {
   private keepAlive = false;
   private dead = false;
   private lastError: Error | undefined;
+  /** The exchange told onReadStart() during the read being parsed (told onReadEnd() after it). */
+  private reading: UpstreamResponseHandler | undefined;
   /** While idle in its pool: when it is closed. */
   idleDeadline: Deadline | undefined;
 
@@ -48,7 +50,7 @@ export class UpstreamConnection implements MessageHandler {
     private readonly owner: ConnectionOwner,
   ) {
     this.parser = new Http1Parser(binding, 'response', this);
-    socket.on('data', this.onData);
+    if (!this.parser.consume(socket, this.onExecute)) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -72,6 +74,15 @@ export class UpstreamConnection implements MessageHandler {
   /** Body bytes (already framed by the exchange); false when the socket's buffer is full. */
   write(data: Buffer | string): boolean {
     return this.socket.write(data as Buffer);
+  }
+
+  /** Stops reading the endpoint (the client is slower than it). */
+  pauseReading(): void {
+    this.parser.pause(this.socket);
+  }
+
+  resumeReading(): void {
+    this.parser.resume(this.socket);
   }
 
   /** Flushes what start() and write() queued. */
@@ -98,6 +109,12 @@ export class UpstreamConnection implements MessageHandler {
   };
 
   onHead(head: MessageHead): number {
+    if (this.handler === undefined) {
+      // A response on an idle connection: the peer is not speaking HTTP as expected.
+      this.destroy();
+      return NO_BODY;
+    }
+    this.readStart();
     const code = head.statusCode;
     if (code < 200 && code !== 101) {
       // 100 Continue was answered by the proxy itself; other 1xx are not forwarded (as before).
@@ -116,6 +133,7 @@ export class UpstreamConnection implements MessageHandler {
   }
 
   onBody(chunk: Buffer): void {
+    this.readStart();
     this.handler?.onResponseBody(chunk);
   }
 
@@ -126,6 +144,7 @@ export class UpstreamConnection implements MessageHandler {
     }
     this.responseDone = true;
     const h = this.handler;
+    this.readStart();
     h?.onResponseEnd(trailers);
     this.maybeRelease();
   }
@@ -137,17 +156,31 @@ export class UpstreamConnection implements MessageHandler {
     else this.destroy();
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** The first callback of a read tells the exchange (it corks its client socket until the read is parsed). */
+  private readStart(): void {
     const h = this.handler;
-    if (h === undefined) {
+    if (this.reading !== undefined || h === undefined) return;
+    this.reading = h;
+    h.onReadStart();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.handler === undefined) {
       // Bytes on an idle connection: the peer is not speaking HTTP as expected.
       this.destroy();
       return;
     }
-    h.onReadStart();
-    const r = this.parser.execute(chunk);
+    this.onExecute(this.parser.execute(chunk));
+  };
+
+  /** After each read is parsed (llhttp reads the socket itself, or onData fed it). */
+  private readonly onExecute = (r: number | ParseFailure): void => {
     if (isParseFailure(r)) this.fail(new Error(`invalid response from the endpoint (${r.code}: ${r.reason})`));
-    h.onReadEnd();
+    // Bytes on an idle connection (no exchange before this read either): not HTTP as expected.
+    else if (this.reading === undefined && this.handler === undefined) this.destroy();
+    const h = this.reading;
+    this.reading = undefined;
+    h?.onReadEnd();
   };
 
   private readonly onEnd = (): void => {
