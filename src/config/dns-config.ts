@@ -56,6 +56,13 @@ export function dnsListenAddress(config: DnsConfig, defaultHost: string): HostPo
   return { host: hp.host ?? defaultHost, port: hp.port };
 }
 
+/** A resolver's address as people write it, `10.96.0.10` or `[fd00::a]:5353`, as host:port; undefined when it is not one. */
+export function dnsUpstreamAddress(text: string): string | undefined {
+  const family = isIP(text);
+  if (family !== 0) return family === 6 ? `[${text}]:53` : `${text}:53`;
+  return parseHostPort(text)?.host !== undefined ? text : undefined;
+}
+
 export function dnsUpstream(config: DnsConfig): HostPort | undefined {
   if (config.upstream === '') return undefined;
   const hp = parseHostPort(config.upstream)!;

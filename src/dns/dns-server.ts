@@ -45,6 +45,11 @@ export interface DnsServerOptions {
   counters?: DnsCounters;
   rateLimit: { queriesPerSecond: number; burst: number };
   maxTcpConnections: number;
+  /**
+   * Forward NXDOMAIN answers' queries too: the sidecar as a pod's resolver knows only mesh names,
+   * and a name in its namespace it does not know may still be a Kubernetes Service.
+   */
+  forwardUnknown?: boolean;
 }
 
 const NO_COUNTERS: DnsCounters = { answered: () => undefined, dropped: () => undefined };
@@ -175,12 +180,15 @@ export class DnsServer {
     if (query.type !== 'query') return this.drop('not_a_query');
     try {
       const outcome = await this.options.responder.answer(query, peer);
-      if (outcome.kind === 'outside') {
+      const unknown = outcome.kind === 'answer' && outcome.rcode === 'NXDOMAIN' && this.options.forwardUnknown === true && this.options.forwarder !== undefined;
+      if (outcome.kind === 'outside' || unknown) {
         const forwarder = this.options.forwarder;
         if (forwarder === undefined) return this.encode(query, this.options.responder.respond(query, 'REFUSED'), peer);
         const reply = await forwarder.forward(msg);
         if (reply === undefined) return this.encode(query, this.options.responder.respond(query, 'SERVFAIL'), peer);
         this.counters.answered('FORWARDED', peer.transport);
+        // RA: this server offers recursion (through its upstream), whatever the upstream said of itself.
+        reply[3] = reply[3]! | 0x80;
         return reply;
       }
       return this.encode(query, outcome, peer);

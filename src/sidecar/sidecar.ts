@@ -217,6 +217,7 @@ export class Sidecar {
       counters: this.metrics.dns,
       rateLimit: { queriesPerSecond: dns.rate_limit, burst: dns.rate_burst },
       maxTcpConnections: dns.max_tcp_connections,
+      forwardUnknown: true,
     });
   }
 
