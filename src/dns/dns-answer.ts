@@ -50,7 +50,11 @@ export class DnsResponder {
     this.random = options.random ?? Math.random;
   }
 
-  /** Answers a decoded query. Never throws for what the query says: a failed lookup is SERVFAIL. */
+  /**
+   * Answers a decoded query. Never throws for what the query says: a failed lookup is SERVFAIL.
+   * A name that cannot be a DNS name Outrigger serves (bytes outside letters, digits, `-`, `_`)
+   * is outside every zone.
+   */
   async answer(query: Packet, peer: DnsPeer): Promise<DnsOutcome> {
     const opcode = ((query.flags ?? 0) >> 11) & 0xf;
     if (opcode !== QUERY_OPCODE) return this.respond(query, 'NOTIMP');
@@ -155,6 +159,16 @@ export class DnsResponder {
         minimum: NEGATIVE_TTL,
       },
     };
+  }
+
+  /**
+   * REFUSED for a name outside every zone. A name that is not a DNS name Outrigger can read is
+   * not echoed: dns-packet would write its odd bytes back as other labels.
+   */
+  refuse(query: Packet): DnsAnswer {
+    const q = query.questions?.[0];
+    const readable = q !== undefined && normalizeName(q.name) !== undefined;
+    return this.respond(query, 'REFUSED', readable ? {} : { questions: [] });
   }
 
   /** A response to the query with this rcode and these records. */

@@ -129,7 +129,12 @@ export class DnsServer {
 
   private async onUdp(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
     const reply = await this.handle(msg, { address: rinfo.address, transport: 'udp' });
-    if (reply !== undefined && this.udp === socket) socket.send(reply, rinfo.port, rinfo.address);
+    if (reply === undefined || this.udp !== socket) return;
+    try {
+      socket.send(reply, rinfo.port, rinfo.address);
+    } catch (err) {
+      this.options.logger.debug('DNS answer not sent', { err: (err as Error).message, peer: rinfo.address });
+    }
   }
 
   private onTcpConnection(socket: net.Socket): void {
@@ -183,9 +188,9 @@ export class DnsServer {
       const unknown = outcome.kind === 'answer' && outcome.rcode === 'NXDOMAIN' && this.options.forwardUnknown === true && this.options.forwarder !== undefined;
       if (outcome.kind === 'outside' || unknown) {
         const forwarder = this.options.forwarder;
-        if (forwarder === undefined) return this.encode(query, this.options.responder.respond(query, 'REFUSED'), peer);
+        if (forwarder === undefined) return this.encode(query, this.options.responder.refuse(query), peer);
         const reply = await forwarder.forward(msg);
-        if (reply === undefined) return this.encode(query, this.options.responder.respond(query, 'SERVFAIL'), peer);
+        if (reply === undefined) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.respond(query, 'SERVFAIL'), peer);
         this.counters.answered('FORWARDED', peer.transport);
         // RA: this server offers recursion (through its upstream), whatever the upstream said of itself.
         reply[3] = reply[3]! | 0x80;
