@@ -11,9 +11,8 @@ import { listenError } from '../common/listen-error.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { dnsListenAddress, dnsUpstream } from '../config/dns-config.js';
 import type { HubConfig } from '../config/hub-config.js';
-import { DnsResponder } from '../dns/dns-answer.js';
-import { DnsForwarder } from '../dns/dns-forwarder.js';
-import { DnsServer } from '../dns/dns-server.js';
+import { createDnsServer } from '../dns/create-dns-server.js';
+import type { DnsServer } from '../dns/dns-server.js';
 import type { EndpointSliceSource } from '../k8s/endpoint-slice/endpoint-slice-source.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { Registry } from '../registry/registry.js';
@@ -125,16 +124,11 @@ export class Hub {
     const dns = this.config.dns;
     const listen = dnsListenAddress(dns, this.config.bind);
     if (listen === undefined) return undefined;
-    const upstream = dnsUpstream(dns);
-    return new DnsServer({
-      responder: new DnsResponder({ source: new RegistryDnsSource(this.registry, this.security.access), maxAnswers: dns.max_answers }),
-      ...(upstream !== undefined ? { forwarder: new DnsForwarder({ ...upstream, clock: this.clock, timeoutMs: dns.upstream_timeout, maxInFlight: 1024 }) } : {}),
-      ...listen,
+    return createDnsServer(dns, { listen, upstream: dnsUpstream(dns) }, {
+      source: new RegistryDnsSource(this.registry, this.security.access),
       clock: this.clock,
       logger: this.logger.child({ component: 'dns' }),
       counters: this.metrics.dns,
-      rateLimit: { queriesPerSecond: dns.rate_limit, burst: dns.rate_burst },
-      maxTcpConnections: dns.max_tcp_connections,
     });
   }
 

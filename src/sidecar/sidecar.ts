@@ -4,13 +4,12 @@ import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { isoTime } from '../common/iso-time.js';
+import { listenError } from '../common/listen-error.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { dnsListenAddress, dnsUpstream } from '../config/dns-config.js';
 import { CACHE_OFF, type ResolvedSidecarConfig } from '../config/sidecar-config.js';
-import { DnsResponder } from '../dns/dns-answer.js';
-import { DnsForwarder } from '../dns/dns-forwarder.js';
-import { DnsServer } from '../dns/dns-server.js';
-import { listenError } from '../common/listen-error.js';
+import { createDnsServer } from '../dns/create-dns-server.js';
+import type { DnsServer } from '../dns/dns-server.js';
 import { HealthManager } from '../health/health-manager.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
@@ -206,17 +205,13 @@ export class Sidecar {
     const dns = this.config.dns;
     const listen = dnsListenAddress(dns, '127.0.0.1');
     if (listen === undefined) return undefined;
-    const upstream = dnsUpstream(dns);
     const zones = [this.config.namespace, ...this.config.upstreams.map((u) => qualifiedServiceName(u.service, this.config.namespace).replace(/^[^.]*\./, '')), ...dns.zones];
-    return new DnsServer({
-      responder: new DnsResponder({ source: new ClusterDnsSource(this.clusters, zones, dns.lookup_timeout), maxAnswers: dns.max_answers }),
-      ...(upstream !== undefined ? { forwarder: new DnsForwarder({ ...upstream, clock: this.clock, timeoutMs: dns.upstream_timeout, maxInFlight: 1024 }) } : {}),
-      ...listen,
+    return createDnsServer(dns, { listen, upstream: dnsUpstream(dns) }, {
+      source: new ClusterDnsSource(this.clusters, zones, dns.lookup_timeout),
       clock: this.clock,
       logger: this.logger.child({ component: 'dns' }),
       counters: this.metrics.dns,
-      rateLimit: { queriesPerSecond: dns.rate_limit, burst: dns.rate_burst },
-      maxTcpConnections: dns.max_tcp_connections,
+      // As a pod's resolver it knows only mesh names: one of its namespaces it cannot answer may be a Kubernetes Service.
       forwardUnknown: true,
     });
   }
