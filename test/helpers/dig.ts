@@ -29,12 +29,13 @@ export interface DigAnswer {
 export function dig(port: number, name: string, type: string, options: string[] = []): Promise<DigAnswer> {
   const args = ['@127.0.0.1', '-p', String(port), name, type, '+tries=1', '+time=5', '+nocookie', ...options];
   return new Promise((resolve, reject) => {
-    execFile('dig', args, { timeout: 20_000 }, (err, stdout) => {
+    execFile('dig', args, { timeout: 20_000 }, (err, stdout, stderr) => {
       if (err !== null) {
-        reject(new Error(`dig ${args.join(' ')} failed: ${err.message}\n${stdout}`));
+        reject(new Error(`dig ${args.join(' ')} failed: ${err.message}\n${stdout}${stderr}`));
         return;
       }
-      resolve(parseDig(stdout));
+      // dig says on stderr that it retried over TCP.
+      resolve(parseDig(`${stdout}\n${stderr}`));
     });
   });
 }
