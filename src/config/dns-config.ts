@@ -30,15 +30,15 @@ export function parseHostPort(text: string): { host: string | undefined; port: n
 const LISTEN_ERROR = `must be <IP>:<port> ([::1]:15053 for IPv6), :<port> for the default address, or "${DNS_OFF}"`;
 const listenSchema = z.string({ error: LISTEN_ERROR }).refine((s) => s === DNS_OFF || parseHostPort(s) !== undefined, { error: LISTEN_ERROR });
 
-const UPSTREAM_ERROR = 'must be empty, or the IP address of a resolver with its port: 10.96.0.10:53, [fd00::a]:53';
-const upstreamSchema = z.string({ error: UPSTREAM_ERROR }).refine((s) => s === '' || parseHostPort(s)?.host !== undefined, { error: UPSTREAM_ERROR });
+const UPSTREAM_ERROR = 'must be empty, or the IP address of a resolver, with :port if not 53: 10.96.0.10, [fd00::a]:5353';
+const upstreamSchema = z.string({ error: UPSTREAM_ERROR }).refine((s) => s === '' || dnsUpstreamAddress(s) !== undefined, { error: UPSTREAM_ERROR });
 
 const count = (max: number) => z.number({ error: `must be an integer from 1 to ${max}` }).int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
 
 export function dnsConfigSchema(defaultListen: string, listenWhere: string) {
   return z.strictObject({
     listen: listenSchema.default(defaultListen).describe(`Where the DNS server listens, UDP and TCP: <IP>:<port>, or :<port> for ${listenWhere}; "${DNS_OFF}": no DNS server`),
-    upstream: upstreamSchema.default('').describe('Resolver (IP:port) that names outside every served zone are forwarded to; empty: they are answered REFUSED'),
+    upstream: upstreamSchema.default('').describe('Resolver (an IP, with :port if not 53) that names outside every served zone are forwarded to; empty: they are answered REFUSED'),
     upstream_timeout: durationSchema({ min: 100, max: 30_000 }).default(2000).describe('How long a forwarded query waits for the upstream resolver before SERVFAIL (default 2s)'),
     max_answers: count(64).default(8).describe('Most A / AAAA or SRV records in one answer, a random subset of the healthy instances (Route 53 answers 8)'),
     rate_limit: count(10_000_000).default(2000).describe('Queries per second one source address may send; more are dropped'),
@@ -65,6 +65,6 @@ export function dnsUpstreamAddress(text: string): string | undefined {
 
 export function dnsUpstream(config: DnsConfig): HostPort | undefined {
   if (config.upstream === '') return undefined;
-  const hp = parseHostPort(config.upstream)!;
+  const hp = parseHostPort(dnsUpstreamAddress(config.upstream)!)!;
   return { host: hp.host!, port: hp.port };
 }

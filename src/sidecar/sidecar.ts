@@ -272,6 +272,11 @@ export class Sidecar {
       // Anyone who reaches the outbound proxy calls the mesh as this app.
       this.logger.warn('the outbound proxy listens beyond loopback: any host that reaches it calls the mesh as this app', { outbound_bind: this.config.outbound_bind });
     }
+    const dnsHost = dnsListenAddress(this.config.dns, '127.0.0.1')?.host;
+    if (dnsHost !== undefined && !isLoopbackBind(dnsHost)) {
+      // The sidecar answers from what its own identity may read: anyone who reaches it learns that.
+      this.logger.warn('the DNS server listens beyond loopback: any host that reaches it reads the mesh as this app', { dns_listen: this.config.dns.listen });
+    }
     const outbound = await this.proxy.start();
     const dnsPort = await this.dns?.start().catch((err: Error) => {
       throw listenError('dns.listen', Number(this.config.dns.listen.split(':').pop()), err);

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createPolicyRegistry } from '../../src/balancers/builtin-policies.js';
 import { OutriggerError } from '../../src/common/errors.js';
-import { dnsListenAddress } from '../../src/config/dns-config.js';
+import { dnsListenAddress, dnsUpstream } from '../../src/config/dns-config.js';
 import { hubConfigSchema } from '../../src/config/hub-config.js';
 import { loadConfig } from '../../src/config/layered-config.js';
 import { sidecarConfigSchema } from '../../src/config/sidecar-config.js';
@@ -17,7 +17,8 @@ test('DNS defaults: the hub on port 15053 of its bind address, the sidecar on 12
   t.deepEqual(dnsListenAddress(sidecar([]).dns, '127.0.0.1'), { host: '127.0.0.1', port: 15053 });
   t.is(dnsListenAddress(hub(['--dns.listen', 'off']).dns, '0.0.0.0'), undefined);
   t.deepEqual(dnsListenAddress(sidecar(['--dns.listen', '[::1]:53']).dns, '127.0.0.1'), { host: '::1', port: 53 });
-  t.is(hub(['--dns.upstream', '10.96.0.10:53']).dns.upstream, '10.96.0.10:53');
+  t.deepEqual(dnsUpstream(hub(['--dns.upstream', '10.96.0.10']).dns), { host: '10.96.0.10', port: 53 });
+  t.deepEqual(dnsUpstream(hub(['--dns.upstream', '[fd00::a]:5353']).dns), { host: 'fd00::a', port: 5353 });
 });
 
 test('bad DNS config values are refused naming the key and what is allowed', (t) => {
@@ -25,6 +26,7 @@ test('bad DNS config values are refused naming the key and what is allowed', (t)
     [() => hub(['--dns.listen', 'localhost:53']), 'dns.listen', /<IP>:<port>/],
     [() => hub(['--dns.listen', '127.0.0.1:70000']), 'dns.listen', /<IP>:<port>/],
     [() => hub(['--dns.upstream', 'kube-dns:53']), 'dns.upstream', /IP address of a resolver/],
+    [() => hub(['--dns.upstream', '10.0.0.1:99999']), 'dns.upstream', /IP address of a resolver/],
     [() => hub(['--dns.max-answers', '0']), 'dns.max_answers', /integer from 1 to 64/],
     [() => sidecar(['--dns.rate-limit', '0']), 'dns.rate_limit', /integer from 1/],
     [() => sidecar(['--dns.zones', '["Not A Name"]']), 'dns.zones[0]', /must be a DNS name/],
