@@ -4,6 +4,7 @@
  * forwarding, and the anonymous policy deciding which namespaces are answered.
  */
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import test from 'ava';
 import * as dnsPacket from 'dns-packet';
@@ -210,4 +211,35 @@ test('a source over its rate is dropped and counted; it is answered again once i
   clock.advance(1000);
   ask(6);
   await eventually('the query after the refill to be answered', () => (replies.has(6) ? true : undefined));
+});
+
+test('over TCP, pipelined queries are each answered and a malformed one is dropped and counted, on the same connection', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'api', 1);
+  const port = hub.addresses.dnsPort!;
+  const socket = net.connect(port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  const frame = (msg: Buffer): Buffer => Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+  const query = (id: number): Buffer => dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name: `api.${NS}`, type: 'A', class: 'IN' }] });
+  const ids: number[] = [];
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+      const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+      buffered = buffered.subarray(2 + msg.length);
+      const decoded = dnsPacket.decode(msg);
+      t.deepEqual((decoded.answers ?? []).map((a) => (a as { data?: unknown }).data), ['10.0.0.1']);
+      ids.push(decoded.id!);
+    }
+  });
+  // Two queries and a malformed message in one write, then a third query in two halves.
+  socket.write(Buffer.concat([frame(query(1)), frame(query(2)), frame(Buffer.from([1, 2, 3]))]));
+  const third = frame(query(3));
+  socket.write(third.subarray(0, 5));
+  socket.write(third.subarray(5));
+  await eventually('three answers', () => (ids.length === 3 ? true : undefined));
+  t.deepEqual([...ids].sort(), [1, 2, 3]);
+  t.is(await metric(hub, 'outrigger_hub_dns_dropped_total', 'reason="malformed"'), 1);
+  t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'transport="tcp"'), 3);
 });
