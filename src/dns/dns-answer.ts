@@ -108,12 +108,17 @@ export class DnsResponder {
     }
   }
 
-  /** A / AAAA of the healthy instances of that family, at most maxAnswers; else a CNAME to one host-name address. */
+  /**
+   * A / AAAA of the healthy instances of that family, at most maxAnswers. Only when no healthy
+   * instance has an IP address, a CNAME to one host-name address: a name with a CNAME has no other
+   * records (RFC 1034 3.6.2), so A and AAAA never disagree about it.
+   */
   private addresses(name: string, type: 'A' | 'AAAA', healthy: readonly DnsEndpoint[], ttl: number): Answer[] {
     const family = type === 'A' ? 4 : 6;
     const ips = [...new Set(healthy.filter((e) => ipFamily(e.address) === family).map((e) => e.address))];
     if (ips.length > 0) return this.sample(ips).map((ip) => addressRecord(name, ip, ttl));
     const hosts = healthy.filter((e) => ipFamily(e.address) === 0);
+    if (hosts.length < healthy.length) return [];
     if (hosts.length === 0) return [];
     const host = this.sample(hosts)[0]!;
     return [{ name, type: 'CNAME', class: 'IN', ttl, data: host.address }];

@@ -11,6 +11,9 @@ import type { DnsPeer, DnsService, DnsSource } from '../dns/dns-source.js';
 import type { Registry } from '../registry/registry.js';
 
 export class RegistryDnsSource implements DnsSource {
+  /** One identification per query over UDP, per connection over TCP (the peer object lives that long). */
+  private readonly callers = new WeakMap<DnsPeer, Promise<Caller>>();
+
   constructor(
     private readonly registry: Registry,
     private readonly access: AccessControl,
@@ -19,12 +22,12 @@ export class RegistryDnsSource implements DnsSource {
   async zoneOf(name: string, peer: DnsPeer): Promise<string | undefined> {
     const zone = candidateZones(name).find((z) => this.registry.getNamespace(z) !== undefined);
     if (zone === undefined) return undefined;
-    (await this.caller(peer, 'zone')).require('namespace:read', { namespace: zone });
+    (await this.caller(peer)).require('namespace:read', { namespace: zone });
     return zone;
   }
 
   async service(namespace: string, service: string, peer: DnsPeer): Promise<DnsService | undefined> {
-    (await this.caller(peer, 'service')).require('service:read', { namespace, service });
+    (await this.caller(peer)).require('service:read', { namespace, service });
     const s = this.registry.getService(namespace, service);
     if (s === undefined) return undefined;
     return { ttl: s.config.dns.ttl, endpoints: this.registry.instancesOf(namespace, service) };
@@ -34,8 +37,13 @@ export class RegistryDnsSource implements DnsSource {
     return this.registry.version;
   }
 
-  private async caller(peer: DnsPeer, op: string): Promise<Caller> {
-    const site = { api: 'dns', op, peer: peer.address };
-    return this.access.caller(await this.access.identify(() => ({}), site), site);
+  private caller(peer: DnsPeer): Promise<Caller> {
+    let caller = this.callers.get(peer);
+    if (caller === undefined) {
+      const site = { api: 'dns', op: peer.transport === 'udp' ? 'query' : 'tcp connection', peer: peer.address };
+      caller = this.access.identify(() => ({}), site).then((identity) => this.access.caller(identity, site));
+      this.callers.set(peer, caller);
+    }
+    return caller;
   }
 }
