@@ -87,7 +87,7 @@ export class DnsResponder {
     const at = nameInZone(name, zone);
     if (at.kind === 'none') return nxdomain();
     if (at.kind === 'apex') return q.type === 'SOA' ? found([soa]) : any ? found([rfc8482(q.name)]) : nodata();
-    const service = await this.options.source.service(zone, at.service, peer);
+    const service = await this.options.source.service(zone, at.service, peer, at.kind === 'address');
     if (service === undefined) return nxdomain();
     const healthy = service.endpoints.filter((e) => e.health === 'HEALTHY');
     if (any) return found([rfc8482(q.name)]);

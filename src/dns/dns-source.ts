@@ -34,8 +34,12 @@ export interface DnsPeer {
 export interface DnsSource {
   /** The served zone (namespace) the name falls in, the longest one: undefined when none. Names are lowercase, without the final dot. */
   zoneOf(name: string, peer: DnsPeer): string | undefined | Promise<string | undefined>;
-  /** A service of a served zone; undefined when the zone has no such service. */
-  service(namespace: string, service: string, peer: DnsPeer): DnsService | undefined | Promise<DnsService | undefined>;
+  /**
+   * A service of a served zone; undefined when the zone has no such service. `held` asks only for
+   * what the source already holds: an SRV target's name (`<address>.<svc>.<ns>`) follows an SRV
+   * answer, and a search-list expansion like `google.com.<ns>` must not make a sidecar subscribe.
+   */
+  service(namespace: string, service: string, peer: DnsPeer, held?: boolean): DnsService | undefined | Promise<DnsService | undefined>;
   /** The SOA serial of a zone: increases when what the zone answers changes, as far as the source knows. */
   serial(namespace: string): number;
 }

@@ -7,7 +7,7 @@
  */
 import { OutriggerError } from '../common/errors.js';
 import { candidateZones } from '../dns/dns-names.js';
-import type { DnsService, DnsSource } from '../dns/dns-source.js';
+import type { DnsPeer, DnsService, DnsSource } from '../dns/dns-source.js';
 import { serviceKey } from '../model/names.js';
 import type { ClusterManager, ClusterView } from './cluster-manager.js';
 
@@ -35,10 +35,10 @@ export class ClusterDnsSource implements DnsSource {
     return candidateZones(name).find((z) => this.zones.has(z));
   }
 
-  async service(namespace: string, service: string): Promise<DnsService | undefined> {
+  async service(namespace: string, service: string, _peer: DnsPeer, held = false): Promise<DnsService | undefined> {
     const name = serviceKey(service, namespace);
     let view = this.clusters.get(name);
-    if (view?.status === 'absent') return undefined;
+    if (view?.status === 'absent' || (held && view === undefined)) return undefined;
     if (view?.config !== undefined && view.endpoints !== undefined) {
       this.clusters.touch(name);
     } else {

@@ -98,6 +98,9 @@ test('a service the sidecar does not hold is subscribed on demand; an unknown on
   const nx = await dig(port, `nope.${NS}`, 'A');
   t.is(nx.status, 'NXDOMAIN');
   t.is(nx.authority[0]?.type, 'SOA');
+  // A search-list expansion (`google.com` + the pod's namespace) is not a service to subscribe to.
+  t.is((await dig(port, `google.com.${NS}`, 'A')).status, 'NXDOMAIN');
+  t.is(sidecar.clusters.get(`com.${NS}`), undefined);
 });
 
 test('the sidecar keeps answering while the hub is away', async (t) => {
