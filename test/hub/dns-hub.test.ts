@@ -8,8 +8,9 @@ import net from 'node:net';
 import { Resolver } from 'node:dns/promises';
 import test from 'ava';
 import * as dnsPacket from 'dns-packet';
+import { OutriggerError } from '../../src/common/errors.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import { startAuthHubFor, type AuthHub } from '../helpers/auth-hub.js';
+import { startAuthHub, startAuthHubFor, type AuthHub } from '../helpers/auth-hub.js';
 import { dig } from '../helpers/dig.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -242,4 +243,12 @@ test('over TCP, pipelined queries are each answered and a malformed one is dropp
   t.deepEqual([...ids].sort(), [1, 2, 3]);
   t.is(await metric(hub, 'outrigger_hub_dns_dropped_total', 'reason="malformed"'), 1);
   t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'transport="tcp"'), 3);
+});
+
+test('a DNS port already in use fails the start, naming dns.listen', async (t) => {
+  const first = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  const err = await t.throwsAsync(startAuthHub({ dns: { listen: `127.0.0.1:${first.addresses.dnsPort!}` } }), { instanceOf: OutriggerError });
+  t.is(err?.code, 'config_invalid');
+  t.is(err?.field, 'dns.listen');
+  t.regex(err?.message ?? '', /^dns\.listen: port \d+ is already in use; choose another with --dns\.listen/);
 });
