@@ -47,7 +47,7 @@ RUN chmod 0755 /app/dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr
 # The hub's tokens file and bootstrap admin token (mount a volume here to keep them).
 ENV OUTRIGGER_DATA_DIR=/var/lib/outrigger
 USER 1337:1337
-# Sidecar admin and outbound proxy, hub gRPC and HTTP, injector webhook.
-EXPOSE 15000 15001 15010 15080 9443
+# Sidecar admin and outbound proxy, hub gRPC, DNS (UDP and TCP) and HTTP, injector webhook.
+EXPOSE 15000 15001 15010 15053/tcp 15053/udp 15080 9443
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["--help"]

@@ -5,6 +5,7 @@
  * interrupted.
  */
 import { parseArgs } from 'node:util';
+import { dnsBenchmark } from './dns.js';
 import { grpcBenchmark } from './grpc.js';
 import { httpBenchmark } from './http.js';
 import { hubBenchmark } from './hub-fanout.js';
@@ -15,7 +16,7 @@ import { writeResults } from './lib/results.js';
 import { pickersBenchmark } from './pickers-runner.js';
 import { resilienceBenchmark } from './resilience.js';
 
-const ALL: readonly Benchmark[] = [httpBenchmark, grpcBenchmark, pickersBenchmark, hubBenchmark, resilienceBenchmark];
+const ALL: readonly Benchmark[] = [httpBenchmark, grpcBenchmark, pickersBenchmark, hubBenchmark, resilienceBenchmark, dnsBenchmark];
 
 const HELP = `Usage: npm run bench [-- <name>...] [--quick]
 

@@ -27,11 +27,12 @@ export interface HubProc {
 export async function startHub(name: string, config: Record<string, unknown>, cpus?: string): Promise<HubProc> {
   const dir = tempDir(name);
   const file = path.join(dir, 'hub.yaml');
-  // JSON is YAML. The hub keeps its tokens in a data dir of its own; auth stays on unless a bench
+  // JSON is YAML. The hub keeps its tokens in a data dir of its own; DNS is off unless a bench
+  // turns it on (several hubs and sidecars share this machine); auth stays on unless a bench
   // turns it off, and the write limit is off so bulk registration measures the hub, not the limit.
   writeFileSync(
     file,
-    JSON.stringify({ bind: '127.0.0.1', grpc_port: 0, http_port: 0, log_level: 'warn', data_dir: dir, limits: { writes_per_second: 0 }, ...config }),
+    JSON.stringify({ bind: '127.0.0.1', grpc_port: 0, http_port: 0, dns: { listen: 'off' }, log_level: 'warn', data_dir: dir, limits: { writes_per_second: 0 }, ...config }),
   );
   const proc = start(name, process.execPath, [CLI, 'hub', '--config', file], { cpus });
   const [, rest] = (await proc.waitFor(/REST \+ metrics\s+(\S+)/, 120_000)) as unknown as [string, string];
@@ -58,7 +59,7 @@ export async function startSidecar(name: string, config: Record<string, unknown>
   const file = path.join(dir, 'sidecar.yaml');
   writeFileSync(
     file,
-    JSON.stringify({ namespace: NAMESPACE, outbound_port: 0, admin_port: 0, admin_bind: '127.0.0.1', log_level: 'warn', cache_file: path.join(dir, 'peers.json'), ...config }),
+    JSON.stringify({ namespace: NAMESPACE, outbound_port: 0, admin_port: 0, admin_bind: '127.0.0.1', dns: { listen: 'off' }, log_level: 'warn', cache_file: path.join(dir, 'peers.json'), ...config }),
   );
   const proc = start(name, process.execPath, [...nodeArgs, cli, 'sidecar', '--config', file], { cpus });
   const [, admin] = (await proc.waitFor(/admin\s+(http:\/\/\S+)/, 60_000)) as unknown as [string, string];

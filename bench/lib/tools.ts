@@ -16,6 +16,8 @@ export const TOOLS = {
   haproxy: { command: 'haproxy', pkg: 'haproxy' },
   nginx: { command: 'nginx', pkg: 'nginx-light' },
   taskset: { command: 'taskset', pkg: 'util-linux' },
+  dnsperf: { command: 'dnsperf', pkg: 'dnsperf' },
+  nsd: { command: 'nsd', pkg: 'nsd' },
 } as const satisfies Record<string, Tool>;
 
 export type ToolName = keyof typeof TOOLS;
@@ -58,7 +60,7 @@ export function findTool(name: ToolName): string | undefined {
 export function toolVersion(name: ToolName): string {
   const p = findTool(name);
   if (p === undefined) return 'missing';
-  const args: Record<ToolName, string[]> = { wrk: ['-v'], hey: [], haproxy: ['-v'], nginx: ['-v'], taskset: ['--version'] };
+  const args: Record<ToolName, string[]> = { wrk: ['-v'], hey: [], haproxy: ['-v'], nginx: ['-v'], taskset: ['--version'], dnsperf: ['-h'], nsd: ['-v'] };
   const r = spawnSync(p, args[name], { encoding: 'utf8' });
   const text = `${r.stdout}\n${r.stderr}`;
   const line = text.split('\n').find((l) => /\d+\.\d+/.test(l));

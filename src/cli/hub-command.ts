@@ -29,7 +29,7 @@ export const hubCommand: Command = {
     const logger = createLogger(config.log_level, { service: 'outrigger-hub' });
     const hub = new Hub(config, { logger });
     const at = await hub.start();
-    process.stdout.write(`outrigger hub ready\n  REST + metrics  ${at.http}\n  gRPC + xDS      ${at.grpc}\n  TLS             ${hub.tlsSummary}\n${authLines(config, hub, at.http)}`);
+    process.stdout.write(`outrigger hub ready\n  REST + metrics  ${at.http}\n  gRPC + xDS      ${at.grpc}\n  DNS             ${at.dnsPort !== undefined ? `${config.dns.listen.replace(/:\d+$/, '') || config.bind}:${at.dnsPort} (UDP and TCP)` : 'off'}\n  TLS             ${hub.tlsSummary}\n${authLines(config, hub, at.http)}`);
     const signal = await untilSignal();
     logger.info('stopping', { signal });
     await hub.stop();

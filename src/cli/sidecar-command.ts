@@ -76,7 +76,7 @@ export const sidecarCommand: Command = {
     const at = await sidecar.start();
     const locals = Object.entries(at.localPorts).map(([name, port]) => `\n  ${name}  127.0.0.1:${port}`).join('');
     process.stdout.write(
-      `outrigger sidecar ready to serve ${config.service}.${config.namespace} (instance ${config.instance_id})\n  admin     ${at.admin}\n  outbound  ${at.outbound}  (HTTP_PROXY, or Host: <service>.<namespace>)${locals}\n`,
+      `outrigger sidecar ready to serve ${config.service}.${config.namespace} (instance ${config.instance_id})\n  admin     ${at.admin}\n  outbound  ${at.outbound}  (HTTP_PROXY, or Host: <service>.<namespace>)${locals}\n  dns       ${at.dnsPort !== undefined ? `${config.dns.listen.replace(/:\d+$/, '') || '127.0.0.1'}:${at.dnsPort}` : 'off'}\n`,
     );
     const signal = await Promise.race([untilSignal(), sidecar.done.then(() => undefined)]);
     if (signal !== undefined) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
 import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { listenPort } from '../model/port.js';
+import { dnsConfigSchema } from './dns-config.js';
 import { authConfigSchema, limitsConfigSchema, tlsConfigSchema } from './hub-security-config.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
@@ -37,6 +38,7 @@ export const hubConfigSchema = z.strictObject({
       max_concurrent_initial: positiveInt(100_000).default(256).describe('First responses built at once when many streams connect together'),
     })
     .default({ coalesce: 10, max_concurrent_initial: 256 }),
+  dns: dnsConfigSchema(':15053', "the hub's bind address").prefault({}),
   rest: z
     .strictObject({
       max_body_bytes: positiveInt(64 * 1024 * 1024).default(1024 * 1024).describe('Largest accepted request body'),

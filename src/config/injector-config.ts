@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isDnsName } from '../model/names.js';
 import { listenPort } from '../model/port.js';
+import { dnsUpstreamAddress } from './dns-config.js';
 import { LOG_LEVELS } from './hub-config.js';
 
 export const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
@@ -44,6 +45,11 @@ export const injectorConfigSchema = z
       .describe('Hub gRPC addresses the injected sidecars use (OUTRIGGER_HUBS)'),
     native_sidecar: z.boolean({ error: 'must be true or false' }).default(true).describe('Inject a native sidecar (an init container with restartPolicy Always, Kubernetes 1.29+); false: a regular first container'),
     proxy_env: z.boolean({ error: 'must be true or false' }).default(false).describe('Set HTTP_PROXY and NO_PROXY in every app container (per pod: annotation outrigger.io/proxy-env)'),
+    dns_upstream: z
+      .string({ error: 'must be empty or an IP address, with :port if not 53' })
+      .refine((s) => s === '' || dnsUpstreamAddress(s) !== undefined, { error: 'must be empty or an IP address, with :port if not 53: 10.96.0.10, [fd00::a]:53' })
+      .default('')
+      .describe('The cluster DNS Service IP that sidecars of pods asking outrigger.io/dns forward names outside the mesh to (per pod: outrigger.io/dns-upstream)'),
     // The same key and default as the hub's kubernetes.namespace_suffix: both must agree for a
     // sidecar to register in the namespace where the hub lists that Kubernetes namespace's Services.
     namespace_suffix: z

@@ -9,6 +9,7 @@ import { anyListenPort, listenPort, portSchema } from '../model/port.js';
 import { protocolSchema } from '../model/protocol.js';
 import { LB_POLICIES } from '../model/service-config.js';
 import { instanceIdSchema, metadataSchema } from '../registry/validation.js';
+import { dnsConfigSchema } from './dns-config.js';
 import { LOG_LEVELS } from './hub-config.js';
 
 /** `cache_file: off` turns the peer cache off (an empty value means the default file). */
@@ -93,6 +94,15 @@ export const sidecarConfigSchema = z.strictObject({
     .enum(['llhttp', 'node'], { error: 'must be llhttp (raw sockets, the default) or node (node:http and undici)' })
     .default('llhttp')
     .describe('How the proxy serves HTTP/1.1: llhttp (raw sockets; falls back to node with a warning when it cannot run) or node (node:http and undici)'),
+  dns: dnsConfigSchema('127.0.0.1:15053', '127.0.0.1')
+    .extend({
+      zones: z
+        .array(namespaceNameSchema)
+        .default([])
+        .describe("Namespaces answered besides the sidecar's own, its upstreams' and those of clusters it has learnt"),
+      lookup_timeout: durationSchema({ min: 10, max: 30_000 }).default(1000).describe('How long a query for a service the sidecar does not hold yet waits for the hub (default 1s)'),
+    })
+    .prefault({}),
   admin_bind: z.string().default('0.0.0.0').describe('Address of the admin listener (probes reach it from the kubelet)'),
   admin_port: listenPort('Port of the admin API: /ready, /live, /clusters, /config_dump, /metrics', 15000),
   ttl: durationSchema({ min: 1000, max: 3_600_000 }).default(30_000).describe('Lease TTL at the hub once the session drops (default 30s)'),

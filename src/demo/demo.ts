@@ -87,6 +87,8 @@ export async function startDemo(config: HubConfig, logger: Logger, options: Demo
         admin_bind: '127.0.0.1',
         admin_port: 0,
         outbound_port: 0,
+        // The demo hub answers DNS on its port; the sidecars share this machine with it.
+        dns: { listen: 'off' },
         // Every demo starts a fresh mesh on new ports: a previous run's peers are all dead.
         cache_file: CACHE_OFF,
         drain_period: '1s',

@@ -9,11 +9,15 @@ import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { listenError } from '../common/listen-error.js';
 import { silentLogger, type Logger } from '../common/logger.js';
+import { dnsListenAddress, dnsUpstream } from '../config/dns-config.js';
 import type { HubConfig } from '../config/hub-config.js';
+import { createDnsServer } from '../dns/create-dns-server.js';
+import type { DnsServer } from '../dns/dns-server.js';
 import type { EndpointSliceSource } from '../k8s/endpoint-slice/endpoint-slice-source.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { Registry } from '../registry/registry.js';
 import { AdsServer } from '../xds/server/ads-server.js';
+import { RegistryDnsSource } from './dns-registry-source.js';
 import { addRegistryService } from './grpc-registry-service.js';
 import { createHubSecurity, type HubSecurity } from './hub-security.js';
 import { HubTls } from './hub-tls.js';
@@ -26,6 +30,8 @@ export interface HubAddresses {
   http: string;
   grpcPort: number;
   httpPort: number;
+  /** The DNS server's port (UDP and TCP), unless `dns.listen` is off. */
+  dnsPort?: number;
 }
 
 /** gRPC server settings: let sidecars keep idle streams alive with pings, and bound streams and message sizes. */
@@ -53,6 +59,7 @@ export class Hub {
   private readonly security: HubSecurity;
   private readonly grpcServer: grpc.Server;
   private readonly rest: http.RequestListener;
+  private readonly dns: DnsServer | undefined;
   /** Made at start, once the TLS files (if any) are read. */
   private httpServer: http.Server | https.Server | undefined;
   private tls: HubTls | undefined;
@@ -109,6 +116,20 @@ export class Hub {
       writeLimiter: this.security.writeLimiter,
       ...(this.security.tokens !== undefined ? { tokens: this.security.tokens } : {}),
     });
+    this.dns = this.createDnsServer();
+  }
+
+  /** The DNS server over the registry, through the same access check (every query is anonymous); undefined when `dns.listen` is off. */
+  private createDnsServer(): DnsServer | undefined {
+    const dns = this.config.dns;
+    const listen = dnsListenAddress(dns, this.config.bind);
+    if (listen === undefined) return undefined;
+    return createDnsServer(dns, { listen, upstream: dnsUpstream(dns) }, {
+      source: new RegistryDnsSource(this.registry, this.security.access),
+      clock: this.clock,
+      logger: this.logger.child({ component: 'dns' }),
+      counters: this.metrics.dns,
+    });
   }
 
   /** The static tokens; undefined with auth off. */
@@ -163,14 +184,17 @@ export class Hub {
       httpServer.once('error', (err) => reject(listenError('http_port', this.config.http_port, err)));
       httpServer.listen(this.config.http_port, this.config.bind, () => resolve((httpServer.address() as AddressInfo).port));
     });
+    const dnsPort = await this.dns?.start().catch((err: Error) => {
+      throw listenError('dns.listen', Number(this.config.dns.listen.split(':').pop()), err);
+    });
     this.tls?.start();
     this.registry.start();
     this.kubernetes?.start();
     this.started = true;
     const shown = this.config.bind === '0.0.0.0' || this.config.bind === '::' ? '127.0.0.1' : host;
     const scheme = this.tls !== undefined ? 'https' : 'http';
-    const addresses = { grpc: `${shown}:${grpcPort}`, http: `${scheme}://${shown}:${httpPort}`, grpcPort, httpPort };
-    this.logger.info('hub started', { grpc: addresses.grpc, http: addresses.http, tls: this.tlsSummary });
+    const addresses = { grpc: `${shown}:${grpcPort}`, http: `${scheme}://${shown}:${httpPort}`, grpcPort, httpPort, ...(dnsPort !== undefined ? { dnsPort } : {}) };
+    this.logger.info('hub started', { grpc: addresses.grpc, http: addresses.http, dns: dnsPort ?? 'off', tls: this.tlsSummary });
     if (this.tls === undefined && this.config.auth.enabled && !isLoopback(this.config.bind)) {
       this.logger.warn('TLS is off (no tls.cert_file): bearer tokens and all registry data cross the network in plaintext on both ports; set tls.cert_file and tls.key_file');
     }
@@ -192,6 +216,7 @@ export class Hub {
     this.registry.stop();
     this.ads.close();
     this.registryService?.close();
+    await this.dns?.stop();
     await new Promise<void>((resolve) => {
       this.grpcServer.tryShutdown(() => resolve());
       // Streams a client never closes would hold tryShutdown forever; force after a grace period.

@@ -7,7 +7,7 @@
 import type { Identity } from '../auth/identity.js';
 import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
-import { TokenBucketLimiter, type RateLimitOptions } from '../http/rate-limit.js';
+import { TokenBucketLimiter, type RateLimitOptions } from '../common/rate-limit.js';
 
 export interface WriteRefusal {
   error: OutriggerError;

@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { Registry } from '../registry/registry.js';
+import { DnsMetrics } from './dns-metrics.js';
 
 /** API a subscriber or push belongs to: the xDS ADS stream, the Watch stream or a Session. */
 export type SubscriberApi = 'xds' | 'watch' | 'session';
@@ -23,10 +24,12 @@ export class HubMetrics {
   readonly limitRefusals: client.Counter<'limit'>;
   readonly tlsReloads: client.Counter<'result'>;
   readonly tlsCertificateExpiry: client.Gauge;
+  readonly dns: DnsMetrics;
 
   constructor(registry: Registry) {
     const register = this.register;
     client.collectDefaultMetrics({ register, prefix: 'outrigger_hub_' });
+    this.dns = new DnsMetrics(register, 'outrigger_hub_');
     new client.Gauge({
       name: 'outrigger_hub_instances',
       help: 'Registered instances by namespace, service and health',

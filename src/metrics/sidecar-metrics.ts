@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { DnsMetrics } from './dns-metrics.js';
 
 /** What the sidecar's gauges read at scrape time (so components need no metric hooks). */
 export interface SidecarStatus {
@@ -27,10 +28,12 @@ export class SidecarMetrics {
   readonly checkResults: client.Counter<'status'>;
   readonly checkDuration: client.Histogram;
   readonly hubRefusals: client.Counter<'api' | 'code'>;
+  readonly dns: DnsMetrics;
 
   constructor(status: SidecarStatus) {
     const register = this.register;
     client.collectDefaultMetrics({ register, prefix: 'outrigger_sidecar_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    this.dns = new DnsMetrics(register, 'outrigger_sidecar_');
     this.checkResults = new client.Counter({
       name: 'outrigger_sidecar_health_check_results_total',
       help: 'Health check results of the app, by status (pass, warn, fail)',

@@ -75,6 +75,11 @@ const healthCheck = z.strictObject({
   deregister_critical_after_ms: ms(0, 30 * 86_400_000).default(90_000),
 });
 
+/** DNS answers for the service (Cloud Map's DnsConfig.DnsRecords[].TTL): the TTL in seconds. */
+const dns = z.strictObject({
+  ttl: int(0, 2_147_483_647).default(5),
+});
+
 /** Options a policy may take; checked per policy by parseServiceConfig. */
 const lbOptions = z.record(z.string(), z.unknown(), { error: 'must be an object' });
 
@@ -90,6 +95,7 @@ export const serviceConfigSchema = z.strictObject({
   panic_threshold_percent: percent().default(50),
   zone_aware: zoneAware.default(() => zoneAware.parse({})),
   health_check: healthCheck.default(() => healthCheck.parse({})),
+  dns: dns.default(() => dns.parse({})),
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;

@@ -4,8 +4,12 @@ import * as grpc from '@grpc/grpc-js';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { isoTime } from '../common/iso-time.js';
+import { listenError } from '../common/listen-error.js';
 import { silentLogger, type Logger } from '../common/logger.js';
+import { dnsListenAddress, dnsUpstream } from '../config/dns-config.js';
 import { CACHE_OFF, type ResolvedSidecarConfig } from '../config/sidecar-config.js';
+import { createDnsServer } from '../dns/create-dns-server.js';
+import type { DnsServer } from '../dns/dns-server.js';
 import { HealthManager } from '../health/health-manager.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { SidecarMetrics } from '../metrics/sidecar-metrics.js';
@@ -18,6 +22,7 @@ import { createAdminHandler, startAdminServer, type AdminServer, type ReadyScope
 import { hubTlsFailure } from './hub-tls-failure.js';
 import { ClusterManager } from './cluster-manager.js';
 import { ClusterUpstreamSource } from './cluster-upstream-source.js';
+import { ClusterDnsSource } from './dns-view-source.js';
 import { PeerCache } from './peer-cache.js';
 import { Registrar } from './registrar.js';
 import { HubServiceDirectory } from './service-existence.js';
@@ -32,6 +37,8 @@ export interface SidecarAddresses {
   outboundPort: number;
   /** Per-upstream local ports as bound (a configured 0 is the port picked), by the upstream's `service` as configured. */
   localPorts: Record<string, number>;
+  /** The DNS server's port (UDP and TCP), unless `dns.listen` is off. */
+  dnsPort?: number;
 }
 
 /**
@@ -46,6 +53,7 @@ export class Sidecar {
   readonly metrics: SidecarMetrics;
   readonly proxy: OutboundProxy;
   private readonly ads: AdsClient;
+  private readonly dns: DnsServer | undefined;
   private readonly hubCredentials: HubCredentials;
   /** Why the hub last refused the xDS stream, until a stream connects. */
   private xdsRefusal: string | undefined;
@@ -160,6 +168,7 @@ export class Sidecar {
       logger: this.logger.child({ component: 'proxy' }),
       metrics: new ProxyMetrics(this.metrics.register),
     });
+    this.dns = this.createDnsServer();
     this.registrar.on('refused', (r) => {
       this.metrics.hubRefusals.inc({ api: 'session', code: r.code });
     });
@@ -188,6 +197,22 @@ export class Sidecar {
     this.health.on('transition', (t) => {
       this.logger.info('app health changed', { from: t.previous, to: t.health, status: t.status, output: t.output });
       if (this.state !== 'draining') this.registrar.setHealth(t.health);
+    });
+  }
+
+  /** The pod's resolver for mesh names, answered from the xDS view; undefined when `dns.listen` is off. */
+  private createDnsServer(): DnsServer | undefined {
+    const dns = this.config.dns;
+    const listen = dnsListenAddress(dns, '127.0.0.1');
+    if (listen === undefined) return undefined;
+    const zones = [this.config.namespace, ...this.config.upstreams.map((u) => qualifiedServiceName(u.service, this.config.namespace).replace(/^[^.]*\./, '')), ...dns.zones];
+    return createDnsServer(dns, { listen, upstream: dnsUpstream(dns) }, {
+      source: new ClusterDnsSource(this.clusters, zones, dns.lookup_timeout),
+      clock: this.clock,
+      logger: this.logger.child({ component: 'dns' }),
+      counters: this.metrics.dns,
+      // As a pod's resolver it knows only mesh names: one of its namespaces it cannot answer may be a Kubernetes Service.
+      forwardUnknown: true,
     });
   }
 
@@ -247,7 +272,15 @@ export class Sidecar {
       // Anyone who reaches the outbound proxy calls the mesh as this app.
       this.logger.warn('the outbound proxy listens beyond loopback: any host that reaches it calls the mesh as this app', { outbound_bind: this.config.outbound_bind });
     }
+    const dnsHost = dnsListenAddress(this.config.dns, '127.0.0.1')?.host;
+    if (dnsHost !== undefined && !isLoopbackBind(dnsHost)) {
+      // The sidecar answers from what its own identity may read: anyone who reaches it learns that.
+      this.logger.warn('the DNS server listens beyond loopback: any host that reaches it reads the mesh as this app', { dns_listen: this.config.dns.listen });
+    }
     const outbound = await this.proxy.start();
+    const dnsPort = await this.dns?.start().catch((err: Error) => {
+      throw listenError('dns.listen', Number(this.config.dns.listen.split(':').pop()), err);
+    });
     this.health.start();
     this.registrar.start();
     this.state = 'running';
@@ -258,6 +291,7 @@ export class Sidecar {
       outbound: `http://${shown(this.config.outbound_bind)}:${outbound.port}`,
       outboundPort: outbound.port,
       localPorts: outbound.localPorts,
+      ...(dnsPort !== undefined ? { dnsPort } : {}),
     };
     return this.addresses;
   }
@@ -310,6 +344,7 @@ export class Sidecar {
       }
       await this.health.stop();
       await this.proxy.stop();
+      await this.dns?.stop();
       await this.clusters.stop();
       this.directory.close();
       await this.admin?.close();

@@ -45,7 +45,7 @@ test.serial('outrigger certs as a user runs it: a CA, a hub certificate and a wo
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-certs-hub-'));
   const hub = runCli([
-    'hub', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'warn', '--data-dir', dataDir,
+    'hub', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--dns.listen', 'off', '--log-level', 'warn', '--data-dir', dataDir,
     '--tls.cert-file', at('hub.pem'), '--tls.key-file', at('hub-key.pem'),
     '--tls.client-ca-file', at('ca.pem'), '--tls.client-auth', 'optional',
   ]);

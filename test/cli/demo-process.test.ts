@@ -11,7 +11,7 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
   // TMPDIR is where a sidecar's default peer cache would go: the demo must leave nothing there,
   // or its next run would start from this run's dead endpoints.
   const tmp = mkdtempSync(path.join(tmpdir(), 'outrigger-demo-'));
-  const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0'], { TMPDIR: tmp });
+  const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0', '--dns.listen', '127.0.0.1:0'], { TMPDIR: tmp });
   t.teardown(() => demo.child.kill('SIGKILL'));
   const [, hub] = await demo.waitForOutput(/hub REST, \/metrics\s+(http:\/\/\S+)/);
   const [, web, proxy] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)\s+outbound proxy (http:\/\/\S+)/);

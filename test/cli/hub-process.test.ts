@@ -6,7 +6,7 @@ import { runCli } from '../helpers/cli-process.js';
 
 test.serial('outrigger hub starts with auth on: a first start writes a bootstrap admin token only its user can read, and REST answers it', async (t) => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-hub-first-'));
-  const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1'], { OUTRIGGER_DATA_DIR: dataDir });
+  const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--dns.listen', 'off', '--bind', '127.0.0.1'], { OUTRIGGER_DATA_DIR: dataDir });
   t.teardown(() => hub.child.kill('SIGKILL'));
   const [, http] = await hub.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
   await hub.waitForOutput(/gRPC \+ xDS\s+127\.0\.0\.1:\d+/);
@@ -35,7 +35,7 @@ test.serial('outrigger hub starts with auth on: a first start writes a bootstrap
   t.is(await hub.exited, 0);
 
   // A second start keeps the tokens and writes no new bootstrap token.
-  const again = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1'], { OUTRIGGER_DATA_DIR: dataDir });
+  const again = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--dns.listen', 'off', '--bind', '127.0.0.1'], { OUTRIGGER_DATA_DIR: dataDir });
   t.teardown(() => again.child.kill('SIGKILL'));
   const [, http2] = await again.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
   await again.waitForOutput(/auth\s+on; tokens in /);
@@ -46,7 +46,7 @@ test.serial('outrigger hub starts with auth on: a first start writes a bootstrap
 });
 
 test.serial('auth.enabled: false is explicit, and the hub warns while it is off', async (t) => {
-  const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1', '--auth.enabled', 'false']);
+  const hub = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--dns.listen', 'off', '--bind', '127.0.0.1', '--auth.enabled', 'false']);
   t.teardown(() => hub.child.kill('SIGKILL'));
   const [, http] = await hub.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);
   await hub.waitForOutput(/auth\s+OFF \(auth\.enabled: false\)/);
@@ -71,10 +71,10 @@ test.serial('a bad config value stops the hub at start with a message naming the
 });
 
 test.serial('a port already in use is reported with the key to change', async (t) => {
-  const first = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--bind', '127.0.0.1']);
+  const first = runCli(['hub', '--grpc-port', '0', '--http-port', '0', '--dns.listen', 'off', '--bind', '127.0.0.1']);
   t.teardown(() => first.child.kill('SIGKILL'));
   const [, port] = await first.waitForOutput(/REST \+ metrics\s+http:\/\/127\.0\.0\.1:(\d+)/);
-  const second = runCli(['hub', '--grpc-port', '0', '--http-port', port!, '--bind', '127.0.0.1']);
+  const second = runCli(['hub', '--grpc-port', '0', '--http-port', port!, '--dns.listen', 'off', '--bind', '127.0.0.1']);
   t.is(await second.exited, 2);
   t.regex(second.stderr(), new RegExp(`http_port: port ${port} is already in use`));
   first.child.kill('SIGTERM');

@@ -52,7 +52,7 @@ export async function startAuthHub(config: Record<string, unknown> = {}, options
       logs.push(JSON.parse(line) as Record<string, unknown>);
     },
   });
-  const parsed = parseWith(hubConfigSchema, { bind: '127.0.0.1', grpc_port: 0, http_port: 0, data_dir: dataDir, ...config }, '', 'config_invalid');
+  const parsed = parseWith(hubConfigSchema, { bind: '127.0.0.1', grpc_port: 0, http_port: 0, dns: { listen: '127.0.0.1:0' }, data_dir: dataDir, ...config }, '', 'config_invalid');
   const hub = new Hub(parsed, { logger, ...(options.clock !== undefined ? { clock: options.clock } : {}) });
   const addresses = await hub.start();
   const admin = readFileSync(path.join(dataDir, 'bootstrap-token'), 'utf8').trim();

@@ -86,6 +86,7 @@ export async function startFuzzMesh(): Promise<FuzzMesh> {
       admin_bind: '127.0.0.1',
       admin_port: 0,
       outbound_port: 0,
+      dns: { listen: 'off' },
       cache_file: 'off',
       // Nothing outside the mesh is reachable through the proxy, so every hit on a backend is accounted for.
       passthrough: false,

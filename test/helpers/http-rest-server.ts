@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { AccessControl } from '../../src/auth/access-control.js';
 import type { StaticTokens } from '../../src/auth/static-tokens.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import type { RateLimitOptions } from '../../src/http/rate-limit.js';
+import type { RateLimitOptions } from '../../src/common/rate-limit.js';
 import { createRestHandler } from '../../src/hub/rest-api.js';
 import { WriteLimiter } from '../../src/hub/write-limiter.js';
 import { HubMetrics } from '../../src/metrics/hub-metrics.js';

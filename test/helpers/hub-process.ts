@@ -21,7 +21,7 @@ export interface HubProcess {
 export async function startHubProcess(options: { grpcPort?: number; dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<HubProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'outrigger-hub-data-'));
   const proc = runCli(
-    ['hub', '--bind', '127.0.0.1', '--grpc-port', String(options.grpcPort ?? 0), '--http-port', '0', '--log-level', 'warn', ...(options.args ?? [])],
+    ['hub', '--bind', '127.0.0.1', '--grpc-port', String(options.grpcPort ?? 0), '--http-port', '0', '--dns.listen', '127.0.0.1:0', '--log-level', 'warn', ...(options.args ?? [])],
     { OUTRIGGER_DATA_DIR: dataDir, ...options.env },
   );
   const [, http] = await proc.waitForOutput(/REST \+ metrics\s+(http:\/\/\S+)/);

@@ -41,7 +41,7 @@ export class RollingMesh {
   ) {}
 
   async startHub(): Promise<HubAddresses> {
-    const config = parseWith(hubConfigSchema, { bind: '127.0.0.1', grpc_port: 0, http_port: 0, auth: { enabled: false } }, '', 'config_invalid');
+    const config = parseWith(hubConfigSchema, { bind: '127.0.0.1', grpc_port: 0, http_port: 0, dns: { listen: 'off' }, auth: { enabled: false } }, '', 'config_invalid');
     this.hub = new Hub(config, { logger: this.logger.child({ hub: 'hub' }) });
     this.hubAddresses = await this.hub.start();
     this.hub.registry.putService(NAMESPACE, 'echo', { lb_policy: 'round_robin' });
@@ -70,6 +70,7 @@ export class RollingMesh {
           admin_bind: '127.0.0.1',
           admin_port: 0,
           outbound_port: 0,
+          dns: { listen: 'off' },
           cache_file: path.join(this.dir, `${id}.json`),
           drain_period: `${this.drainPeriodMs}ms`,
           ...extra,

@@ -69,7 +69,7 @@ export async function startTlsHub(config: { tls: Record<string, unknown>; auth?:
       logChanges.changed();
     },
   });
-  const parsed = hubConfigSchema.parse({ bind: config.bind ?? '127.0.0.1', grpc_port: 0, http_port: 0, data_dir: dataDir, tls: config.tls, auth: config.auth ?? {} });
+  const parsed = hubConfigSchema.parse({ bind: config.bind ?? '127.0.0.1', grpc_port: 0, http_port: 0, dns: { listen: '127.0.0.1:0' }, data_dir: dataDir, tls: config.tls, auth: config.auth ?? {} });
   const hub = new Hub(parsed, { clock, logger });
   const at = await hub.start();
   return {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
-import { TokenBucketLimiter } from '../../src/http/rate-limit.js';
+import { TokenBucketLimiter } from '../../src/common/rate-limit.js';
 import { registrySnapshot } from '../helpers/http-registry-snapshot.js';
 import { call, startRestServer } from '../helpers/http-rest-server.js';
 

@@ -386,3 +386,33 @@ test('injector config: working defaults, and bad values say what is allowed', (t
   t.deepEqual(fromEnv.hubs, ['a:1', 'b:2']);
   t.is(fromEnv.resources.limits.cpu, '500m');
 });
+
+test('outrigger.io/dns makes the sidecar the pod resolver: dnsConfig, the port-53 sysctl, and the sidecar config it reads', (t) => {
+  const p = pod({ 'outrigger.io/inject': 'true', 'outrigger.io/dns': 'true', 'outrigger.io/dns-upstream': '10.96.0.10' }, { securityContext: { runAsUser: 1000 } });
+  const out = applied(p, injectPod(p, config(), { namespace: 'shop', namespaceOptIn: false }));
+  t.is(out.spec.dnsPolicy, 'None');
+  t.deepEqual(out.spec.dnsConfig, { nameservers: ['127.0.0.1'], searches: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], options: [{ name: 'ndots', value: '5' }] });
+  t.deepEqual(out.spec.securityContext, { runAsUser: 1000, sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '53' }] });
+  const sidecar = out.spec.initContainers?.[0];
+  const env: NodeJS.ProcessEnv = { POD_NAMESPACE: 'shop' };
+  for (const e of sidecar?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  const { config: parsed } = loadConfig(sidecarConfigSchema, { args: [], env });
+  t.like(parsed.dns, { listen: '127.0.0.1:53', upstream: '10.96.0.10:53' });
+  // The injector's dns_upstream serves pods that do not name one.
+  const q = pod({ 'outrigger.io/inject': 'true', 'outrigger.io/dns': 'true' });
+  const viaConfig = applied(q, injectPod(q, config({ dns_upstream: '[fd00::a]:5353' }), { namespace: 'shop', namespaceOptIn: false }));
+  t.is(envOf(viaConfig.spec.initContainers?.[0]).OUTRIGGER_DNS__UPSTREAM, '[fd00::a]:5353');
+  t.is(applied(pod({ 'outrigger.io/inject': 'true' }), injectPod(pod({ 'outrigger.io/inject': 'true' }), config(), { namespace: 'shop', namespaceOptIn: false })).spec.dnsConfig, undefined, 'only when asked');
+});
+
+test('bad DNS annotations and config are refused naming them', (t) => {
+  const inject = (annotations: Record<string, string>, extra: Partial<Pod['spec']> = {}, over: Record<string, unknown> = {}) => () =>
+    injectPod(pod({ 'outrigger.io/inject': 'true', ...annotations }, extra), config(over), { namespace: 'shop', namespaceOptIn: false });
+  throwsAnnotation(t, inject({ 'outrigger.io/dns': 'yes' }), 'outrigger.io/dns', /"true" or "false"/);
+  throwsAnnotation(t, inject({ 'outrigger.io/dns': 'true' }), 'outrigger.io/dns-upstream', /cluster's DNS Service/);
+  throwsAnnotation(t, inject({ 'outrigger.io/dns': 'true', 'outrigger.io/dns-upstream': 'kube-dns' }), 'outrigger.io/dns-upstream', /IP address/);
+  throwsAnnotation(t, inject({ 'outrigger.io/dns-upstream': '10.96.0.10' }), 'outrigger.io/dns-upstream', /only with outrigger.io\/dns/);
+  throwsAnnotation(t, inject({ 'outrigger.io/dns': 'true', 'outrigger.io/dns-upstream': '10.96.0.10' }, { dnsConfig: { nameservers: ['1.1.1.1'] } }), 'outrigger.io/dns', /spec.dnsConfig/);
+  const err = t.throws(() => config({ dns_upstream: 'kube-dns' }), { instanceOf: OutriggerError });
+  t.is(err?.field, 'dns_upstream');
+});

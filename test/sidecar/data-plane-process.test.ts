@@ -26,7 +26,7 @@ async function startSidecar(t: import('ava').ExecutionContext, hub: { grpc: stri
     [
       'sidecar', '--service', 'web', '--namespace', 'demo.local', '--instance-id', 'web-1', '--app.port', String(appPort),
       '--health-check', JSON.stringify({ type: 'http', path: '/healthz', interval: '200ms', timeout: '1s', rise: 1 }),
-      '--hubs', JSON.stringify([hub.grpc]), '--hub-token-file', hub.tokenFile, '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', '--cache-file', 'off',
+      '--hubs', JSON.stringify([hub.grpc]), '--hub-token-file', hub.tokenFile, '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--dns.listen', 'off', '--log-level', 'warn', '--cache-file', 'off',
     ],
     { TMPDIR: dir, ...env },
   );

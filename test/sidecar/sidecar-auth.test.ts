@@ -15,7 +15,7 @@ import { eventually, until } from '../helpers/wait.js';
 function startSidecar(hub: HubProcess, service: string, tokenFile: string, appPort: number, upstreams: string[] = []): CliProcess {
   return runCli(
     [
-      'sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn',
+      'sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--dns.listen', 'off', '--log-level', 'warn',
       '--service', service, '--namespace', 'demo.local', '--instance-id', `${service}-1`, '--app.port', String(appPort),
       '--health-check', JSON.stringify({ type: 'tcp', interval: '200ms' }),
       '--hubs', JSON.stringify([hub.grpc]), '--hub-token-file', tokenFile, '--cache-file', 'off',

@@ -35,7 +35,7 @@ async function startHub(grpcPort = 0, previous?: Hub): Promise<Hub> {
  */
 function startSidecar(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
   const own = { TMPDIR: mkdtempSync(path.join(tmpdir(), 'outrigger-sidecar-test-')) };
-  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn', ...args], { ...own, ...env });
+  return runCli(['sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--dns.listen', 'off', '--log-level', 'warn', ...args], { ...own, ...env });
 }
 
 async function adminOf(proc: CliProcess): Promise<string> {

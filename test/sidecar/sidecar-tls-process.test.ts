@@ -18,7 +18,7 @@ interface ClustersJson {
 async function startHub(pki: Pki): Promise<{ proc: CliProcess; http: string; grpc: string; list(): Promise<Array<{ id: string; health: string; lease: { held: boolean } }>> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'outrigger-tls-hub-'));
   const proc = runCli([
-    'hub', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--log-level', 'warn', '--data-dir', dataDir,
+    'hub', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--dns.listen', 'off', '--log-level', 'warn', '--data-dir', dataDir,
     '--tls.cert-file', pki.hub.cert, '--tls.key-file', pki.hub.key, '--tls.client-ca-file', pki.ca.cert, '--tls.client-auth', 'require',
   ]);
   const [, http] = await proc.waitForOutput(/REST \+ metrics\s+(https:\/\/\S+)/);
@@ -33,7 +33,7 @@ async function startHub(pki: Pki): Promise<{ proc: CliProcess; http: string; grp
 function startSidecar(o: { service: string; appPort: number; hub: string; pki: Pki; cert: Issued; upstream: string; serverName?: string }): CliProcess {
   return runCli(
     [
-      'sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--log-level', 'warn',
+      'sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--dns.listen', 'off', '--log-level', 'warn',
       '--service', o.service, '--namespace', NS, '--instance-id', `${o.service}-1`, '--app.port', String(o.appPort),
       '--health-check', JSON.stringify({ type: 'http', path: '/healthz', interval: '200ms', timeout: '1s', rise: 1, fall: 2 }),
       '--hubs', JSON.stringify([o.hub]), '--upstreams', JSON.stringify([{ service: o.upstream }]),

@@ -1,4 +1,5 @@
 import { OutriggerError } from '../../common/errors.js';
+import { dnsUpstreamAddress } from '../../config/dns-config.js';
 import { upstreamSchema, type UpstreamConfig } from '../../config/sidecar-config.js';
 import { HEALTH_CHECK_TYPES, parseHealthCheck, type HealthCheckType } from '../../health/check-config.js';
 import { isDnsLabel } from '../../model/names.js';
@@ -21,6 +22,8 @@ export const ANNOTATIONS = {
   lbPolicy: 'outrigger.io/lb-policy',
   nativeSidecar: 'outrigger.io/native-sidecar',
   proxyEnv: 'outrigger.io/proxy-env',
+  dns: 'outrigger.io/dns',
+  dnsUpstream: 'outrigger.io/dns-upstream',
   status: 'outrigger.io/status',
 } as const;
 
@@ -39,6 +42,10 @@ export interface PodAnnotations {
   upstreams?: UpstreamConfig[];
   nativeSidecar?: boolean;
   proxyEnv?: boolean;
+  /** The sidecar is the pod's resolver. */
+  dns?: boolean;
+  /** host:port of the resolver for names outside the mesh. */
+  dnsUpstream?: string;
 }
 
 /** The error for a bad annotation: its field is the annotation, its message says what is allowed. */
@@ -208,5 +215,14 @@ export function parseAnnotations(annotations: unknown): PodAnnotations {
   if (nativeSidecar !== undefined) out.nativeSidecar = nativeSidecar;
   const proxyEnv = bool(annotations, ANNOTATIONS.proxyEnv);
   if (proxyEnv !== undefined) out.proxyEnv = proxyEnv;
+  const dns = bool(annotations, ANNOTATIONS.dns);
+  if (dns !== undefined) out.dns = dns;
+  const upstream = text(annotations, ANNOTATIONS.dnsUpstream);
+  if (upstream !== undefined) {
+    const address = dnsUpstreamAddress(upstream.trim());
+    if (address === undefined) throw annotationInvalid(ANNOTATIONS.dnsUpstream, `must be the IP address of the cluster's DNS Service, with :port if not 53 (e.g. 10.96.0.10), got ${show(upstream)}`);
+    if (dns !== true) throw annotationInvalid(ANNOTATIONS.dnsUpstream, `applies only with ${ANNOTATIONS.dns}: "true"`);
+    out.dnsUpstream = address;
+  }
   return out;
 }

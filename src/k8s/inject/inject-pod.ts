@@ -1,8 +1,10 @@
 import { OutriggerError } from '../../common/errors.js';
 import type { InjectorConfig } from '../../config/injector-config.js';
-import { ANNOTATIONS, STATUS_INJECTED, parseAnnotations, readInjectAnnotation } from './annotations.js';
+import { dnsUpstreamAddress } from '../../config/dns-config.js';
+import { ANNOTATIONS, STATUS_INJECTED, annotationInvalid, parseAnnotations, readInjectAnnotation } from './annotations.js';
 import { pointer, type AddOperation, type JsonPatch } from './json-patch.js';
 import { defaultAppPort, defaultServiceName } from './pod-defaults.js';
+import { podDnsPatch } from './pod-dns.js';
 import { isRecord, type Container, type PodLike } from './pod-types.js';
 import { proxyEnv } from './proxy-env.js';
 import { SIDECAR_NAME, sidecarContainer, tmpVolume, tokenVolume, type SidecarSettings } from './sidecar-container.js';
@@ -108,6 +110,13 @@ export function injectPod(input: unknown, config: InjectorConfig, context: Injec
     ...(asked.upstreams !== undefined ? { upstreams: asked.upstreams } : {}),
     native: asked.nativeSidecar ?? config.native_sidecar,
   };
+  if (asked.dns === true) {
+    const upstream = asked.dnsUpstream ?? (config.dns_upstream === '' ? undefined : dnsUpstreamAddress(config.dns_upstream));
+    if (upstream === undefined) {
+      throw annotationInvalid(ANNOTATIONS.dnsUpstream, `is needed with ${ANNOTATIONS.dns}: "true": the IP address of the cluster's DNS Service (kubectl -n kube-system get service kube-dns), or set the injector's dns_upstream`);
+    }
+    settings.dnsUpstream = upstream;
+  }
 
   const patch: JsonPatch = [];
   if (pod.metadata === undefined || pod.metadata === null) {
@@ -129,6 +138,8 @@ export function injectPod(input: unknown, config: InjectorConfig, context: Injec
       if (missing.length > 0) patch.push(...addToList(['spec', 'containers', i, 'env'], c.env, missing));
     });
   }
+
+  if (settings.dnsUpstream !== undefined) patch.push(...podDnsPatch(pod, k8sNamespace, config.namespace_suffix));
 
   // First, so the app's own init containers (and the app) can already call through it.
   const sidecar = sidecarContainer(settings, config);

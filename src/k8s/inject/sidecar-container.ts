@@ -34,7 +34,12 @@ export interface SidecarSettings {
   upstreams?: UpstreamConfig[];
   /** A native sidecar (restartPolicy Always init container) or a regular first container. */
   native: boolean;
+  /** The sidecar is the pod's resolver on 127.0.0.1:53, forwarding what is not the mesh's to this host:port. */
+  dnsUpstream?: string;
 }
+
+/** Where the sidecar answers DNS when it is the pod's resolver: resolv.conf knows no port but 53. */
+export const POD_RESOLVER = '127.0.0.1';
 
 const fieldEnv = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
 
@@ -58,6 +63,12 @@ function sidecarEnv(s: SidecarSettings, config: InjectorConfig): EnvVar[] {
     { name: 'OUTRIGGER_HUB_TOKEN_FILE', value: TOKEN_FILE },
     ...(s.healthCheck !== undefined ? [{ name: 'OUTRIGGER_HEALTH_CHECK', value: JSON.stringify(s.healthCheck) }] : []),
     ...(s.upstreams !== undefined && s.upstreams.length > 0 ? [{ name: 'OUTRIGGER_UPSTREAMS', value: JSON.stringify(s.upstreams) }] : []),
+    ...(s.dnsUpstream !== undefined
+      ? [
+          { name: 'OUTRIGGER_DNS__LISTEN', value: `${POD_RESOLVER}:53` },
+          { name: 'OUTRIGGER_DNS__UPSTREAM', value: s.dnsUpstream },
+        ]
+      : []),
   ];
 }
 

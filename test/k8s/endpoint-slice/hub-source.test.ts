@@ -32,6 +32,7 @@ async function fixture(
     bind: '127.0.0.1',
     grpc_port: 0,
     http_port: 0,
+    dns: { listen: 'off' },
     // These tests are about the source; auth has tests of its own.
     auth: { enabled: false },
     kubernetes: { enabled: true, kubeconfig: api.writeKubeconfig(), max_backoff: '2s' },
@@ -192,6 +193,7 @@ test('static instances are never replaced by the source nor by a registration', 
     bind: '127.0.0.1',
     grpc_port: 0,
     http_port: 0,
+    dns: { listen: 'off' },
     auth: { enabled: false },
     kubernetes: { enabled: true },
     static_instances: [{ id: 'uid-1', service: 'web', namespace: NS, address: '10.9.9.9', port: 80 }],
@@ -234,7 +236,7 @@ test('bad kubernetes config is refused, naming the key', (t) => {
 });
 
 test('a kubeconfig that cannot be loaded fails the start, naming kubernetes.kubeconfig', async (t) => {
-  const config = parseWith(hubConfigSchema, { bind: '127.0.0.1', grpc_port: 0, http_port: 0, auth: { enabled: false }, kubernetes: { enabled: true, kubeconfig: 'no-such-dir/kubeconfig.yaml' } });
+  const config = parseWith(hubConfigSchema, { bind: '127.0.0.1', grpc_port: 0, http_port: 0, dns: { listen: 'off' }, auth: { enabled: false }, kubernetes: { enabled: true, kubeconfig: 'no-such-dir/kubeconfig.yaml' } });
   const hub = new Hub(config);
   const err = await t.throwsAsync(hub.start(), { instanceOf: OutriggerError });
   t.is(err?.code, 'config_invalid');

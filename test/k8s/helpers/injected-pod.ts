@@ -21,5 +21,5 @@ export interface Container {
 }
 export interface Pod {
   metadata: { name?: string; generateName?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { containers: Container[]; initContainers?: Container[]; volumes?: Array<{ name: string; [key: string]: unknown }>; serviceAccountName?: string; serviceAccount?: string };
+  spec: { containers: Container[]; initContainers?: Container[]; volumes?: Array<{ name: string; [key: string]: unknown }>; serviceAccountName?: string; serviceAccount?: string; dnsPolicy?: string; dnsConfig?: Record<string, unknown>; securityContext?: Record<string, unknown> };
 }

@@ -1,0 +1,228 @@
+/**
+ * A DNS server on UDP and TCP (one port, both transports), answering through a DnsResponder.
+ * dns-packet reads and writes the wire format. Around the answer:
+ * - a malformed packet, or one that is not a query, is dropped and counted, never a crash;
+ * - a per-source token bucket drops floods (counted);
+ * - over UDP an answer larger than 512 bytes, or the EDNS0 buffer size the query offers, is sent
+ *   truncated (TC, no records) so the client asks again over TCP, which gets it whole;
+ * - a name outside every served zone is forwarded to the upstream resolver when there is one,
+ *   else REFUSED.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import type { Packet } from 'dns-packet';
+import type { Clock, TimerHandle } from '../common/clock.js';
+import type { Logger } from '../common/logger.js';
+import { TokenBucketLimiter } from '../common/rate-limit.js';
+import type { DnsAnswer, DnsResponder, Rcode } from './dns-answer.js';
+import type { DnsForwarder } from './dns-forwarder.js';
+import type { DnsPeer } from './dns-source.js';
+
+/** Why a packet got no answer. */
+export type DnsDropReason = 'malformed' | 'not_a_query' | 'rate_limited' | 'unencodable';
+
+/** What the server counts; the hub's and the sidecar's metrics implement it. */
+export interface DnsCounters {
+  answered(result: Rcode | 'FORWARDED', transport: DnsPeer['transport']): void;
+  dropped(reason: DnsDropReason): void;
+}
+
+/** RFC 1035's limit for UDP without EDNS0. */
+export const PLAIN_UDP_SIZE = 512;
+/** The most this server sends over UDP whatever the EDNS0 size offered: DNS Flag Day 2020's value, below common MTUs. */
+export const MAX_UDP_SIZE = 1232;
+/** A TCP connection with no query for this long is closed. */
+const TCP_IDLE_MS = 10_000;
+
+export interface DnsServerOptions {
+  responder: DnsResponder;
+  forwarder?: DnsForwarder;
+  host: string;
+  port: number;
+  clock: Clock;
+  logger: Logger;
+  counters?: DnsCounters;
+  rateLimit: { queriesPerSecond: number; burst: number };
+  maxTcpConnections: number;
+  /**
+   * Forward NXDOMAIN answers' queries too: the sidecar as a pod's resolver knows only mesh names,
+   * and a name in its namespace it does not know may still be a Kubernetes Service.
+   */
+  forwardUnknown?: boolean;
+}
+
+const NO_COUNTERS: DnsCounters = { answered: () => undefined, dropped: () => undefined };
+
+export class DnsServer {
+  private readonly limiter: TokenBucketLimiter;
+  private readonly counters: DnsCounters;
+  private udp: dgram.Socket | undefined;
+  private tcp: net.Server | undefined;
+  private readonly connections = new Set<net.Socket>();
+  private boundPort = 0;
+
+  constructor(private readonly options: DnsServerOptions) {
+    this.limiter = new TokenBucketLimiter(options.clock, { requestsPerSecond: options.rateLimit.queriesPerSecond, burst: options.rateLimit.burst });
+    this.counters = options.counters ?? NO_COUNTERS;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Binds UDP, then TCP on the same port (with port 0, tries again if TCP finds the picked port taken). */
+  async start(): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      const udp = await this.bindUdp(this.options.port);
+      const port = udp.address().port;
+      try {
+        this.tcp = await this.bindTcp(port);
+      } catch (err) {
+        udp.close();
+        if (this.options.port === 0 && attempt < 5 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') continue;
+        throw err;
+      }
+      this.udp = udp;
+      this.boundPort = port;
+      return port;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const udp = this.udp;
+    const tcp = this.tcp;
+    this.udp = undefined;
+    this.tcp = undefined;
+    for (const c of this.connections) c.destroy();
+    this.connections.clear();
+    await Promise.all([
+      udp === undefined ? undefined : new Promise<void>((resolve) => udp.close(() => resolve())),
+      tcp === undefined ? undefined : new Promise<void>((resolve) => tcp.close(() => resolve())),
+    ]);
+  }
+
+  private bindUdp(port: number): Promise<dgram.Socket> {
+    const socket = dgram.createSocket(net.isIP(this.options.host) === 6 ? 'udp6' : 'udp4');
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, this.options.host, () => {
+        socket.off('error', reject);
+        socket.on('error', (err) => this.options.logger.warn('DNS UDP socket error', { err: err.message }));
+        socket.on('message', (msg, rinfo) => void this.onUdp(socket, msg, rinfo));
+        resolve(socket);
+      });
+    });
+  }
+
+  private bindTcp(port: number): Promise<net.Server> {
+    const server = net.createServer((socket) => this.onTcpConnection(socket));
+    server.maxConnections = this.options.maxTcpConnections;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.options.host, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  }
+
+  private async onUdp(socket: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
+    const reply = await this.handle(msg, { address: rinfo.address, transport: 'udp' });
+    if (reply === undefined || this.udp !== socket) return;
+    try {
+      socket.send(reply, rinfo.port, rinfo.address);
+    } catch (err) {
+      this.options.logger.debug('DNS answer not sent', { err: (err as Error).message, peer: rinfo.address });
+    }
+  }
+
+  private onTcpConnection(socket: net.Socket): void {
+    this.connections.add(socket);
+    const peer: DnsPeer = { address: socket.remoteAddress ?? '', transport: 'tcp' };
+    const clock = this.options.clock;
+    let idle: TimerHandle | undefined;
+    const arm = (): void => {
+      clock.clearTimeout(idle);
+      idle = clock.setTimeout(() => socket.destroy(), TCP_IDLE_MS);
+    };
+    let buffered: Buffer = Buffer.alloc(0);
+    arm();
+    socket.on('data', (chunk: Buffer) => {
+      arm();
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      // RFC 1035 4.2.2: each message is preceded by its two-byte length; several may be in flight (RFC 7766).
+      while (buffered.length >= 2) {
+        const length = buffered.readUInt16BE(0);
+        if (buffered.length < 2 + length) break;
+        const msg = buffered.subarray(2, 2 + length);
+        buffered = buffered.subarray(2 + length);
+        void this.handle(msg, peer).then((reply) => {
+          if (reply === undefined || socket.destroyed) return;
+          const framed = Buffer.alloc(2 + reply.length);
+          framed.writeUInt16BE(reply.length, 0);
+          reply.copy(framed, 2);
+          socket.write(framed);
+        });
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      clock.clearTimeout(idle);
+      this.connections.delete(socket);
+    });
+  }
+
+  /** The bytes to send back, or undefined to send nothing. Never throws. */
+  private async handle(msg: Buffer, peer: DnsPeer): Promise<Buffer | undefined> {
+    if (!this.limiter.take(peer.address).allowed) return this.drop('rate_limited');
+    let query: Packet;
+    try {
+      query = dnsPacket.decode(msg);
+    } catch {
+      return this.drop('malformed');
+    }
+    if (query.type !== 'query') return this.drop('not_a_query');
+    try {
+      const outcome = await this.options.responder.answer(query, peer);
+      const unknown = outcome.kind === 'answer' && outcome.rcode === 'NXDOMAIN' && this.options.forwardUnknown === true && this.options.forwarder !== undefined;
+      if (outcome.kind === 'outside' || unknown) {
+        const forwarder = this.options.forwarder;
+        if (forwarder === undefined) return this.encode(query, this.options.responder.refuse(query), peer);
+        const reply = await forwarder.forward(msg);
+        if (reply === undefined) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.respond(query, 'SERVFAIL'), peer);
+        this.counters.answered('FORWARDED', peer.transport);
+        // RA: this server offers recursion (through its upstream), whatever the upstream said of itself.
+        reply[3] = reply[3]! | 0x80;
+        return reply;
+      }
+      return this.encode(query, outcome, peer);
+    } catch (err) {
+      // dns-packet refuses to write what a decoded query held (a name it cannot encode): nothing to answer with.
+      this.options.logger.debug('DNS query not answered', { err: (err as Error).message, peer: peer.address });
+      return this.drop('unencodable');
+    }
+  }
+
+  private encode(query: Packet, outcome: DnsAnswer, peer: DnsPeer): Buffer {
+    const opt = (query.additionals ?? []).find((a) => a.type === 'OPT');
+    const response: Packet = { ...outcome.response };
+    // RA: recursion is available exactly when names outside the served zones are forwarded.
+    if (this.options.forwarder !== undefined) response.flags = (response.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE;
+    const edns = opt === undefined ? [] : [{ name: '.', type: 'OPT' as const, udpPayloadSize: MAX_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
+    response.additionals = [...(response.additionals ?? []), ...edns];
+    const limit = peer.transport === 'tcp' ? 0xffff : opt === undefined ? PLAIN_UDP_SIZE : Math.min(MAX_UDP_SIZE, Math.max(PLAIN_UDP_SIZE, opt.udpPayloadSize ?? PLAIN_UDP_SIZE));
+    let bytes: Buffer = dnsPacket.encode(response);
+    if (bytes.length > limit) {
+      // RFC 2181 9: the client takes TC as "ask again over TCP", so the records are left out rather than cut.
+      bytes = dnsPacket.encode({ ...response, flags: (response.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: edns });
+    }
+    this.counters.answered(outcome.rcode, peer.transport);
+    return bytes;
+  }
+
+  private drop(reason: DnsDropReason): undefined {
+    this.counters.dropped(reason);
+    return undefined;
+  }
+}

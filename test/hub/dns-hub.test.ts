@@ -1,0 +1,254 @@
+/**
+ * The hub's DNS server, asked by real clients (`dig` and Node's dns.Resolver) over loopback:
+ * names, healthy-only multivalue answers, SRV, TTLs, NXDOMAIN / REFUSED, truncation and TCP,
+ * forwarding, and the anonymous policy deciding which namespaces are answered.
+ */
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { Resolver } from 'node:dns/promises';
+import test from 'ava';
+import * as dnsPacket from 'dns-packet';
+import { OutriggerError } from '../../src/common/errors.js';
+import { ManualClock } from '../../src/common/manual-clock.js';
+import { startAuthHub, startAuthHubFor, type AuthHub } from '../helpers/auth-hub.js';
+import { dig } from '../helpers/dig.js';
+import { eventually } from '../helpers/wait.js';
+
+const NS = 'shop.local';
+const ANONYMOUS_SHOP = { auth: { anonymous: { enabled: true, scopes: [NS] } } };
+
+function resolver(port: number): Resolver {
+  const r = new Resolver({ timeout: 5000, tries: 1 });
+  r.setServers([`127.0.0.1:${port}`]);
+  return r;
+}
+
+function register(hub: AuthHub, service: string, n: number, extra: Record<string, unknown> = {}): void {
+  for (let i = 1; i <= n; i++) {
+    hub.hub.registry.register({ id: `${service}-${i}`, service, namespace: NS, address: `10.0.0.${i}`, port: 8000 + i, ttl: 0, health: 'HEALTHY', weight: 10 * i, ...extra });
+  }
+}
+
+async function metric(hub: AuthHub, name: string, labels: string): Promise<number> {
+  const text = await hub.hub.metrics.register.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}
+
+test('A answers carry only healthy instances, at most 8, a random subset each time, with the service TTL', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  hub.hub.registry.putService(NS, 'api', { dns: { ttl: 30 } });
+  register(hub, 'api', 12);
+  hub.hub.registry.reportHealth('api-3', 'UNHEALTHY');
+  hub.hub.registry.reportHealth('api-4', 'DRAINING');
+  const port = hub.addresses.dnsPort!;
+  const healthy = new Set([1, 2, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => `10.0.0.${i}`));
+  const seen = new Set<string>();
+  await eventually('answers to cover every healthy instance', async () => {
+    const a = await dig(port, `api.${NS}`, 'A');
+    t.is(a.status, 'NOERROR');
+    t.true(a.flags.includes('aa'), 'authoritative');
+    t.is(a.answer.length, 8);
+    for (const r of a.answer) {
+      t.is(r.type, 'A');
+      t.is(r.ttl, 30);
+      t.true(healthy.has(r.data[0]!), `${r.data[0]} is a healthy instance`);
+      seen.add(r.data[0]!);
+    }
+    return seen.size === healthy.size ? true : undefined;
+  });
+  const viaNode = await resolver(port).resolve4(`api.${NS}`, { ttl: true });
+  t.is(viaNode.length, 8);
+  t.true(viaNode.every((r) => healthy.has(r.address) && r.ttl === 30));
+});
+
+test('an instance reported unhealthy drops out of the next answer, and the default TTL is 5 s', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'web', 2);
+  const port = hub.addresses.dnsPort!;
+  const before = await resolver(port).resolve4(`web.${NS}`, { ttl: true });
+  t.deepEqual(before.map((r) => r.address).sort(), ['10.0.0.1', '10.0.0.2']);
+  t.true(before.every((r) => r.ttl === 5));
+  hub.hub.registry.reportHealth('web-2', 'UNHEALTHY');
+  t.deepEqual((await dig(port, `web.${NS}`, 'A')).answer.map((r) => r.data[0]), ['10.0.0.1']);
+  hub.hub.registry.reportHealth('web-1', 'UNHEALTHY');
+  const none = await dig(port, `web.${NS}`, 'A');
+  t.is(none.status, 'NOERROR', 'the service exists: no data, not NXDOMAIN');
+  t.is(none.answer.length, 0);
+  t.is(none.authority[0]?.type, 'SOA');
+});
+
+test('SRV at <svc>.<ns> and _<svc>._tcp.<ns>: priority, weight, port and target, with the target addresses', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'pay', 2);
+  const port = hub.addresses.dnsPort!;
+  for (const name of [`pay.${NS}`, `_pay._tcp.${NS}`]) {
+    const a = await dig(port, name, 'SRV');
+    t.is(a.status, 'NOERROR');
+    const records = a.answer.map((r) => r.data.join(' ')).sort();
+    t.deepEqual(records, [`1 10 8001 10-0-0-1.pay.${NS}.`, `1 20 8002 10-0-0-2.pay.${NS}.`], name);
+    t.deepEqual(a.additional.map((r) => `${r.name} ${r.type} ${r.data[0]}`).sort(), [`10-0-0-1.pay.${NS}. A 10.0.0.1`, `10-0-0-2.pay.${NS}. A 10.0.0.2`]);
+    const viaNode = (await resolver(port).resolveSrv(name)).sort((x, y) => x.port - y.port);
+    t.deepEqual(viaNode, [
+      { name: `10-0-0-1.pay.${NS}`, port: 8001, priority: 1, weight: 10 },
+      { name: `10-0-0-2.pay.${NS}`, port: 8002, priority: 1, weight: 20 },
+    ]);
+  }
+  t.deepEqual((await dig(port, `10-0-0-2.pay.${NS}`, 'A')).answer.map((r) => r.data[0]), ['10.0.0.2']);
+  t.is((await dig(port, `10-0-0-9.pay.${NS}`, 'A')).status, 'NXDOMAIN', 'no instance has that address');
+});
+
+test('a host-name address is a CNAME, an IPv6 one an AAAA, and ANY gets RFC 8482 HINFO', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  hub.hub.registry.register({ id: 'db-1', service: 'db', namespace: NS, address: 'db-1.example.com', port: 5432, ttl: 0, health: 'HEALTHY' });
+  hub.hub.registry.register({ id: 'v6-1', service: 'v6', namespace: NS, address: 'fd00::7', port: 80, ttl: 0, health: 'HEALTHY' });
+  const port = hub.addresses.dnsPort!;
+  const cname = await dig(port, `db.${NS}`, 'A');
+  t.deepEqual(cname.answer.map((r) => `${r.type} ${r.data[0]}`), ['CNAME db-1.example.com.']);
+  t.deepEqual(await resolver(port).resolve6(`v6.${NS}`), ['fd00::7']);
+  t.deepEqual((await dig(port, `_v6._tcp.${NS}`, 'SRV')).answer.map((r) => r.data.join(' ')), [`1 100 80 fd00--7.v6.${NS}.`]);
+  const any = await dig(port, `v6.${NS}`, 'ANY');
+  t.deepEqual(any.answer.map((r) => `${r.type} ${r.data.join(' ')}`), ['HINFO "RFC8482" ""']);
+});
+
+test('NXDOMAIN with the SOA inside a served namespace; REFUSED outside every one', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'api', 1);
+  const port = hub.addresses.dnsPort!;
+  const nx = await dig(port, `nope.${NS}`, 'A');
+  t.is(nx.status, 'NXDOMAIN');
+  t.deepEqual(nx.authority.map((r) => `${r.name} ${r.type} ${r.data.slice(0, 2).join(' ')}`), [`${NS}. SOA ${NS}. hostmaster.${NS}.`]);
+  t.is((await dig(port, `a.b.c.${NS}`, 'A')).status, 'NXDOMAIN');
+  const soa = await dig(port, NS, 'SOA');
+  t.is(soa.answer[0]?.type, 'SOA');
+  t.is((await dig(port, 'example.com', 'A')).status, 'REFUSED');
+  await t.throwsAsync(resolver(port).resolve4(`nope.${NS}`), { code: 'ENOTFOUND' });
+  await t.throwsAsync(resolver(port).resolve4('example.com'), { code: 'EREFUSED' });
+  t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'result="NXDOMAIN"'), 3);
+});
+
+test('a namespace the anonymous policy may not read is REFUSED, and the refusal is audited', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'api', 1);
+  hub.hub.registry.register({ id: 'vault-1', service: 'vault', namespace: 'secret.local', address: '10.9.9.9', port: 8200, ttl: 0, health: 'HEALTHY' });
+  const port = hub.addresses.dnsPort!;
+  t.is((await dig(port, `api.${NS}`, 'A')).status, 'NOERROR');
+  const refused = await dig(port, 'vault.secret.local', 'A');
+  t.is(refused.status, 'REFUSED');
+  t.is(refused.answer.length, 0);
+  t.is((await dig(port, 'nope.secret.local', 'A')).status, 'REFUSED', 'not even whether a name exists');
+  await t.throwsAsync(resolver(port).resolve4('vault.secret.local'), { code: 'EREFUSED' });
+  const audit = hub.logs.filter((l) => l.msg === 'audit' && l.api === 'dns' && l.result === 'permission_denied');
+  t.true(audit.length >= 2);
+  t.is(audit[0]!.who, 'anonymous');
+  t.is(audit[0]!.resource, 'namespace secret.local');
+});
+
+test('with the anonymous policy off, DNS refuses every namespace', async (t) => {
+  const hub = await startAuthHubFor(t);
+  register(hub, 'api', 1);
+  const port = hub.addresses.dnsPort!;
+  t.is((await dig(port, `api.${NS}`, 'A')).status, 'REFUSED');
+  t.true(hub.logs.some((l) => l.msg === 'audit' && l.api === 'dns' && l.result === 'unauthenticated'));
+});
+
+test('an answer over 512 bytes is truncated without EDNS0 and whole over TCP; the EDNS0 size is honoured', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  // Names long enough for eight SRV records and their addresses to pass 512 bytes, but not 1232.
+  const big = 'truncation-test';
+  register(hub, big, 8);
+  const port = hub.addresses.dnsPort!;
+  const tcp = await dig(port, `${big}.${NS}`, 'SRV', ['+tcp']);
+  t.is(tcp.answer.length, 8);
+  t.true(tcp.size > 512 && tcp.size <= 1232, `the whole answer is ${tcp.size} bytes`);
+  const truncated = await dig(port, `${big}.${NS}`, 'SRV', ['+noedns', '+ignore']);
+  t.true(truncated.flags.includes('tc'));
+  t.is(truncated.answer.length, 0);
+  const retried = await dig(port, `${big}.${NS}`, 'SRV', ['+noedns']);
+  t.true(retried.retriedTcp, 'dig asked again over TCP');
+  t.is(retried.answer.length, 8);
+  // dig sends EDNS0 over TCP too, so the TCP answer has the size of the same answer over UDP.
+  const fits = await dig(port, `${big}.${NS}`, 'SRV', [`+bufsize=${tcp.size}`, '+ignore']);
+  t.false(fits.flags.includes('tc'));
+  t.is(fits.answer.length, 8);
+  const small = await dig(port, `${big}.${NS}`, 'SRV', [`+bufsize=${tcp.size - 1}`, '+ignore']);
+  t.true(small.flags.includes('tc'));
+  const viaNode = await resolver(port).resolveSrv(`${big}.${NS}`);
+  t.is(viaNode.length, 8, "Node's resolver falls back to TCP too");
+});
+
+test('names outside every served zone are forwarded to the upstream resolver', async (t) => {
+  const upstream = await startAuthHubFor(t, { auth: { anonymous: { enabled: true, scopes: ['*'] } } });
+  upstream.hub.registry.register({ id: 'x-1', service: 'x', namespace: 'elsewhere.local', address: '10.7.7.7', port: 80, ttl: 0, health: 'HEALTHY' });
+  const hub = await startAuthHubFor(t, { ...ANONYMOUS_SHOP, dns: { listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstream.addresses.dnsPort!}` } });
+  register(hub, 'api', 1);
+  const port = hub.addresses.dnsPort!;
+  const forwarded = await dig(port, 'x.elsewhere.local', 'A');
+  t.is(forwarded.status, 'NOERROR');
+  t.deepEqual(forwarded.answer.map((r) => r.data[0]), ['10.7.7.7']);
+  t.true(forwarded.flags.includes('ra'), 'recursion is available');
+  t.deepEqual(await resolver(port).resolve4(`api.${NS}`), ['10.0.0.1'], 'served names are still answered here');
+  t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'result="FORWARDED"'), 1);
+});
+
+test('a source over its rate is dropped and counted; it is answered again once its bucket refills', async (t) => {
+  const clock = new ManualClock(Date.now());
+  const hub = await startAuthHubFor(t, { ...ANONYMOUS_SHOP, dns: { listen: '127.0.0.1:0', rate_limit: 1, rate_burst: 3 } }, { clock });
+  register(hub, 'api', 1);
+  const port = hub.addresses.dnsPort!;
+  const socket = dgram.createSocket('udp4');
+  t.teardown(() => socket.close());
+  const replies = new Set<number>();
+  socket.on('message', (msg) => replies.add(dnsPacket.decode(msg).id!));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const ask = (id: number): void => {
+    socket.send(dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name: `api.${NS}`, type: 'A', class: 'IN' }] }), port, '127.0.0.1');
+  };
+  for (let id = 1; id <= 5; id++) ask(id);
+  await eventually('three answers and two drops', async () =>
+    replies.size === 3 && (await metric(hub, 'outrigger_hub_dns_dropped_total', 'reason="rate_limited"')) === 2 ? true : undefined,
+  );
+  t.deepEqual([...replies].sort(), [1, 2, 3]);
+  clock.advance(1000);
+  ask(6);
+  await eventually('the query after the refill to be answered', () => (replies.has(6) ? true : undefined));
+});
+
+test('over TCP, pipelined queries are each answered and a malformed one is dropped and counted, on the same connection', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'api', 1);
+  const port = hub.addresses.dnsPort!;
+  const socket = net.connect(port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  const frame = (msg: Buffer): Buffer => Buffer.concat([Buffer.from([msg.length >> 8, msg.length & 0xff]), msg]);
+  const query = (id: number): Buffer => dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name: `api.${NS}`, type: 'A', class: 'IN' }] });
+  const ids: number[] = [];
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+      const msg = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+      buffered = buffered.subarray(2 + msg.length);
+      const decoded = dnsPacket.decode(msg);
+      t.deepEqual((decoded.answers ?? []).map((a) => (a as { data?: unknown }).data), ['10.0.0.1']);
+      ids.push(decoded.id!);
+    }
+  });
+  // Two queries and a malformed message in one write, then a third query in two halves.
+  socket.write(Buffer.concat([frame(query(1)), frame(query(2)), frame(Buffer.from([1, 2, 3]))]));
+  const third = frame(query(3));
+  socket.write(third.subarray(0, 5));
+  socket.write(third.subarray(5));
+  await eventually('three answers', () => (ids.length === 3 ? true : undefined));
+  t.deepEqual([...ids].sort(), [1, 2, 3]);
+  t.is(await metric(hub, 'outrigger_hub_dns_dropped_total', 'reason="malformed"'), 1);
+  t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'transport="tcp"'), 3);
+});
+
+test('a DNS port already in use fails the start, naming dns.listen', async (t) => {
+  const first = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  const err = await t.throwsAsync(startAuthHub({ dns: { listen: `127.0.0.1:${first.addresses.dnsPort!}` } }), { instanceOf: OutriggerError });
+  t.is(err?.code, 'config_invalid');
+  t.is(err?.field, 'dns.listen');
+  t.regex(err?.message ?? '', /^dns\.listen: port \d+ is already in use; choose another with --dns\.listen/);
+});
