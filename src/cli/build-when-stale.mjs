@@ -5,14 +5,15 @@
  * JavaScript, as it runs before anything is compiled.
  *
  *   node src/cli/build-when-stale.mjs               build if stale (what prestart runs)
- *   node src/cli/build-when-stale.mjs --mark-built  record a successful build (what build runs)
+ *   node src/cli/build-when-stale.mjs --mark-built  record a successful build and make the
+ *                                                   `outrigger` bin executable (what build runs)
  *
  * The stamp is written only after tsc succeeded, so a failed build is tried again next time.
  * Stale means: no stamp, or a source file, folder (a file added, removed or renamed),
  * tsconfig.json or package-lock.json changed after the stamp was written.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,9 @@ function newest(p) {
 }
 
 if (process.argv.includes('--mark-built')) {
+  // tsc writes files 0644; the `outrigger` bin must stay executable across rebuilds, or an
+  // `npx outrigger` linked before the rebuild fails with "Permission denied".
+  chmodSync(path.join(root, 'dist', 'src', 'cli', 'main.js'), 0o755);
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
   process.exit(0);
 }

@@ -51,6 +51,7 @@ test('prestart builds when there is no build, then only when a source changed, a
   t.regex(first.stderr, /^outrigger: no build in dist\/ yet; building \(npm run build/m);
   t.regex(first.stderr, /^outrigger: built in \d+\.\d s$/m);
   t.is(p.builds(), 1);
+  t.is(statSync(path.join(p.dir, 'dist', 'src', 'cli', 'main.js')).mode & 0o111, 0o111, 'the outrigger bin is executable after every build');
 
   const again = await prestart(p.dir);
   t.is(again.code, 0);
