@@ -49,6 +49,16 @@ export class AccessControl {
     }
   }
 
+  /**
+   * The identity of a call that presents nothing, found without an audit line: undefined when
+   * such calls are refused. For DNS, whose every query is anonymous and whose UDP source can be
+   * forged, so one audit line per refused packet would let anyone flood the log.
+   */
+  get anonymous(): Identity | undefined {
+    const authenticator = this.options.authenticator;
+    return authenticator === undefined ? OPEN_IDENTITY : authenticator.anonymous;
+  }
+
   caller(identity: Identity, site: CallSite): Caller {
     return new Caller(identity, site, this.audit, this.countRefusal);
   }

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
+import { parseNetwork } from '../common/networks.js';
 
 /** `dns.listen: off` turns the DNS server off. */
 export const DNS_OFF = 'off';
@@ -33,12 +34,20 @@ const listenSchema = z.string({ error: LISTEN_ERROR }).refine((s) => s === DNS_O
 const UPSTREAM_ERROR = 'must be empty, or the IP address of a resolver, with :port if not 53: 10.96.0.10, [fd00::a]:5353';
 const upstreamSchema = z.string({ error: UPSTREAM_ERROR }).refine((s) => s === '' || dnsUpstreamAddress(s) !== undefined, { error: UPSTREAM_ERROR });
 
+const NETWORK_ERROR = 'must be an IP address or a network in CIDR form: 127.0.0.1, 10.0.0.0/8, fd00::/8';
+
+const networkSchema = z.string({ error: NETWORK_ERROR }).refine((s) => parseNetwork(s) !== undefined, { error: NETWORK_ERROR });
+
 const count = (max: number) => z.number({ error: `must be an integer from 1 to ${max}` }).int({ error: `must be an integer from 1 to ${max}` }).min(1, { error: `must be an integer from 1 to ${max}` }).max(max, { error: `must be an integer from 1 to ${max}` });
 
 export function dnsConfigSchema(defaultListen: string, listenWhere: string) {
   return z.strictObject({
     listen: listenSchema.default(defaultListen).describe(`Where the DNS server listens, UDP and TCP: <IP>:<port>, or :<port> for ${listenWhere}; "${DNS_OFF}": no DNS server`),
     upstream: upstreamSchema.default('').describe('Resolver (an IP, with :port if not 53) that names outside every served zone are forwarded to; empty: they are answered REFUSED'),
+    forward_from: z
+      .array(networkSchema)
+      .default(['127.0.0.0/8', '::1/128'])
+      .describe('Peers (IP addresses or CIDR networks) whose names outside the served zones go to dns.upstream; others get REFUSED, so the server is no open resolver'),
     upstream_timeout: durationSchema({ min: 100, max: 30_000 }).default(2000).describe('How long a forwarded query waits for the upstream resolver before SERVFAIL (default 2s)'),
     max_answers: count(64).default(8).describe('Most A / AAAA or SRV records in one answer, a random subset of the healthy instances (Route 53 answers 8)'),
     rate_limit: count(10_000_000).default(2000).describe('Queries per second one source address may send; more are dropped'),

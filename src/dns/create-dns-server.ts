@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
+import { networkList } from '../common/networks.js';
 import { DnsResponder } from './dns-answer.js';
 import { DnsForwarder } from './dns-forwarder.js';
 import { DnsServer, type DnsCounters } from './dns-server.js';
@@ -16,6 +17,7 @@ export interface DnsSettings {
   rate_limit: number;
   rate_burst: number;
   max_tcp_connections: number;
+  forward_from: readonly string[];
 }
 
 /** Forwards in flight at most; beyond it a query for a name outside the mesh is SERVFAIL at once. */
@@ -24,7 +26,7 @@ const MAX_FORWARDS_IN_FLIGHT = 1024;
 export function createDnsServer(
   settings: DnsSettings,
   where: { listen: { host: string; port: number }; upstream: { host: string; port: number } | undefined },
-  deps: { source: DnsSource; clock: Clock; logger: Logger; counters: DnsCounters; forwardUnknown?: boolean },
+  deps: { source: DnsSource; clock: Clock; logger: Logger; counters: DnsCounters; forwardUnknown?: boolean; exemptLoopback?: boolean },
 ): DnsServer {
   const upstream = where.upstream;
   return new DnsServer({
@@ -37,5 +39,7 @@ export function createDnsServer(
     rateLimit: { queriesPerSecond: settings.rate_limit, burst: settings.rate_burst },
     maxTcpConnections: settings.max_tcp_connections,
     ...(deps.forwardUnknown !== undefined ? { forwardUnknown: deps.forwardUnknown } : {}),
+    ...(deps.exemptLoopback !== undefined ? { exemptLoopback: deps.exemptLoopback } : {}),
+    forwardFrom: networkList(settings.forward_from),
   });
 }

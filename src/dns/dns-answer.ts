@@ -92,10 +92,14 @@ export class DnsResponder {
     const healthy = service.endpoints.filter((e) => e.health === 'HEALTHY');
     if (any) return found([rfc8482(q.name)]);
     switch (at.kind) {
-      case 'service':
+      case 'service': {
+        // A name with a CNAME has no other records (RFC 1034 3.6.2): every type gets the CNAME.
+        const alias = this.alias(q.name, healthy, service.ttl);
+        if (alias !== undefined) return found([alias]);
         if (q.type === 'A' || q.type === 'AAAA') return found(this.addresses(q.name, q.type, healthy, service.ttl));
         if (q.type === 'SRV') return found(...this.srv(q.name, `${at.service}.${zone}`, healthy, service.ttl));
         return nodata();
+      }
       case 'srv':
         return q.type === 'SRV' ? found(...this.srv(q.name, `${at.service}.${zone}`, healthy, service.ttl)) : nodata();
       case 'address': {
@@ -108,20 +112,17 @@ export class DnsResponder {
     }
   }
 
-  /**
-   * A / AAAA of the healthy instances of that family, at most maxAnswers. Only when no healthy
-   * instance has an IP address, a CNAME to one host-name address: a name with a CNAME has no other
-   * records (RFC 1034 3.6.2), so A and AAAA never disagree about it.
-   */
+  /** A / AAAA of the healthy instances of that family, at most maxAnswers. */
   private addresses(name: string, type: 'A' | 'AAAA', healthy: readonly DnsEndpoint[], ttl: number): Answer[] {
     const family = type === 'A' ? 4 : 6;
     const ips = [...new Set(healthy.filter((e) => ipFamily(e.address) === family).map((e) => e.address))];
-    if (ips.length > 0) return this.sample(ips).map((ip) => addressRecord(name, ip, ttl));
-    const hosts = healthy.filter((e) => ipFamily(e.address) === 0);
-    if (hosts.length < healthy.length) return [];
-    if (hosts.length === 0) return [];
-    const host = this.sample(hosts)[0]!;
-    return [{ name, type: 'CNAME', class: 'IN', ttl, data: host.address }];
+    return this.sample(ips).map((ip) => addressRecord(name, ip, ttl));
+  }
+
+  /** A CNAME to one host-name address, when every healthy instance has one (none has an IP to answer with). */
+  private alias(name: string, healthy: readonly DnsEndpoint[], ttl: number): Answer | undefined {
+    if (healthy.length === 0 || healthy.some((e) => ipFamily(e.address) !== 0)) return undefined;
+    return { name, type: 'CNAME', class: 'IN', ttl, data: this.sample(healthy)[0]!.address };
   }
 
   /** SRV records of a random subset of the healthy instances, and the A / AAAA of their targets. */

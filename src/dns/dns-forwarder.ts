@@ -46,7 +46,7 @@ export class DnsForwarder {
       socket.on('error', () => finish(undefined));
       socket.on('message', (msg, rinfo) => {
         // Only the upstream's answer to this query: anything else on the socket is ignored.
-        if (rinfo.port !== port || msg.length < 2 || msg.readUInt16BE(0) !== id) return;
+        if (rinfo.address !== host || rinfo.port !== port || msg.length < 2 || msg.readUInt16BE(0) !== id) return;
         finish(msg);
       });
       socket.send(query, port, host, (err) => {

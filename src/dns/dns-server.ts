@@ -3,10 +3,14 @@
  * dns-packet reads and writes the wire format. Around the answer:
  * - a malformed packet, or one that is not a query, is dropped and counted, never a crash;
  * - a per-source token bucket drops floods (counted);
- * - over UDP an answer larger than 512 bytes, or the EDNS0 buffer size the query offers, is sent
- *   truncated (TC, no records) so the client asks again over TCP, which gets it whole;
- * - a name outside every served zone is forwarded to the upstream resolver when there is one,
- *   else REFUSED.
+ * - over UDP an answer larger than 512 bytes, or the EDNS0 buffer size the query offers, loses
+ *   its additional records, and if still too large is sent truncated (TC, no records) so the
+ *   client asks again over TCP, which gets it whole;
+ * - a name outside every served zone is forwarded to the upstream resolver when there is one and
+ *   the peer is one forwarding is for (`forwardFrom`), else REFUSED. ANY is never forwarded, and
+ *   an upstream reply obeys the same size limits, so the server is no amplifier;
+ * - over TCP each source holds a few connections at most, each must send a whole query within
+ *   the idle time, and a peer that does not read its answers stops being read.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -32,8 +36,10 @@ export interface DnsCounters {
 export const PLAIN_UDP_SIZE = 512;
 /** The most this server sends over UDP whatever the EDNS0 size offered: DNS Flag Day 2020's value, below common MTUs. */
 export const MAX_UDP_SIZE = 1232;
-/** A TCP connection with no query for this long is closed. */
+/** A TCP connection that completes no query for this long is closed, however slowly it trickles bytes. */
 const TCP_IDLE_MS = 10_000;
+/** TCP connections one source address may hold at once: a resolver needs one or two. */
+export const MAX_TCP_PER_SOURCE = 16;
 
 export interface DnsServerOptions {
   responder: DnsResponder;
@@ -50,6 +56,10 @@ export interface DnsServerOptions {
    * and a name in its namespace it does not know may still be a Kubernetes Service.
    */
   forwardUnknown?: boolean;
+  /** Peers whose names outside the served zones are forwarded; everyone else gets REFUSED. */
+  forwardFrom: net.BlockList;
+  /** Loopback peers are not rate-limited: the sidecar's are its own pod, which may ask a lot. */
+  exemptLoopback?: boolean;
 }
 
 const NO_COUNTERS: DnsCounters = { answered: () => undefined, dropped: () => undefined };
@@ -60,6 +70,7 @@ export class DnsServer {
   private udp: dgram.Socket | undefined;
   private tcp: net.Server | undefined;
   private readonly connections = new Set<net.Socket>();
+  private readonly perSource = new Map<string, number>();
   private boundPort = 0;
 
   constructor(private readonly options: DnsServerOptions) {
@@ -138,10 +149,18 @@ export class DnsServer {
   }
 
   private onTcpConnection(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? '';
+    const held = this.perSource.get(address) ?? 0;
+    if (held >= MAX_TCP_PER_SOURCE) {
+      socket.destroy();
+      return;
+    }
+    this.perSource.set(address, held + 1);
     this.connections.add(socket);
-    const peer: DnsPeer = { address: socket.remoteAddress ?? '', transport: 'tcp' };
+    const peer: DnsPeer = { address, transport: 'tcp' };
     const clock = this.options.clock;
     let idle: TimerHandle | undefined;
+    // Armed at the start and after each whole query, never by a partial one: trickling bytes buys no time.
     const arm = (): void => {
       clock.clearTimeout(idle);
       idle = clock.setTimeout(() => socket.destroy(), TCP_IDLE_MS);
@@ -149,7 +168,6 @@ export class DnsServer {
     let buffered: Buffer = Buffer.alloc(0);
     arm();
     socket.on('data', (chunk: Buffer) => {
-      arm();
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       // RFC 1035 4.2.2: each message is preceded by its two-byte length; several may be in flight (RFC 7766).
       while (buffered.length >= 2) {
@@ -157,12 +175,17 @@ export class DnsServer {
         if (buffered.length < 2 + length) break;
         const msg = buffered.subarray(2, 2 + length);
         buffered = buffered.subarray(2 + length);
+        arm();
         void this.handle(msg, peer).then((reply) => {
           if (reply === undefined || socket.destroyed) return;
           const framed = Buffer.alloc(2 + reply.length);
           framed.writeUInt16BE(reply.length, 0);
           reply.copy(framed, 2);
-          socket.write(framed);
+          // A peer that does not read its answers is not read either, so they cannot pile up here.
+          if (!socket.write(framed) && !socket.isPaused()) {
+            socket.pause();
+            socket.once('drain', () => socket.resume());
+          }
         });
       }
     });
@@ -170,12 +193,15 @@ export class DnsServer {
     socket.on('close', () => {
       clock.clearTimeout(idle);
       this.connections.delete(socket);
+      const left = (this.perSource.get(address) ?? 1) - 1;
+      if (left > 0) this.perSource.set(address, left);
+      else this.perSource.delete(address);
     });
   }
 
   /** The bytes to send back, or undefined to send nothing. Never throws. */
   private async handle(msg: Buffer, peer: DnsPeer): Promise<Buffer | undefined> {
-    if (!this.limiter.take(peer.address).allowed) return this.drop('rate_limited');
+    if (!(this.options.exemptLoopback === true && isLoopback(peer.address)) && !this.limiter.take(peer.address).allowed) return this.drop('rate_limited');
     let query: Packet;
     try {
       query = dnsPacket.decode(msg);
@@ -185,18 +211,21 @@ export class DnsServer {
     if (query.type !== 'query') return this.drop('not_a_query');
     try {
       const outcome = await this.options.responder.answer(query, peer);
-      const unknown = outcome.kind === 'answer' && outcome.rcode === 'NXDOMAIN' && this.options.forwardUnknown === true && this.options.forwarder !== undefined;
-      if (outcome.kind === 'outside' || unknown) {
-        const forwarder = this.options.forwarder;
-        if (forwarder === undefined) return this.encode(query, this.options.responder.refuse(query), peer);
-        const reply = await forwarder.forward(msg);
-        if (reply === undefined) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.respond(query, 'SERVFAIL'), peer);
-        this.counters.answered('FORWARDED', peer.transport);
-        // RA: this server offers recursion (through its upstream), whatever the upstream said of itself.
-        reply[3] = reply[3]! | 0x80;
-        return reply;
-      }
-      return this.encode(query, outcome, peer);
+      // The sidecar as a pod's resolver: a name of its namespaces it cannot answer (not a mesh
+      // service, or the hub is away) may still be a Kubernetes Service the upstream knows.
+      const unknown = outcome.kind === 'answer' && this.options.forwardUnknown === true && FORWARD_UNKNOWN.has(outcome.rcode);
+      if (outcome.kind === 'answer' && !unknown) return this.encode(query, outcome, peer);
+      const forwarder = this.options.forwarder;
+      const mayForward = forwarder !== undefined && this.options.forwardFrom.check(peer.address, net.isIP(peer.address) === 6 ? 'ipv6' : 'ipv4') && !asksAny(query);
+      if (!mayForward) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.refuse(query), peer);
+      const reply = await forwarder.forward(msg);
+      if (reply === undefined) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.respond(query, 'SERVFAIL'), peer);
+      this.counters.answered('FORWARDED', peer.transport);
+      // RA: this server offers recursion (through its upstream), whatever the upstream said of itself.
+      reply[3] = reply[3]! | 0x80;
+      // The upstream's answer obeys this server's size limit too: over it, TC and no records.
+      if (reply.length > sizeLimit(query, peer)) return dnsPacket.encode({ id: query.id, type: 'response', flags: (reply.readUInt16BE(2) & 0x7fff) | dnsPacket.TRUNCATED_RESPONSE, questions: query.questions ?? [], additionals: ednsOf(query) });
+      return reply;
     } catch (err) {
       // dns-packet refuses to write what a decoded query held (a name it cannot encode): nothing to answer with.
       this.options.logger.debug('DNS query not answered', { err: (err as Error).message, peer: peer.address });
@@ -205,16 +234,17 @@ export class DnsServer {
   }
 
   private encode(query: Packet, outcome: DnsAnswer, peer: DnsPeer): Buffer {
-    const opt = (query.additionals ?? []).find((a) => a.type === 'OPT');
     const response: Packet = { ...outcome.response };
     // RA: recursion is available exactly when names outside the served zones are forwarded.
     if (this.options.forwarder !== undefined) response.flags = (response.flags ?? 0) | dnsPacket.RECURSION_AVAILABLE;
-    const edns = opt === undefined ? [] : [{ name: '.', type: 'OPT' as const, udpPayloadSize: MAX_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
+    const edns = ednsOf(query);
     response.additionals = [...(response.additionals ?? []), ...edns];
-    const limit = peer.transport === 'tcp' ? 0xffff : opt === undefined ? PLAIN_UDP_SIZE : Math.min(MAX_UDP_SIZE, Math.max(PLAIN_UDP_SIZE, opt.udpPayloadSize ?? PLAIN_UDP_SIZE));
+    const limit = sizeLimit(query, peer);
     let bytes: Buffer = dnsPacket.encode(response);
+    // RFC 2181 9: additional records are a courtesy, dropped first and without TC.
+    if (bytes.length > limit) bytes = dnsPacket.encode({ ...response, additionals: edns });
     if (bytes.length > limit) {
-      // RFC 2181 9: the client takes TC as "ask again over TCP", so the records are left out rather than cut.
+      // The client takes TC as "ask again over TCP", so the records are left out rather than cut.
       bytes = dnsPacket.encode({ ...response, flags: (response.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE, answers: [], authorities: [], additionals: edns });
     }
     this.counters.answered(outcome.rcode, peer.transport);
@@ -225,4 +255,29 @@ export class DnsServer {
     this.counters.dropped(reason);
     return undefined;
   }
+}
+
+/** Rcodes of the sidecar's own lookup that a pod's resolver sends on to the upstream. */
+const FORWARD_UNKNOWN: ReadonlySet<Rcode> = new Set(['NXDOMAIN', 'SERVFAIL', 'REFUSED']);
+
+function asksAny(query: Packet): boolean {
+  // dns-packet reads qtype 255 as 'ANY', a type its typings leave out.
+  return (query.questions ?? []).some((q) => (q.type as string) === 'ANY');
+}
+
+/** This server's OPT record when the query had one (EDNS0 answers EDNS0). */
+function ednsOf(query: Packet): Packet['additionals'] & object {
+  const opt = (query.additionals ?? []).some((a) => a.type === 'OPT');
+  return opt ? [{ name: '.', type: 'OPT', udpPayloadSize: MAX_UDP_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [];
+}
+
+/** The most bytes an answer to this query may take: 512 over UDP, or the EDNS0 size offered (at most 1232); 64 KiB over TCP. */
+function sizeLimit(query: Packet, peer: DnsPeer): number {
+  if (peer.transport === 'tcp') return 0xffff;
+  const opt = (query.additionals ?? []).find((a) => a.type === 'OPT');
+  return opt === undefined ? PLAIN_UDP_SIZE : Math.min(MAX_UDP_SIZE, Math.max(PLAIN_UDP_SIZE, opt.udpPayloadSize ?? PLAIN_UDP_SIZE));
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }

@@ -28,8 +28,9 @@ export interface DnsPeer {
 }
 
 /**
- * Lookups may be synchronous or not. Throwing an OutriggerError with `permission_denied` makes
- * the answer REFUSED; `not_found` NXDOMAIN; anything else SERVFAIL.
+ * Lookups may be synchronous or not. A name the caller may not see is answered as one that does
+ * not exist (undefined). Throwing an OutriggerError with `permission_denied` or `unauthenticated`
+ * makes the answer REFUSED; anything else SERVFAIL.
  */
 export interface DnsSource {
   /** The served zone (namespace) the name falls in, the longest one: undefined when none. Names are lowercase, without the final dot. */

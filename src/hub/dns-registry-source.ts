@@ -1,49 +1,62 @@
 /**
  * The hub's DNS answers, read from the registry. DNS carries no credentials, so every query is
- * the anonymous caller: it goes through the same identify → role → scope check as REST and gRPC,
- * and a namespace or service the anonymous policy may not read is refused (audited and counted as
- * any refusal is).
+ * the anonymous caller, under the same roles and scopes as every other API: a namespace or
+ * service the anonymous policy may not read is answered exactly as one that does not exist, so
+ * DNS never tells a hidden name from a missing one. Nothing is audited per query: a UDP source
+ * can be forged, and a line per packet would let anyone flood the log.
  */
 import type { AccessControl } from '../auth/access-control.js';
-import type { Caller } from '../auth/caller.js';
+import { readFilter, type ReadFilter } from '../auth/access-check.js';
 import { candidateZones } from '../dns/dns-names.js';
-import type { DnsPeer, DnsService, DnsSource } from '../dns/dns-source.js';
+import type { DnsService, DnsSource } from '../dns/dns-source.js';
+import type { RegistryChange } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 
+/** What the anonymous caller may read: `everything`, a filter, or nothing at all. */
+type Reads = 'everything' | ReadFilter | 'nothing';
+
 export class RegistryDnsSource implements DnsSource {
-  /** One identification per query over UDP, per connection over TCP (the peer object lives that long). */
-  private readonly callers = new WeakMap<DnsPeer, Promise<Caller>>();
+  /** Each namespace's last change: its SOA serial, so one zone's serial says nothing of another's. */
+  private readonly serials = new Map<string, number>();
+  private reads: { identity: unknown; reads: Reads } | undefined;
 
   constructor(
     private readonly registry: Registry,
     private readonly access: AccessControl,
-  ) {}
-
-  async zoneOf(name: string, peer: DnsPeer): Promise<string | undefined> {
-    const zone = candidateZones(name).find((z) => this.registry.getNamespace(z) !== undefined);
-    if (zone === undefined) return undefined;
-    (await this.caller(peer)).require('namespace:read', { namespace: zone });
-    return zone;
+  ) {
+    registry.subscribe((change) => this.serials.set(namespaceOf(change), change.version));
   }
 
-  async service(namespace: string, service: string, peer: DnsPeer): Promise<DnsService | undefined> {
-    (await this.caller(peer)).require('service:read', { namespace, service });
+  zoneOf(name: string): string | undefined {
+    const reads = this.anonymousReads();
+    if (reads === 'nothing') return undefined;
+    return candidateZones(name).find((z) => this.registry.getNamespace(z) !== undefined && (reads === 'everything' || reads.namespace(z)));
+  }
+
+  service(namespace: string, service: string): DnsService | undefined {
+    const reads = this.anonymousReads();
+    if (reads === 'nothing' || (reads !== 'everything' && !reads.service(namespace, service))) return undefined;
     const s = this.registry.getService(namespace, service);
     if (s === undefined) return undefined;
     return { ttl: s.config.dns.ttl, endpoints: this.registry.instancesOf(namespace, service) };
   }
 
-  serial(): number {
-    return this.registry.version;
+  serial(namespace: string): number {
+    return this.serials.get(namespace) ?? this.registry.getNamespace(namespace)?.revision ?? 0;
   }
 
-  private caller(peer: DnsPeer): Promise<Caller> {
-    let caller = this.callers.get(peer);
-    if (caller === undefined) {
-      const site = { api: 'dns', op: peer.transport === 'udp' ? 'query' : 'tcp connection', peer: peer.address };
-      caller = this.access.identify(() => ({}), site).then((identity) => this.access.caller(identity, site));
-      this.callers.set(peer, caller);
+  /** Worked out again only when the anonymous identity changes (it is fixed by the config today). */
+  private anonymousReads(): Reads {
+    const identity = this.access.anonymous;
+    if (this.reads === undefined || this.reads.identity !== identity) {
+      this.reads = { identity, reads: identity === undefined ? 'nothing' : (readFilter(identity) ?? 'everything') };
     }
-    return caller;
+    return this.reads.reads;
   }
+}
+
+function namespaceOf(change: RegistryChange): string {
+  if (change.kind === 'instance') return change.instance.namespace;
+  if (change.kind === 'service') return change.service.namespace;
+  return change.namespace.name;
 }

@@ -213,6 +213,8 @@ export class Sidecar {
       counters: this.metrics.dns,
       // As a pod's resolver it knows only mesh names: one of its namespaces it cannot answer may be a Kubernetes Service.
       forwardUnknown: true,
+      // Its only peers are its own pod's processes: a busy app's lookups must not be dropped.
+      exemptLoopback: true,
     });
   }
 

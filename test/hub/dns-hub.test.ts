@@ -10,6 +10,7 @@ import test from 'ava';
 import * as dnsPacket from 'dns-packet';
 import { OutriggerError } from '../../src/common/errors.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
+import { MAX_TCP_PER_SOURCE } from '../../src/dns/dns-server.js';
 import { startAuthHub, startAuthHubFor, type AuthHub } from '../helpers/auth-hub.js';
 import { dig } from '../helpers/dig.js';
 import { eventually } from '../helpers/wait.js';
@@ -105,6 +106,9 @@ test('a host-name address is a CNAME, an IPv6 one an AAAA, and ANY gets RFC 8482
   const port = hub.addresses.dnsPort!;
   const cname = await dig(port, `db.${NS}`, 'A');
   t.deepEqual(cname.answer.map((r) => `${r.type} ${r.data[0]}`), ['CNAME db-1.example.com.']);
+  // A name with a CNAME holds nothing else (RFC 1034 3.6.2): SRV at it is the CNAME too; RFC 2782's name keeps its SRV.
+  t.deepEqual((await dig(port, `db.${NS}`, 'SRV')).answer.map((r) => `${r.type} ${r.data[0]}`), ['CNAME db-1.example.com.']);
+  t.deepEqual((await dig(port, `_db._tcp.${NS}`, 'SRV')).answer.map((r) => r.data.join(' ')), ['1 100 5432 db-1.example.com.']);
   t.deepEqual(await resolver(port).resolve6(`v6.${NS}`), ['fd00::7']);
   t.deepEqual((await dig(port, `_v6._tcp.${NS}`, 'SRV')).answer.map((r) => r.data.join(' ')), [`1 100 80 fd00--7.v6.${NS}.`]);
   const any = await dig(port, `v6.${NS}`, 'ANY');
@@ -127,32 +131,53 @@ test('NXDOMAIN with the SOA inside a served namespace; REFUSED outside every one
   t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'result="NXDOMAIN"'), 3);
 });
 
-test('a namespace the anonymous policy may not read is REFUSED, and the refusal is audited', async (t) => {
-  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+test('a namespace or service the anonymous policy may not read is answered exactly as one that does not exist, and no query writes an audit line', async (t) => {
+  const hub = await startAuthHubFor(t, { auth: { anonymous: { enabled: true, scopes: [NS, 'open.local/web'] } } });
   register(hub, 'api', 1);
-  hub.hub.registry.register({ id: 'vault-1', service: 'vault', namespace: 'secret.local', address: '10.9.9.9', port: 8200, ttl: 0, health: 'HEALTHY' });
+  const reg = (id: string, service: string, namespace: string) => hub.hub.registry.register({ id, service, namespace, address: '10.9.9.9', port: 8200, ttl: 0, health: 'HEALTHY' });
+  reg('vault-1', 'vault', 'secret.local');
+  reg('inner-1', 'db', `hidden.${NS}`);
+  reg('web-1', 'web', 'open.local');
+  reg('admin-1', 'admin', 'open.local');
   const port = hub.addresses.dnsPort!;
   t.is((await dig(port, `api.${NS}`, 'A')).status, 'NOERROR');
-  const refused = await dig(port, 'vault.secret.local', 'A');
-  t.is(refused.status, 'REFUSED');
-  t.is(refused.answer.length, 0);
-  t.is((await dig(port, 'nope.secret.local', 'A')).status, 'REFUSED', 'not even whether a name exists');
+  t.is((await dig(port, 'web.open.local', 'A')).status, 'NOERROR');
+  // [hidden, missing]: each pair must get the same answer.
+  for (const [hidden, missing, status] of [
+    ['vault.secret.local', 'vault.nosuch.local', 'REFUSED'],
+    ['nope.secret.local', 'nope.nosuch.local', 'REFUSED'],
+    [`db.hidden.${NS}`, `db.notthere.${NS}`, 'NXDOMAIN'],
+    ['admin.open.local', 'nope.open.local', 'NXDOMAIN'],
+  ] as const) {
+    const a = await dig(port, hidden, 'A');
+    const b = await dig(port, missing, 'A');
+    t.is(a.status, status, hidden);
+    t.is(b.status, status, missing);
+    t.deepEqual(a.answer, []);
+    t.deepEqual(a.authority.map((r) => r.data.slice(0, 2)), b.authority.map((r) => r.data.slice(0, 2)), `${hidden}: the same SOA as ${missing}`);
+  }
   await t.throwsAsync(resolver(port).resolve4('vault.secret.local'), { code: 'EREFUSED' });
-  const audit = hub.logs.filter((l) => l.msg === 'audit' && l.api === 'dns' && l.result === 'permission_denied');
-  t.true(audit.length >= 2);
-  t.is(audit[0]!.who, 'anonymous');
-  t.is(audit[0]!.resource, 'namespace secret.local');
+  // A change in a hidden namespace leaves the readable one's SOA serial alone.
+  const serial = async () => (await dig(port, NS, 'SOA')).answer[0]!.data[2];
+  const before = await serial();
+  hub.hub.registry.reportHealth('inner-1', 'UNHEALTHY');
+  hub.hub.registry.reportHealth('vault-1', 'UNHEALTHY');
+  t.is(await serial(), before);
+  hub.hub.registry.reportHealth('api-1', 'UNHEALTHY');
+  t.not(await serial(), before, 'a change in the namespace itself moves its serial');
+  t.deepEqual(hub.logs.filter((l) => l.msg === 'audit' && l.api === 'dns'), []);
 });
 
-test('with the anonymous policy off, DNS refuses every namespace', async (t) => {
+test('with the anonymous policy off, DNS serves no namespace, and writes no audit line per query', async (t) => {
   const hub = await startAuthHubFor(t);
   register(hub, 'api', 1);
   const port = hub.addresses.dnsPort!;
   t.is((await dig(port, `api.${NS}`, 'A')).status, 'REFUSED');
-  t.true(hub.logs.some((l) => l.msg === 'audit' && l.api === 'dns' && l.result === 'unauthenticated'));
+  t.is((await dig(port, 'nope.nosuch.local', 'A')).status, 'REFUSED');
+  t.deepEqual(hub.logs.filter((l) => l.msg === 'audit' && l.api === 'dns'), []);
 });
 
-test('an answer over 512 bytes is truncated without EDNS0 and whole over TCP; the EDNS0 size is honoured', async (t) => {
+test('an answer over 512 bytes is truncated without EDNS0 and whole over TCP; the EDNS0 size is honoured, additional records dropped first', async (t) => {
   const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
   // Names long enough for eight SRV records and their addresses to pass 512 bytes, but not 1232.
   const big = 'truncation-test';
@@ -171,8 +196,12 @@ test('an answer over 512 bytes is truncated without EDNS0 and whole over TCP; th
   const fits = await dig(port, `${big}.${NS}`, 'SRV', [`+bufsize=${tcp.size}`, '+ignore']);
   t.false(fits.flags.includes('tc'));
   t.is(fits.answer.length, 8);
-  const small = await dig(port, `${big}.${NS}`, 'SRV', [`+bufsize=${tcp.size - 1}`, '+ignore']);
-  t.true(small.flags.includes('tc'));
+  t.is(fits.additional.length, 8);
+  // One byte short: the additional records go first, without TC (RFC 2181 9); the answers stay.
+  const smaller = await dig(port, `${big}.${NS}`, 'SRV', [`+bufsize=${tcp.size - 1}`, '+ignore']);
+  t.false(smaller.flags.includes('tc'));
+  t.is(smaller.answer.length, 8);
+  t.is(smaller.additional.length, 0);
   const viaNode = await resolver(port).resolveSrv(`${big}.${NS}`);
   t.is(viaNode.length, 8, "Node's resolver falls back to TCP too");
 });
@@ -189,6 +218,30 @@ test('names outside every served zone are forwarded to the upstream resolver', a
   t.true(forwarded.flags.includes('ra'), 'recursion is available');
   t.deepEqual(await resolver(port).resolve4(`api.${NS}`), ['10.0.0.1'], 'served names are still answered here');
   t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'result="FORWARDED"'), 1);
+});
+
+test('forwarding is no open amplifier: only for dns.forward_from, never ANY, and an upstream answer obeys the size limits', async (t) => {
+  const upstream = await startAuthHubFor(t, { auth: { anonymous: { enabled: true, scopes: ['*'] } } });
+  for (let i = 1; i <= 8; i++) {
+    upstream.hub.registry.register({ id: `big-${i}`, service: 'a-rather-long-service-name', namespace: 'elsewhere.local', address: `10.7.7.${i}`, port: 80, ttl: 0, health: 'HEALTHY' });
+  }
+  const name = 'a-rather-long-service-name.elsewhere.local';
+  const dns = (forwardFrom: string[]) => ({ ...ANONYMOUS_SHOP, dns: { listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstream.addresses.dnsPort!}`, forward_from: forwardFrom } });
+  const open = await startAuthHubFor(t, dns(['127.0.0.1']));
+  const port = open.addresses.dnsPort!;
+  const whole = await dig(port, name, 'SRV', ['+tcp']);
+  t.is(whole.answer.length, 8);
+  t.true(whole.size > 512, `the upstream's answer is ${whole.size} bytes`);
+  const capped = await dig(port, name, 'SRV', ['+noedns', '+ignore']);
+  t.true(capped.flags.includes('tc'), 'over 512 bytes without EDNS0: truncated, as the server\'s own answers are');
+  t.deepEqual(capped.answer, []);
+  t.is((await dig(port, name, 'ANY', ['+notcp'])).status, 'REFUSED', 'ANY is not forwarded');
+
+  const closed = await startAuthHubFor(t, dns(['10.0.0.0/8', 'fd00::/8']));
+  t.is((await dig(closed.addresses.dnsPort!, name, 'A')).status, 'REFUSED', 'a peer outside dns.forward_from is not forwarded for');
+  t.is(await metric(closed, 'outrigger_hub_dns_answers_total', 'result="FORWARDED"'), 0);
+  const bad = await t.throwsAsync(startAuthHubFor(t, dns(['10.0.0.0/33'])));
+  t.regex(bad?.message ?? '', /dns\.forward_from\[0\]: must be an IP address or a network in CIDR form/);
 });
 
 test('a source over its rate is dropped and counted; it is answered again once its bucket refills', async (t) => {
@@ -243,6 +296,36 @@ test('over TCP, pipelined queries are each answered and a malformed one is dropp
   t.deepEqual([...ids].sort(), [1, 2, 3]);
   t.is(await metric(hub, 'outrigger_hub_dns_dropped_total', 'reason="malformed"'), 1);
   t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'transport="tcp"'), 3);
+});
+
+test('over TCP a source holds at most 16 connections, and a trickle of bytes does not keep one open past the idle time', async (t) => {
+  const clock = new ManualClock(Date.now());
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP, { clock });
+  const port = hub.addresses.dnsPort!;
+  const open = (): Promise<{ socket: net.Socket; closed: Promise<void> }> =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve({ socket, closed: new Promise((done) => socket.once('close', () => done())) }));
+      socket.once('error', reject);
+      t.teardown(() => socket.destroy());
+    });
+  const held = await Promise.all(Array.from({ length: MAX_TCP_PER_SOURCE }, open));
+  const extra = await open();
+  await extra.closed;
+  t.pass('the connection beyond the limit was closed at once');
+
+  // The slow one trickles a length prefix, a byte at a time, never a whole query; the busy one
+  // sends a whole query at the same moment. Only a whole query buys another idle period.
+  const [slow, busy] = [held[0]!, held[1]!];
+  slow.socket.write(Buffer.from([0]));
+  clock.advance(6_000);
+  slow.socket.write(Buffer.from([40]));
+  const query = dnsPacket.encode({ id: 7, type: 'query', flags: 0, questions: [{ name: `api.${NS}`, type: 'A', class: 'IN' }] });
+  const answered = new Promise((resolve) => busy.socket.once('data', resolve));
+  busy.socket.write(Buffer.concat([Buffer.from([query.length >> 8, query.length & 0xff]), query]));
+  await answered;
+  clock.advance(5_000);
+  await slow.closed;
+  t.false(busy.socket.destroyed, 'the connection that sent a whole query is still open');
 });
 
 test('a DNS port already in use fails the start, naming dns.listen', async (t) => {

@@ -25,7 +25,7 @@ interface Fixture {
   port: number;
 }
 
-async function start(t: import('ava').ExecutionContext): Promise<Fixture> {
+async function start(t: import('ava').ExecutionContext, dns: Record<string, unknown> = {}): Promise<Fixture> {
   const hub = await startAuthHub({}, { logLevel: 'warn' });
   const app = net.createServer((s) => s.end());
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
@@ -48,7 +48,7 @@ async function start(t: import('ava').ExecutionContext): Promise<Fixture> {
       admin_bind: '127.0.0.1',
       admin_port: 0,
       outbound_port: 0,
-      dns: { listen: '127.0.0.1:0' },
+      dns: { listen: '127.0.0.1:0', ...dns },
       cache_file: 'off',
       reconnect_max_backoff: '1s',
       log_level: 'warn',
@@ -108,4 +108,22 @@ test('the sidecar keeps answering while the hub is away', async (t) => {
   await hub.close();
   await eventually('the sidecar to see the hub gone', () => (sidecar.clusters.staleAgeMs() > 0 ? true : undefined));
   t.deepEqual((await resolver(port).resolve4(`api.${NS}`)).sort(), ['10.0.1.1', '10.0.1.2']);
+});
+
+test('as a pod resolver with an upstream, a name of its namespace the mesh cannot answer is forwarded, also while the hub is away', async (t) => {
+  // The upstream stands in for the cluster's DNS: it knows the Kubernetes Services outside the mesh.
+  const cluster = await startAuthHub({ auth: { anonymous: { enabled: true, scopes: ['*'] } } }, { logLevel: 'warn' });
+  t.teardown(() => cluster.close());
+  for (const [id, service, address] of [['redis-1', 'redis', '10.5.5.5'], ['kv-1', 'kv', '10.5.5.6']] as const) {
+    cluster.hub.registry.register({ id, service, namespace: NS, address, port: 6379, ttl: 0, health: 'HEALTHY' });
+  }
+  const { hub, sidecar, port } = await start(t, { upstream: `127.0.0.1:${cluster.addresses.dnsPort!}`, lookup_timeout: '500ms' });
+  t.deepEqual((await resolver(port).resolve4(`api.${NS}`)).sort(), ['10.0.1.1', '10.0.1.2'], 'mesh names from the view');
+  const redis = await dig(port, `redis.${NS}`, 'A');
+  t.deepEqual(redis.answer.map((r) => r.data[0]), ['10.5.5.5'], 'not a mesh service: the upstream answers');
+  t.true(redis.flags.includes('ra'));
+  await hub.close();
+  await eventually('the sidecar to see the hub gone', () => (sidecar.clusters.staleAgeMs() > 0 ? true : undefined));
+  const kv = await dig(port, `kv.${NS}`, 'A');
+  t.deepEqual(kv.answer.map((r) => r.data[0]), ['10.5.5.6'], 'the hub is away: the upstream still answers');
 });
