@@ -289,8 +289,13 @@ test('over TCP, pipelined queries are each answered and a malformed one is dropp
   });
   // Two queries and a malformed message in one write, then a third query in two halves.
   socket.write(Buffer.concat([frame(query(1)), frame(query(2)), frame(Buffer.from([1, 2, 3]))]));
+  await eventually('the first two answers', () => (ids.length === 2 ? true : undefined));
+  // Apart in time, so the server reads them apart: the frame must wait for its second half.
+  socket.setNoDelay(true);
   const third = frame(query(3));
   socket.write(third.subarray(0, 5));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(ids.length, 2, 'half a query is not answered');
   socket.write(third.subarray(5));
   await eventually('three answers', () => (ids.length === 3 ? true : undefined));
   t.deepEqual([...ids].sort(), [1, 2, 3]);
