@@ -383,7 +383,12 @@ test('probes: the hub on /health and /ready, the injector on /healthz over HTTPS
   const hub = firstContainer(docOfKind('hub-deployment.yaml', 'Deployment'));
   t.is(at(hub, ['livenessProbe', 'httpGet', 'path']), '/health');
   t.is(at(hub, ['readinessProbe', 'httpGet', 'path']), '/ready');
-  t.deepEqual((hub.ports as Tree[]).map((p) => p.name), ['grpc', 'http']);
+  t.deepEqual((hub.ports as Tree[]).map((p) => [p.name, p.protocol]), [
+    ['grpc', 'TCP'],
+    ['http', 'TCP'],
+    ['dns-udp', 'UDP'],
+    ['dns-tcp', 'TCP'],
+  ]);
   const injector = firstContainer(docOfKind('injector-deployment.yaml', 'Deployment'));
   for (const probe of ['livenessProbe', 'readinessProbe']) {
     t.is(at(injector, [probe, 'httpGet', 'path']), WEBHOOK_PATHS.health);
@@ -391,12 +396,15 @@ test('probes: the hub on /health and /ready, the injector on /healthz over HTTPS
   }
 });
 
-test('the hub Service has grpc (appProtocol grpc) and http ports; the injector Service 443 → https', (t) => {
+test('the hub Service has grpc (appProtocol grpc), http and DNS (UDP and TCP, while dns.listen is not off) ports; the injector Service 443 → https', (t) => {
   const hub = docOfKind('hub-service.yaml', 'Service');
-  t.deepEqual((at(hub, ['spec', 'ports']) as Tree[]).map((p) => [p.name, p.targetPort, p.appProtocol]), [
+  t.deepEqual((at(hub, ['spec', 'ports']) as Tree[]).map((p) => [p.name, p.targetPort, p.appProtocol ?? p.protocol]), [
     ['grpc', 'grpc', 'grpc'],
     ['http', 'http', 'http'],
+    ['dns-udp', 'dns-udp', 'UDP'],
+    ['dns-tcp', 'dns-tcp', 'TCP'],
   ]);
+  t.regex(templates.get('hub-service.yaml')!, /\{\{- if ne \.Values\.hub\.config\.dns\.listen "off" \}\}/);
   const injector = docOfKind('injector-service.yaml', 'Service');
   const [port] = at(injector, ['spec', 'ports']) as Tree[];
   t.is(port!.port, 443);
