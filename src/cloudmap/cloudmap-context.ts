@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Caller } from '../auth/caller.js';
+import type { Action } from '../auth/roles.js';
 import type { Namespace, Service } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { namespaceNotFound, serviceNotFound } from './cloudmap-errors.js';
@@ -49,6 +50,13 @@ export const filterSchema = <N extends string>(names: readonly [N, ...N[]]) =>
     Condition: z.enum(['EQ', 'IN', 'BETWEEN', 'BEGINS_WITH'], { error: 'must be one of EQ, IN, BETWEEN, BEGINS_WITH' }).optional(),
   });
 
+/** The input of the List* operations: a page of at most 100, and filters by these names. */
+export const listInput = <N extends string>(filterNames: readonly [N, ...N[]]) =>
+  z.object({ NextToken: nextToken, MaxResults: maxResults(100), Filters: z.array(filterSchema(filterNames)).optional() });
+
+/** The input of operations on one namespace or service: its id (or ARN). */
+export const byId = z.object({ Id: idSchema });
+
 /** Whether a value passes a filter's condition (EQ is the default and takes the first value). */
 export function matches(value: string, filter: { Values: readonly string[]; Condition?: string | undefined }): boolean {
   switch (filter.Condition ?? 'EQ') {
@@ -70,6 +78,20 @@ export function findNamespace(ctx: CloudMapContext, id: string): Namespace {
 export function findService(ctx: CloudMapContext, id: string): Service {
   const svc = ctx.registry.listServices().find((s) => serviceId(s.namespace, s.name) === id);
   if (svc === undefined) throw serviceNotFound(id);
+  return svc;
+}
+
+/** The namespace with this id, once the caller may take `action` on it. */
+export function checkedNamespace(ctx: CloudMapContext, id: string, action: Action): Namespace {
+  const ns = findNamespace(ctx, id);
+  ctx.caller.require(action, { namespace: ns.name });
+  return ns;
+}
+
+/** The service with this id, once the caller may take `action` on it. */
+export function checkedService(ctx: CloudMapContext, id: string, action: Action): Service {
+  const svc = findService(ctx, id);
+  ctx.caller.require(action, { namespace: svc.namespace, service: svc.name });
   return svc;
 }
 

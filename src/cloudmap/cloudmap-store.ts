@@ -9,7 +9,7 @@ import type { Clock } from '../common/clock.js';
 import { serviceKey } from '../model/names.js';
 import type { RegistryChange } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
-import { namespaceId, serviceId } from './cloudmap-ids.js';
+import { namespaceId, newOperationId, serviceId } from './cloudmap-ids.js';
 
 export type NamespaceType = 'HTTP' | 'DNS_PRIVATE';
 
@@ -135,10 +135,10 @@ export class CloudMapStore {
     else this.tags.set(resourceId, new Map(tags));
   }
 
-  /** Records an operation that has already run (every write here is synchronous). */
-  recordOperation(op: Omit<OperationRecord, 'createdAt' | 'updatedAt'>): OperationRecord {
+  /** Records an operation that has already run and succeeded: every write here completes before it answers. */
+  recordOperation(type: OperationType, target: { namespace: string; service?: string; instance?: string }): OperationRecord {
     const now = this.clock.now();
-    const record: OperationRecord = { ...op, createdAt: now, updatedAt: now };
+    const record: OperationRecord = { id: newOperationId(), type, status: 'SUCCESS', ...target, createdAt: now, updatedAt: now };
     this.operations.set(record.id, record);
     if (this.operations.size > MAX_OPERATIONS) this.operations.delete(this.operations.keys().next().value!);
     return record;

@@ -10,10 +10,10 @@ import { OutriggerError } from '../common/errors.js';
 import { parseWith } from '../model/parse-input.js';
 import type { Instance, Service } from '../registry/model.js';
 import { instanceIdSchema } from '../registry/validation.js';
-import { creatorRequestId, findService, idSchema, maxResults, nextToken, type CloudMapContext, type CloudMapOperation } from './cloudmap-context.js';
+import { checkedService, creatorRequestId, findService, idSchema, maxResults, nextToken, type CloudMapContext, type CloudMapOperation } from './cloudmap-context.js';
 import { cloudMapHealth, instanceAttributes, instanceFields } from './cloudmap-attributes.js';
 import { CloudMapError, instanceNotFound, invalidInput } from './cloudmap-errors.js';
-import { newOperationId, page } from './cloudmap-ids.js';
+import { page } from './cloudmap-ids.js';
 import { hasCustomHealth } from './service-operations.js';
 
 const attributesSchema = z
@@ -66,7 +66,7 @@ const registerInstance: CloudMapOperation = {
       throw err;
     }
     ctx.store.setInstanceRequest(req.InstanceId, req.CreatorRequestId);
-    const op = ctx.store.recordOperation({ id: newOperationId(), type: 'REGISTER_INSTANCE', status: 'SUCCESS', namespace: svc.namespace, service: svc.name, instance: req.InstanceId });
+    const op = ctx.store.recordOperation('REGISTER_INSTANCE', { namespace: svc.namespace, service: svc.name, instance: req.InstanceId });
     return { OperationId: op.id };
   },
 };
@@ -75,11 +75,10 @@ const deregisterInstance: CloudMapOperation = {
   write: true,
   run(input, ctx) {
     const req = parseWith(instanceRef, input);
-    const svc = findService(ctx, req.ServiceId);
-    ctx.caller.require('instance:write', { namespace: svc.namespace, service: svc.name });
+    const svc = checkedService(ctx, req.ServiceId, 'instance:write');
     instanceIn(ctx, svc, req.InstanceId, req.ServiceId);
     ctx.registry.deregister(req.InstanceId);
-    const op = ctx.store.recordOperation({ id: newOperationId(), type: 'DEREGISTER_INSTANCE', status: 'SUCCESS', namespace: svc.namespace, service: svc.name, instance: req.InstanceId });
+    const op = ctx.store.recordOperation('DEREGISTER_INSTANCE', { namespace: svc.namespace, service: svc.name, instance: req.InstanceId });
     return { OperationId: op.id };
   },
 };
@@ -88,8 +87,7 @@ const getInstance: CloudMapOperation = {
   write: false,
   run(input, ctx) {
     const req = parseWith(instanceRef, input);
-    const svc = findService(ctx, req.ServiceId);
-    ctx.caller.require('service:read', { namespace: svc.namespace, service: svc.name });
+    const svc = checkedService(ctx, req.ServiceId, 'service:read');
     const inst = instanceIn(ctx, svc, req.InstanceId, req.ServiceId);
     const creator = ctx.store.instanceRequest(inst.id);
     return { Instance: { Id: inst.id, ...(creator !== undefined ? { CreatorRequestId: creator } : {}), Attributes: instanceAttributes(inst) } };
@@ -100,8 +98,7 @@ const listInstances: CloudMapOperation = {
   write: false,
   run(input, ctx) {
     const req = parseWith(z.object({ ServiceId: idSchema, NextToken: nextToken, MaxResults: maxResults(100) }), input);
-    const svc = findService(ctx, req.ServiceId);
-    ctx.caller.require('service:read', { namespace: svc.namespace, service: svc.name });
+    const svc = checkedService(ctx, req.ServiceId, 'service:read');
     const p = page(ctx.registry.instancesOf(svc.namespace, svc.name), (i) => i.id, req.NextToken, req.MaxResults ?? 100);
     return { Instances: p.items.map((i) => ({ Id: i.id, Attributes: instanceAttributes(i) })), ...(p.nextToken !== undefined ? { NextToken: p.nextToken } : {}) };
   },
@@ -114,8 +111,7 @@ const healthStatus: CloudMapOperation = {
       z.object({ ServiceId: idSchema, Instances: z.array(instanceIdSchema).min(1, { error: 'must name at least one instance, or be left out' }).max(1000).optional(), NextToken: nextToken, MaxResults: maxResults(100) }),
       input,
     );
-    const svc = findService(ctx, req.ServiceId);
-    ctx.caller.require('service:read', { namespace: svc.namespace, service: svc.name });
+    const svc = checkedService(ctx, req.ServiceId, 'service:read');
     const instances = req.Instances === undefined ? ctx.registry.instancesOf(svc.namespace, svc.name) : req.Instances.map((id) => instanceIn(ctx, svc, id, req.ServiceId));
     const p = page(instances, (i) => i.id, req.NextToken, req.MaxResults ?? 100);
     return { Status: Object.fromEntries(p.items.map((i) => [i.id, cloudMapHealth(i.health)])), ...(p.nextToken !== undefined ? { NextToken: p.nextToken } : {}) };
@@ -126,8 +122,7 @@ const updateCustomHealth: CloudMapOperation = {
   write: true,
   run(input, ctx) {
     const req = parseWith(instanceRef.extend({ Status: z.enum(['HEALTHY', 'UNHEALTHY'], { error: 'must be HEALTHY or UNHEALTHY' }) }), input);
-    const svc = findService(ctx, req.ServiceId);
-    ctx.caller.require('instance:write', { namespace: svc.namespace, service: svc.name });
+    const svc = checkedService(ctx, req.ServiceId, 'instance:write');
     instanceIn(ctx, svc, req.InstanceId, req.ServiceId);
     if (!hasCustomHealth(ctx, svc)) {
       throw new CloudMapError('CustomHealthNotFound', `service ${req.ServiceId} was created without HealthCheckCustomConfig, so its instances take no custom health status`, 'failed_precondition');

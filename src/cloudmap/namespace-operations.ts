@@ -9,14 +9,12 @@ import { namespaceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
 import type { Namespace } from '../registry/model.js';
 import {
+  byId,
+  checkedNamespace,
   creatorRequestId,
   epochSeconds,
-  filterSchema,
-  findNamespace,
-  idSchema,
+  listInput,
   matches,
-  maxResults,
-  nextToken,
   str,
   tagMap,
   tagsSchema,
@@ -24,7 +22,7 @@ import {
   type CloudMapOperation,
 } from './cloudmap-context.js';
 import { CloudMapError, invalidInput } from './cloudmap-errors.js';
-import { namespaceArn, namespaceId, newOperationId, page } from './cloudmap-ids.js';
+import { namespaceArn, namespaceId, page } from './cloudmap-ids.js';
 import type { NamespaceType } from './cloudmap-store.js';
 
 const createSchema = z.object({
@@ -59,17 +57,16 @@ function create(type: NamespaceType): CloudMapOperation {
         throw new CloudMapError('DuplicateRequest', `CreatorRequestId ${req.CreatorRequestId} was already used to create namespace ${ctx.store.namespaceByRequest(req.CreatorRequestId)!}`, 'already_exists');
       }
       ctx.registry.createNamespace({ name: req.Name, description: req.Description ?? '' });
-      const operationId = newOperationId();
+      const op = ctx.store.recordOperation('CREATE_NAMESPACE', { namespace: req.Name });
       ctx.store.setNamespace(req.Name, {
         type,
-        operationId,
+        operationId: op.id,
         ...(req.CreatorRequestId !== undefined ? { creatorRequestId: req.CreatorRequestId } : {}),
         ...(req.Vpc !== undefined ? { vpc: req.Vpc } : {}),
         ...(req.Properties?.DnsProperties?.SOA !== undefined ? { soaTtl: req.Properties.DnsProperties.SOA.TTL } : {}),
       });
       ctx.store.setTags(namespaceId(req.Name), tagMap(req.Tags));
-      ctx.store.recordOperation({ id: operationId, type: 'CREATE_NAMESPACE', status: 'SUCCESS', namespace: req.Name });
-      return { OperationId: operationId };
+      return { OperationId: op.id };
     },
   };
 }
@@ -105,18 +102,13 @@ export function namespaceJson(ctx: CloudMapContext, ns: Namespace): Record<strin
 const getNamespace: CloudMapOperation = {
   write: false,
   run(input, ctx) {
-    const req = parseWith(z.object({ Id: idSchema }), input);
-    const ns = findNamespace(ctx, req.Id);
-    ctx.caller.require('namespace:read', { namespace: ns.name });
+    const req = parseWith(byId, input);
+    const ns = checkedNamespace(ctx, req.Id, 'namespace:read');
     return { Namespace: namespaceJson(ctx, ns) };
   },
 };
 
-const listSchema = z.object({
-  NextToken: nextToken,
-  MaxResults: maxResults(100),
-  Filters: z.array(filterSchema(['TYPE', 'NAME', 'HTTP_NAME', 'RESOURCE_OWNER'])).optional(),
-});
+const listSchema = listInput(['TYPE', 'NAME', 'HTTP_NAME', 'RESOURCE_OWNER']);
 
 const listNamespaces: CloudMapOperation = {
   write: false,
@@ -137,11 +129,10 @@ const listNamespaces: CloudMapOperation = {
 const deleteNamespace: CloudMapOperation = {
   write: true,
   run(input, ctx) {
-    const req = parseWith(z.object({ Id: idSchema }), input);
-    const ns = findNamespace(ctx, req.Id);
-    ctx.caller.require('namespace:write', { namespace: ns.name });
+    const req = parseWith(byId, input);
+    const ns = checkedNamespace(ctx, req.Id, 'namespace:write');
     ctx.registry.deleteNamespace(ns.name);
-    const op = ctx.store.recordOperation({ id: newOperationId(), type: 'DELETE_NAMESPACE', status: 'SUCCESS', namespace: ns.name });
+    const op = ctx.store.recordOperation('DELETE_NAMESPACE', { namespace: ns.name });
     return { OperationId: op.id };
   },
 };

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { parseWith } from '../model/parse-input.js';
-import { epochSeconds, filterSchema, matches, maxResults, nextToken, requiredStr, type CloudMapContext, type CloudMapOperation } from './cloudmap-context.js';
+import { epochSeconds, listInput, matches, requiredStr, type CloudMapContext, type CloudMapOperation } from './cloudmap-context.js';
 import { CloudMapError, invalidInput } from './cloudmap-errors.js';
 import { namespaceId, page, serviceId } from './cloudmap-ids.js';
 import type { OperationRecord } from './cloudmap-store.js';
@@ -40,11 +40,7 @@ const getOperation: CloudMapOperation = {
   },
 };
 
-const listSchema = z.object({
-  NextToken: nextToken,
-  MaxResults: maxResults(100),
-  Filters: z.array(filterSchema(['NAMESPACE_ID', 'SERVICE_ID', 'STATUS', 'TYPE', 'UPDATE_DATE'])).optional(),
-});
+const listSchema = listInput(['NAMESPACE_ID', 'SERVICE_ID', 'STATUS', 'TYPE', 'UPDATE_DATE']);
 
 const listOperations: CloudMapOperation = {
   write: false,

@@ -8,15 +8,14 @@ import { serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
 import type { Service } from '../registry/model.js';
 import {
+  byId,
+  checkedService,
   creatorRequestId,
   epochSeconds,
-  filterSchema,
   findNamespace,
-  findService,
   idSchema,
+  listInput,
   matches,
-  maxResults,
-  nextToken,
   str,
   tagMap,
   tagsSchema,
@@ -24,7 +23,7 @@ import {
   type CloudMapOperation,
 } from './cloudmap-context.js';
 import { CloudMapError, invalidInput } from './cloudmap-errors.js';
-import { namespaceId, newOperationId, page, serviceArn, serviceId } from './cloudmap-ids.js';
+import { namespaceId, page, serviceArn, serviceId } from './cloudmap-ids.js';
 import type { ServiceRecord } from './cloudmap-store.js';
 
 const ttl = z.number({ error: 'must be an integer from 0 to 2147483647' }).int({ error: 'must be an integer from 0 to 2147483647' }).min(0, { error: 'must be an integer from 0 to 2147483647' }).max(2_147_483_647, { error: 'must be an integer from 0 to 2147483647' });
@@ -127,18 +126,13 @@ const createService: CloudMapOperation = {
 const getService: CloudMapOperation = {
   write: false,
   run(input, ctx) {
-    const req = parseWith(z.object({ Id: idSchema }), input);
-    const svc = findService(ctx, req.Id);
-    ctx.caller.require('service:read', { namespace: svc.namespace, service: svc.name });
+    const req = parseWith(byId, input);
+    const svc = checkedService(ctx, req.Id, 'service:read');
     return { Service: serviceJson(ctx, svc) };
   },
 };
 
-const listSchema = z.object({
-  NextToken: nextToken,
-  MaxResults: maxResults(100),
-  Filters: z.array(filterSchema(['NAMESPACE_ID', 'RESOURCE_OWNER'])).optional(),
-});
+const listSchema = listInput(['NAMESPACE_ID', 'RESOURCE_OWNER']);
 
 const listServices: CloudMapOperation = {
   write: false,
@@ -167,8 +161,7 @@ const updateService: CloudMapOperation = {
   write: true,
   run(input, ctx) {
     const req = parseWith(updateSchema, input);
-    const svc = findService(ctx, req.Id);
-    ctx.caller.require('service:write', { namespace: svc.namespace, service: svc.name });
+    const svc = checkedService(ctx, req.Id, 'service:write');
     const old = ctx.store.service(svc.namespace, svc.name) ?? { description: '' };
     const update = req.Service;
     if (update.DnsConfig !== undefined && old.dnsConfig === undefined) throw invalidInput('Service.DnsConfig: the service was created without DNS records, and they cannot be added later');
@@ -180,7 +173,7 @@ const updateService: CloudMapOperation = {
       ...(update.DnsConfig !== undefined ? { dnsConfig: { ...old.dnsConfig, DnsRecords: update.DnsConfig.DnsRecords } } : {}),
       ...(update.HealthCheckConfig !== undefined ? { healthCheckConfig: update.HealthCheckConfig } : {}),
     });
-    const op = ctx.store.recordOperation({ id: newOperationId(), type: 'UPDATE_SERVICE', status: 'SUCCESS', namespace: svc.namespace, service: svc.name });
+    const op = ctx.store.recordOperation('UPDATE_SERVICE', { namespace: svc.namespace, service: svc.name });
     return { OperationId: op.id };
   },
 };
@@ -188,9 +181,8 @@ const updateService: CloudMapOperation = {
 const deleteService: CloudMapOperation = {
   write: true,
   run(input, ctx) {
-    const req = parseWith(z.object({ Id: idSchema }), input);
-    const svc = findService(ctx, req.Id);
-    ctx.caller.require('service:write', { namespace: svc.namespace, service: svc.name });
+    const req = parseWith(byId, input);
+    const svc = checkedService(ctx, req.Id, 'service:write');
     ctx.registry.deleteService(svc.namespace, svc.name);
     return {};
   },
