@@ -149,3 +149,16 @@ test('without access keys every Cloud Map call is refused with a clear reason', 
   t.is(e.name, 'UnrecognizedClientException');
   t.regex(e.message, /not one the hub accepts \(cloudmap\.access_keys\)/);
 });
+
+test('Cloud Map writes count against the key\'s write allowance, as writes on every API do', async (t) => {
+  const hub = await startCloudMapHub(t, { limits: { writes_per_second: 0.001, write_burst: 2 } });
+  const sd = hub.sdk();
+  await createNs(sd, 'a.local');
+  await createNs(sd, 'b.local');
+  const e = await refusal(t, createNs(sd, 'c.local'));
+  t.is(e.name, 'RequestLimitExceeded');
+  t.regex(e.message, /too many writes by AKIAOUTRIGGERADMIN01/);
+  t.is(hub.hub.registry.getNamespace('c.local'), undefined);
+  t.like(lastAudit(hub), { op: 'CreateHttpNamespace', who: ADMIN_KEY.id, result: 'rate_limited' });
+  t.is((await sd.send(new ListNamespacesCommand({}))).Namespaces?.length, 2, 'reads are not limited');
+});

@@ -105,9 +105,11 @@ test('the KECS flow: namespace, service, two tasks, discovery, custom health, di
   t.deepEqual((await sd.send(new GetInstancesHealthStatusCommand({ ServiceId: serviceId }))).Status, { task1: 'HEALTHY', task2: 'UNHEALTHY' });
   t.is(hub.hub.registry.getInstance('task2')?.health, 'UNHEALTHY', 'the registry holds the reported health');
 
-  // The other dialects read the same registry: REST discovery and the anonymous DNS answer.
+  // The other dialects read the same registry: REST and gRPC discovery, and the anonymous DNS answer.
   const rest = await hub.rest('GET', `/api/v1/discover?namespace=${NS}&service_name=backend`, hub.admin);
   t.deepEqual(rest.json.data.services.map((i: { id: string }) => i.id), ['task1']);
+  const grpc = (await hub.grpc('Discover', { namespace: NS, service: 'backend', any_health: true }, hub.admin)) as { instances: Array<{ id: string; address: string; metadata: Record<string, string> }> };
+  t.deepEqual(grpc.instances.map((i) => [i.id, i.address, i.metadata.ECS_SERVICE]), [['task1', '10.1.0.1', 'backend'], ['task2', '10.1.0.2', 'backend']]);
   // 6. dig answers with the healthy task's address only, with the DnsConfig TTL.
   const answer = await dig(hub.addresses.dnsPort!, `backend.${NS}`, 'A');
   t.is(answer.status, 'NOERROR');
@@ -131,6 +133,8 @@ test('the KECS flow: namespace, service, two tasks, discovery, custom health, di
   const writes = hub.logs.filter((l) => l.msg === 'audit' && l.api === 'cloudmap');
   t.true(writes.some((l) => l.op === 'RegisterInstance' && l.who === 'AKIAOUTRIGGERADMIN01' && l.via === 'aws-sigv4' && l.result === 'ok'));
   t.false(hub.logText().includes('adminSecretKey'));
+  const metrics = await hub.hub.metrics.register.metrics();
+  t.regex(metrics, /outrigger_hub_api_requests_total\{api="cloudmap",route="DiscoverInstances",code="200"\} \d+/);
 });
 
 test('an instance registered over REST is discovered through Cloud Map, with stable ids for what Cloud Map did not create', async (t) => {

@@ -8,6 +8,9 @@ import path from 'node:path';
 import { ServiceDiscoveryClient, type ServiceDiscoveryClientConfig } from '@aws-sdk/client-servicediscovery';
 import { startAuthHub, type AuthHub } from './auth-hub.js';
 
+// The SDK warns once per process that its releases from 2027 need Node 22; this project runs on Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 export interface TestKey {
   id: string;
   secret: string;
