@@ -9,7 +9,7 @@ import type { Action } from '../auth/roles.js';
 import type { Namespace, Service } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
 import { namespaceNotFound, serviceNotFound } from './cloudmap-errors.js';
-import { idOrArn, namespaceId, serviceId, type ArnParts } from './cloudmap-ids.js';
+import { idOrArn, type ArnParts } from './cloudmap-ids.js';
 import type { CloudMapStore } from './cloudmap-store.js';
 
 export interface CloudMapContext {
@@ -70,13 +70,15 @@ export function matches(value: string, filter: { Values: readonly string[]; Cond
 }
 
 export function findNamespace(ctx: CloudMapContext, id: string): Namespace {
-  const ns = ctx.registry.listNamespaces().find((n) => namespaceId(n.name) === id);
+  const name = ctx.store.namespaceName(id);
+  const ns = name === undefined ? undefined : ctx.registry.getNamespace(name);
   if (ns === undefined) throw namespaceNotFound(id);
   return ns;
 }
 
 export function findService(ctx: CloudMapContext, id: string): Service {
-  const svc = ctx.registry.listServices().find((s) => serviceId(s.namespace, s.name) === id);
+  const names = ctx.store.serviceName(id);
+  const svc = names === undefined ? undefined : ctx.registry.getService(names.namespace, names.name);
   if (svc === undefined) throw serviceNotFound(id);
   return svc;
 }

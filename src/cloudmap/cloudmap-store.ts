@@ -71,6 +71,9 @@ export class CloudMapStore {
   private readonly revisions = new Map<string, number>();
   /** Instance id → the CreatorRequestId it was registered with. */
   private readonly instanceRequests = new Map<string, string>();
+  /** Ids back to names, so resolving an id is a lookup rather than a hash of every name. */
+  private readonly namespaceNames = new Map<string, string>();
+  private readonly serviceNames = new Map<string, { namespace: string; name: string }>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -78,6 +81,18 @@ export class CloudMapStore {
     private readonly clock: Clock,
   ) {
     this.unsubscribe = registry.subscribe((change) => this.follow(change));
+    for (const ns of registry.listNamespaces()) this.namespaceNames.set(namespaceId(ns.name), ns.name);
+    for (const s of registry.listServices()) this.serviceNames.set(serviceId(s.namespace, s.name), { namespace: s.namespace, name: s.name });
+  }
+
+  /** The name of the namespace with this id, if it exists. */
+  namespaceName(id: string): string | undefined {
+    return this.namespaceNames.get(id);
+  }
+
+  /** The namespace and name of the service with this id, if it exists. */
+  serviceName(id: string): { namespace: string; name: string } | undefined {
+    return this.serviceNames.get(id);
   }
 
   close(): void {
@@ -156,14 +171,26 @@ export class CloudMapStore {
     if (change.kind === 'instance') {
       this.revisions.set(serviceKey(change.instance.service, change.instance.namespace), change.version);
       if (change.op === 'remove') this.instanceRequests.delete(change.instance.id);
-    } else if (change.kind === 'service' && change.op === 'remove') {
+    } else if (change.kind === 'service') {
       const s = change.service;
+      const id = serviceId(s.namespace, s.name);
+      if (change.op === 'upsert') {
+        this.serviceNames.set(id, { namespace: s.namespace, name: s.name });
+        return;
+      }
+      this.serviceNames.delete(id);
       this.services.delete(serviceKey(s.name, s.namespace));
       this.revisions.delete(serviceKey(s.name, s.namespace));
-      this.tags.delete(serviceId(s.namespace, s.name));
-    } else if (change.kind === 'namespace' && change.op === 'remove') {
-      this.namespaces.delete(change.namespace.name);
-      this.tags.delete(namespaceId(change.namespace.name));
+      this.tags.delete(id);
+    } else {
+      const name = change.namespace.name;
+      if (change.op === 'upsert') {
+        this.namespaceNames.set(namespaceId(name), name);
+        return;
+      }
+      this.namespaceNames.delete(namespaceId(name));
+      this.namespaces.delete(name);
+      this.tags.delete(namespaceId(name));
     }
   }
 }

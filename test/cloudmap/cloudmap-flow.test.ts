@@ -22,8 +22,10 @@ import {
   ResourceInUse,
   UpdateInstanceCustomHealthStatusCommand,
 } from '@aws-sdk/client-servicediscovery';
+import { ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { startCloudMapHub } from '../helpers/cloudmap-hub.js';
 import { dig } from '../helpers/dig.js';
+import { AdsTestStream } from '../helpers/xds-ads-client.js';
 
 const NS = 'demo.local';
 
@@ -110,6 +112,11 @@ test('the KECS flow: namespace, service, two tasks, discovery, custom health, di
   t.deepEqual(rest.json.data.services.map((i: { id: string }) => i.id), ['task1']);
   const grpc = (await hub.grpc('Discover', { namespace: NS, service: 'backend', any_health: true }, hub.admin)) as { instances: Array<{ id: string; address: string; metadata: Record<string, string> }> };
   t.deepEqual(grpc.instances.map((i) => [i.id, i.address, i.metadata.ECS_SERVICE]), [['task1', '10.1.0.1', 'backend'], ['task2', '10.1.0.2', 'backend']]);
+  const ads = AdsTestStream.open(hub.addresses.grpc, 'kecs-reader', hub.admin);
+  t.teardown(() => ads.closeClient());
+  ads.request(ENDPOINT_TYPE_URL, [`backend.${NS}`]);
+  const eds = JSON.stringify((await ads.next()).resources);
+  t.true(eds.includes('10.1.0.1') && eds.includes('10.1.0.2'), 'xDS carries both tasks, each with its health');
   // 6. dig answers with the healthy task's address only, with the DnsConfig TTL.
   const answer = await dig(hub.addresses.dnsPort!, `backend.${NS}`, 'A');
   t.is(answer.status, 'NOERROR');
