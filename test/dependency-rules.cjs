@@ -15,12 +15,14 @@ const MAY_IMPORT = {
   tls: ['common', 'model'],
   // The DNS answerer and server, shared by the hub (over the registry) and the sidecar (over its xDS view).
   dns: ['common', 'model'],
+  // The AWS Cloud Map dialect: registry calls, the hub's access check, the HTTP body pieces.
+  cloudmap: ['common', 'model', 'registry', 'http', 'auth'],
   metrics: ['common', 'model', 'registry'],
   config: ['common', 'model', 'registry', 'health', 'auth'],
   xds: ['common', 'model', 'registry', 'balancers', 'metrics'],
   proxy: ['common', 'model', 'balancers', 'metrics'],
   k8s: ['common', 'model', 'registry', 'health', 'http', 'config'],
-  hub: ['common', 'model', 'registry', 'balancers', 'http', 'wire', 'auth', 'tls', 'metrics', 'config', 'xds', 'k8s', 'dns'],
+  hub: ['common', 'model', 'registry', 'balancers', 'http', 'wire', 'auth', 'tls', 'metrics', 'config', 'xds', 'k8s', 'dns', 'cloudmap'],
   sidecar: ['common', 'model', 'balancers', 'health', 'http', 'wire', 'metrics', 'config', 'xds', 'proxy', 'dns'],
   demo: ['common', 'model', 'config', 'auth', 'hub', 'sidecar'],
   cli: ['common', 'model', 'config', 'hub', 'sidecar', 'k8s', 'demo', 'wire', 'http', 'tls'],

@@ -6,12 +6,15 @@
  *    presented must be valid: a bad one is refused even when a certificate would do;
  * 2. a client certificate the TLS handshake verified: its SPIFFE id, else its CN;
  * 3. nothing: the anonymous policy when it is on, else refused.
+ * A request signed with AWS Signature V4 (the Cloud Map API) is proved by its signature alone:
+ * it never falls back to a certificate or the anonymous policy.
  */
 import type { PeerCertificate } from 'node:tls';
 import type { Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import type { Bindings } from './bindings.js';
 import type { Identity } from './identity.js';
+import type { SignatureVerifier, SignedRequest } from './signed-request.js';
 import { ALL } from './scope.js';
 import type { StaticTokens } from './static-tokens.js';
 import type { TokenRecord } from './token-file.js';
@@ -22,6 +25,8 @@ export interface Credentials {
   readonly token?: string;
   /** The client certificate, when the TLS handshake verified one against the client CA. */
   readonly certificate?: PeerCertificate;
+  /** A request that must carry an AWS Signature V4 (the Cloud Map API), signed or not. */
+  readonly signed?: SignedRequest;
 }
 
 /** A kind of bearer token other than the static ones: JWTs, Kubernetes ServiceAccount tokens. */
@@ -42,6 +47,8 @@ export interface AuthenticatorOptions {
   trustDomain: string;
   /** The identity of callers that present nothing; undefined refuses them. */
   anonymous?: Identity;
+  /** Checks AWS Signature V4 against the configured access keys; undefined refuses every signed request. */
+  signatures?: SignatureVerifier;
 }
 
 export const unauthenticated = (why: string): OutriggerError => new OutriggerError('unauthenticated', why);
@@ -91,6 +98,10 @@ export class Authenticator {
   }
 
   async authenticate(credentials: Credentials): Promise<Identity> {
+    if (credentials.signed !== undefined) {
+      if (this.options.signatures === undefined) throw unauthenticated('AWS Signature V4 is not accepted: the hub has no access keys (cloudmap.access_keys)');
+      return this.options.signatures.verify(credentials.signed);
+    }
     if (credentials.token !== undefined) return this.fromToken(credentials.token);
     if (credentials.certificate !== undefined) return this.fromCertificate(credentials.certificate);
     if (this.options.anonymous !== undefined) return this.options.anonymous;

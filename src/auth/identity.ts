@@ -6,11 +6,11 @@
 import type { Role } from './roles.js';
 import { ALL, type Scope } from './scope.js';
 
-export const IDENTITY_KINDS = ['token', 'jwt', 'kubernetes', 'certificate', 'anonymous', 'open'] as const;
+export const IDENTITY_KINDS = ['token', 'jwt', 'kubernetes', 'certificate', 'aws-sigv4', 'anonymous', 'open'] as const;
 export type IdentityKind = (typeof IDENTITY_KINDS)[number];
 
 export interface Identity {
-  /** Stable and safe to log: a token's id, a JWT's subject, `system:serviceaccount:ns:sa`, a SPIFFE id. Never a secret. */
+  /** Stable and safe to log: a token's id, a JWT's subject, `system:serviceaccount:ns:sa`, a SPIFFE id, an AWS access key id. Never a secret. */
   readonly name: string;
   readonly kind: IdentityKind;
   readonly role: Role;

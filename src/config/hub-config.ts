@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
 import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { listenPort } from '../model/port.js';
+import { cloudMapConfigSchema } from './cloudmap-config.js';
 import { dnsConfigSchema } from './dns-config.js';
 import { authConfigSchema, limitsConfigSchema, tlsConfigSchema } from './hub-security-config.js';
 
@@ -46,6 +47,7 @@ export const hubConfigSchema = z.strictObject({
     .default({ max_body_bytes: 1024 * 1024 }),
   data_dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).default('~/.outrigger').describe('Where the hub keeps its files (the tokens file, the bootstrap token); "~/" is the home directory'),
   auth: authConfigSchema.prefault({}),
+  cloudmap: cloudMapConfigSchema.prefault({}),
   tls: tlsConfigSchema.prefault({}),
   limits: limitsConfigSchema.prefault({}),
   watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),

@@ -45,10 +45,20 @@ function tooLarge(max: number): OutriggerError {
 export async function readJsonBody(req: http.IncomingMessage, maxBytes: number): Promise<unknown> {
   if (!hasBody(req)) return undefined;
   checkContentType(req.headers['content-type']);
+  const raw = await readRawBody(req, maxBytes);
+  if (raw.length === 0) return undefined;
+  return parseJson(raw);
+}
+
+/**
+ * Reads a request body of at most maxBytes as bytes (empty when there is none), for callers that
+ * need them as sent (a signature covers them). Over the limit it stops keeping data at once.
+ */
+export async function readRawBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  if (!hasBody(req)) return Buffer.alloc(0);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-
-  const raw = await new Promise<Buffer>((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const cleanup = (): void => {
@@ -83,8 +93,6 @@ export async function readJsonBody(req: http.IncomingMessage, maxBytes: number):
     req.on('close', onGone);
     req.on('error', onGone);
   });
-  if (raw.length === 0) return undefined;
-  return parseJson(raw);
 }
 
 /** Decodes strict UTF-8 and parses JSON, naming the line and column of the first error. */

@@ -2,6 +2,7 @@
  * The hub's security wiring from its config: the static tokens (bootstrapped on a first start),
  * the authenticator, the access control every surface uses, and the write and stream limits.
  */
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { AccessControl } from '../auth/access-control.js';
@@ -10,7 +11,9 @@ import { Bindings } from '../auth/bindings.js';
 import { bootstrapAdminToken } from '../auth/bootstrap-token.js';
 import { sameGrant, type Identity } from '../auth/identity.js';
 import { StaticTokens } from '../auth/static-tokens.js';
+import { SigV4Verifier, type AccessKey } from '../cloudmap/sigv4-verifier.js';
 import type { Clock, TimerHandle } from '../common/clock.js';
+import { OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import type { HubConfig } from '../config/hub-config.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
@@ -50,6 +53,8 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
   // JWT and ServiceAccount token verifiers: filled by start(), before the listeners open.
   const verifiers: BearerVerifier[] = [];
   let hubVerifiers: HubVerifiers | undefined;
+  // The Cloud Map API's access keys: their secrets are read by start(), before the listeners open.
+  const signatures = new SigV4Verifier(config.cloudmap.region, deps.clock);
   const authenticator = auth.enabled
     ? new Authenticator({
         clock: deps.clock,
@@ -58,6 +63,7 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
         bindings,
         trustDomain: auth.trust_domain,
         ...(anonymous !== undefined ? { anonymous } : {}),
+        signatures,
       })
     : undefined;
   const access = new AccessControl({
@@ -103,6 +109,8 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
       // Key files first: a bad one fails the start before a first start writes anything.
       hubVerifiers = await createBearerVerifiers(auth, { clock: deps.clock, logger, bindings, resolvePath: expandHome });
       verifiers.push(...hubVerifiers.verifiers);
+      signatures.setKeys(await readAccessKeys(config));
+      if (config.cloudmap.enabled && signatures.size === 0) logger.info('cloudmap: no access keys (cloudmap.access_keys): every Cloud Map call is refused');
       const bootstrapped = await bootstrapAdminToken(tokensPath, bootstrapPath, deps.clock.now());
       if (bootstrapped) logger.info('auth: first start: wrote a bootstrap admin token, readable only by this user', { path: bootstrapPath, tokens_file: tokensPath });
       tokens.load();
@@ -117,4 +125,22 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
       hubVerifiers?.close();
     },
   };
+}
+
+/** The configured Cloud Map access keys with their secrets; a secret file that cannot be used fails the start, naming its key. */
+async function readAccessKeys(config: HubConfig): Promise<AccessKey[]> {
+  const keys: AccessKey[] = [];
+  for (const [i, k] of config.cloudmap.access_keys.entries()) {
+    const where = `cloudmap.access_keys[${i}].secret_access_key_file`;
+    let secret: string;
+    try {
+      secret = (await readFile(expandHome(k.secret_access_key_file), 'utf8')).replace(/\r?\n$/, '');
+    } catch (err) {
+      throw new OutriggerError('config_invalid', `${where}: cannot read ${k.secret_access_key_file}: ${(err as Error).message}`, where);
+    }
+    // AWS secret access keys are 40 characters; anything much shorter is a mistake, or guessable.
+    if (secret.length < 16 || /\s/.test(secret)) throw new OutriggerError('config_invalid', `${where}: the secret must be at least 16 characters without spaces or line breaks`, where);
+    keys.push({ accessKeyId: k.access_key_id, secretAccessKey: secret, role: k.role, scopes: k.scopes, ...(k.reads !== undefined ? { reads: k.reads } : {}) });
+  }
+  return keys;
 }

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { StaticTokens } from '../auth/static-tokens.js';
+import { createCloudMapHandler, isCloudMapRequest } from '../cloudmap/cloudmap-handler.js';
+import { CloudMapStore } from '../cloudmap/cloudmap-store.js';
 import { createPolicyRegistry } from '../balancers/builtin-policies.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
@@ -60,6 +62,8 @@ export class Hub {
   private readonly grpcServer: grpc.Server;
   private readonly rest: http.RequestListener;
   private readonly dns: DnsServer | undefined;
+  /** Cloud Map's own state beside the registry; undefined when `cloudmap.enabled` is off. */
+  private readonly cloudMapStore: CloudMapStore | undefined;
   /** Made at start, once the TLS files (if any) are read. */
   private httpServer: http.Server | https.Server | undefined;
   private tls: HubTls | undefined;
@@ -104,7 +108,7 @@ export class Hub {
       maxConcurrentInitial: config.xds.max_concurrent_initial,
     });
     this.grpcServer = new grpc.Server(grpcServerOptions(config.limits));
-    this.rest = createRestHandler({
+    const rest = createRestHandler({
       registry: this.registry,
       metrics: this.metrics,
       logger: this.logger.child({ component: 'rest' }),
@@ -116,7 +120,27 @@ export class Hub {
       writeLimiter: this.security.writeLimiter,
       ...(this.security.tokens !== undefined ? { tokens: this.security.tokens } : {}),
     });
+    this.cloudMapStore = config.cloudmap.enabled ? new CloudMapStore(this.registry, this.clock) : undefined;
+    const cloudMap = this.createCloudMapHandler(this.cloudMapStore);
+    // Cloud Map rides the HTTP port: `POST /` with its X-Amz-Target header, which no REST route takes.
+    this.rest = cloudMap === undefined ? rest : (req, res) => (isCloudMapRequest(req) ? cloudMap(req, res) : rest(req, res));
     this.dns = this.createDnsServer();
+  }
+
+  private createCloudMapHandler(store: CloudMapStore | undefined): http.RequestListener | undefined {
+    if (store === undefined) return undefined;
+    const { region, account_id: accountId } = this.config.cloudmap;
+    return createCloudMapHandler({
+      registry: this.registry,
+      store,
+      arn: { region, accountId },
+      access: this.security.access,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'cloudmap' }),
+      maxBodyBytes: this.config.rest.max_body_bytes,
+      limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
+      count: (operation, code) => this.metrics.requests.inc({ api: 'cloudmap', route: operation, code }),
+    });
   }
 
   /** The DNS server over the registry, through the same access check (every query is anonymous); undefined when `dns.listen` is off. */
@@ -211,6 +235,7 @@ export class Hub {
     if (this.stopping) return;
     this.stopping = true;
     this.kubernetes?.stop();
+    this.cloudMapStore?.close();
     this.security.close();
     this.tls?.close();
     this.registry.stop();

@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '../common/logger.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Registry } from '../registry/registry.js';
 import { ClientGoneError, DEFAULT_MAX_BODY_BYTES, readJsonBody } from '../http/body.js';
+import { clientAddress } from '../http/client-address.js';
 import { drainRequest, type DrainLimits } from '../http/drain.js';
 import { errorReply, writeReply, type HttpReply } from '../http/response.js';
 import { Router } from '../http/router.js';
@@ -162,12 +163,6 @@ function requestUrl(target: string): URL {
   } catch {
     throw new OutriggerError('invalid_argument', `the request target ${JSON.stringify(shorten(target))} is not a valid URL`, 'path');
   }
-}
-
-/** The client's address, IPv4-mapped IPv6 written as plain IPv4 so one client has one bucket. */
-function clientAddress(req: http.IncomingMessage): string {
-  const address = req.socket.remoteAddress ?? 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 function shorten(s: string): string {
