@@ -69,17 +69,25 @@ export function matches(value: string, filter: { Values: readonly string[]; Cond
   }
 }
 
+/**
+ * The namespace with this id. One the caller may not read is not found, as a missing one is: ids
+ * are derived from names, so anyone can work out the id of a name they guess, and the answer
+ * must not tell whether that name exists.
+ */
 export function findNamespace(ctx: CloudMapContext, id: string): Namespace {
   const name = ctx.store.namespaceName(id);
   const ns = name === undefined ? undefined : ctx.registry.getNamespace(name);
-  if (ns === undefined) throw namespaceNotFound(id);
+  const reads = ctx.caller.reads;
+  if (ns === undefined || (reads !== undefined && !reads.namespace(ns.name))) throw namespaceNotFound(id);
   return ns;
 }
 
+/** The service with this id; one the caller may not read is not found (see findNamespace). */
 export function findService(ctx: CloudMapContext, id: string): Service {
   const names = ctx.store.serviceName(id);
   const svc = names === undefined ? undefined : ctx.registry.getService(names.namespace, names.name);
-  if (svc === undefined) throw serviceNotFound(id);
+  const reads = ctx.caller.reads;
+  if (svc === undefined || (reads !== undefined && !reads.service(svc.namespace, svc.name))) throw serviceNotFound(id);
   return svc;
 }
 

@@ -405,6 +405,10 @@ test('the hub Service has grpc (appProtocol grpc), http and DNS (UDP and TCP, wh
     ['dns-tcp', 'dns-tcp', 'TCP'],
   ]);
   t.regex(templates.get('hub-service.yaml')!, /\{\{- if ne \.Values\.hub\.config\.dns\.listen "off" \}\}/);
+  // The AWS SDKs send DiscoverInstances to data-<host>: a second name for the hub's HTTP port.
+  const data = docOfKind('hub-data-service.yaml', 'Service');
+  t.deepEqual((at(data, ['spec', 'ports']) as Tree[]).map((p) => [p.name, p.targetPort]), [['http', 'http']]);
+  t.regex(templates.get('hub-data-service.yaml')!, /name: \{\{ printf "data-%s" \(include "outrigger\.hub\.fullname" \.\)/);
   const injector = docOfKind('injector-service.yaml', 'Service');
   const [port] = at(injector, ['spec', 'ports']) as Tree[];
   t.is(port!.port, 443);

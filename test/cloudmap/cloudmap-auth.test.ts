@@ -2,7 +2,8 @@
  * Signature V4 on the Cloud Map API: the AWS SDK's ordinary credentials work; a tampered
  * signature, a wrong secret, an unknown key id, a date beyond AWS's 5 minutes and an unsigned
  * request are refused, audited, and change nothing. A key whose scopes do not cover a namespace
- * gets AccessDeniedException, as its role and scopes would refuse it on any other API.
+ * it may read but not write gets AccessDeniedException, as its role and scopes would refuse it on
+ * any other API; one it may not read is not found, as a missing one is.
  */
 import { createHash } from 'node:crypto';
 import test from 'ava';
@@ -11,6 +12,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import {
   CreateHttpNamespaceCommand,
   CreateServiceCommand,
+  GetNamespaceCommand,
   ListNamespacesCommand,
   RegisterInstanceCommand,
   type ServiceDiscoveryClient,
@@ -116,8 +118,9 @@ test('an unsigned request, or one without x-amz-target signed, is refused', asyn
   t.deepEqual(hub.hub.registry.listNamespaces(), []);
 });
 
-test('a key whose scopes do not cover the namespace gets AccessDeniedException, and nothing changes', async (t) => {
-  const hub = await startCloudMapHub(t);
+test('a key that may read a namespace but not write it gets AccessDeniedException; one that may not read it gets what a missing id gets; nothing changes', async (t) => {
+  const viewerKey = { id: 'AKIAOUTRIGGERVIEW001', secret: 'viewSecretKey0123456789abcdefghijklmnopq', role: 'viewer', scopes: ['demo.local'] };
+  const hub = await startCloudMapHub(t, {}, [ADMIN_KEY, DEMO_OPERATOR, OTHER_OPERATOR, viewerKey]);
   const admin = hub.sdk();
   const nsOp = await admin.send(new CreateHttpNamespaceCommand({ Name: 'demo.local' }));
   t.truthy(nsOp.OperationId);
@@ -125,13 +128,24 @@ test('a key whose scopes do not cover the namespace gets AccessDeniedException, 
   const svc = await admin.send(new CreateServiceCommand({ Name: 'backend', NamespaceId: nsId }));
   const attributes = { AWS_INSTANCE_IPV4: '10.1.0.9', AWS_INSTANCE_PORT: '80' };
 
-  const other = hub.sdk(OTHER_OPERATOR);
-  const denied = await refusal(t, other.send(new RegisterInstanceCommand({ ServiceId: svc.Service!.Id!, InstanceId: 'intruder', Attributes: attributes })));
+  const viewer = hub.sdk(viewerKey);
+  const denied = await refusal(t, viewer.send(new RegisterInstanceCommand({ ServiceId: svc.Service!.Id!, InstanceId: 'intruder', Attributes: attributes })));
   t.is(denied.name, 'AccessDeniedException');
   t.is(denied.$metadata.httpStatusCode, 403);
-  t.regex(denied.message, /instance:write on backend\.demo\.local is not allowed for aws-sigv4 AKIAOUTRIGGEROTHER01 \(operator; scopes other\.local\)/);
+  t.regex(denied.message, /instance:write on backend\.demo\.local is not allowed for aws-sigv4 AKIAOUTRIGGERVIEW001 \(viewer; scopes demo\.local\)/);
   t.is(hub.hub.registry.getInstance('intruder'), undefined);
-  t.like(lastAudit(hub), { op: 'RegisterInstance', who: OTHER_OPERATOR.id, via: 'aws-sigv4', action: 'instance:write', result: 'permission_denied' });
+  t.like(lastAudit(hub), { op: 'RegisterInstance', who: viewerKey.id, via: 'aws-sigv4', action: 'instance:write', result: 'permission_denied' });
+
+  // Ids are derived from names, so a key that may not read the service must not learn it exists.
+  const other = hub.sdk(OTHER_OPERATOR);
+  const hidden = await refusal(t, other.send(new RegisterInstanceCommand({ ServiceId: svc.Service!.Id!, InstanceId: 'intruder', Attributes: attributes })));
+  const missing = await refusal(t, other.send(new RegisterInstanceCommand({ ServiceId: 'srv-doesnotexist0000', InstanceId: 'intruder', Attributes: attributes })));
+  t.is(hidden.name, 'ServiceNotFound');
+  t.is(missing.name, 'ServiceNotFound');
+  t.is(hidden.message.replace(svc.Service!.Id!, 'ID'), missing.message.replace('srv-doesnotexist0000', 'ID'));
+  const nsHidden = await refusal(t, other.send(new GetNamespaceCommand({ Id: nsId })));
+  t.is(nsHidden.name, 'NamespaceNotFound');
+  t.is(hub.hub.registry.getInstance('intruder'), undefined);
   t.deepEqual((await other.send(new ListNamespacesCommand({}))).Namespaces, [], 'a listing leaves out what the key may not read');
 
   // An operator of the namespace registers, but only an admin creates namespaces, as over REST.
