@@ -3,6 +3,7 @@ import { durationSchema } from '../common/duration.js';
 import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { listenPort } from '../model/port.js';
 import { cloudMapConfigSchema } from './cloudmap-config.js';
+import { consulConfigSchema } from './consul-config.js';
 import { dnsConfigSchema } from './dns-config.js';
 import { authConfigSchema, limitsConfigSchema, tlsConfigSchema } from './hub-security-config.js';
 
@@ -48,6 +49,7 @@ export const hubConfigSchema = z.strictObject({
   data_dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).default('~/.outrigger').describe('Where the hub keeps its files (the tokens file, the bootstrap token); "~/" is the home directory'),
   auth: authConfigSchema.prefault({}),
   cloudmap: cloudMapConfigSchema.prefault({}),
+  consul: consulConfigSchema.prefault({}),
   tls: tlsConfigSchema.prefault({}),
   limits: limitsConfigSchema.prefault({}),
   watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),

@@ -6,6 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { StaticTokens } from '../auth/static-tokens.js';
 import { createCloudMapHandler, isCloudMapRequest } from '../cloudmap/cloudmap-handler.js';
 import { CloudMapStore } from '../cloudmap/cloudmap-store.js';
+import { BlockingQueries } from '../consul/consul-blocking.js';
+import { createConsulHandler, isConsulRequest } from '../consul/consul-handler.js';
 import { createPolicyRegistry } from '../balancers/builtin-policies.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
@@ -64,6 +66,8 @@ export class Hub {
   private readonly dns: DnsServer | undefined;
   /** Cloud Map's own state beside the registry; undefined when `cloudmap.enabled` is off. */
   private readonly cloudMapStore: CloudMapStore | undefined;
+  /** The Consul API's blocking reads; undefined when `consul.enabled` is off. */
+  private readonly consulQueries: BlockingQueries | undefined;
   /** Made at start, once the TLS files (if any) are read. */
   private httpServer: http.Server | https.Server | undefined;
   private tls: HubTls | undefined;
@@ -123,7 +127,14 @@ export class Hub {
     this.cloudMapStore = config.cloudmap.enabled ? new CloudMapStore(this.registry, this.clock) : undefined;
     const cloudMap = this.createCloudMapHandler(this.cloudMapStore);
     // Cloud Map rides the HTTP port: `POST /` with its X-Amz-Target header, which no REST route takes.
-    this.rest = cloudMap === undefined ? rest : (req, res) => (isCloudMapRequest(req) ? cloudMap(req, res) : rest(req, res));
+    this.consulQueries = config.consul.enabled ? new BlockingQueries(this.registry, this.clock, { maxQueries: config.consul.max_blocking_queries, maxPerIdentity: config.consul.max_blocking_queries_per_identity }) : undefined;
+    const consul = this.createConsulHandler(this.consulQueries);
+    // Dialects ride the HTTP port ahead of REST: Cloud Map is `POST /` with its X-Amz-Target header, Consul is `/v1/...`; no REST route takes either.
+    this.rest = (req, res) => {
+      if (cloudMap !== undefined && isCloudMapRequest(req)) cloudMap(req, res);
+      else if (consul !== undefined && isConsulRequest(req)) consul(req, res);
+      else rest(req, res);
+    };
     this.dns = this.createDnsServer();
   }
 
@@ -140,6 +151,26 @@ export class Hub {
       maxBodyBytes: this.config.rest.max_body_bytes,
       limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
       count: (operation, code) => this.metrics.requests.inc({ api: 'cloudmap', route: operation, code }),
+    });
+  }
+
+  private createConsulHandler(blocking: BlockingQueries | undefined): http.RequestListener | undefined {
+    if (blocking === undefined) return undefined;
+    const c = this.config.consul;
+    return createConsulHandler({
+      registry: this.registry,
+      blocking,
+      access: this.security.access,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'consul' }),
+      maxBodyBytes: this.config.rest.max_body_bytes,
+      site: { datacenter: c.datacenter, nodeName: c.node_name, defaultNamespace: c.default_namespace || this.config.default_namespace },
+      leader: () => {
+        const address = this.httpServer?.address();
+        return typeof address === 'object' && address !== null ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${this.config.bind}:${this.config.http_port}`;
+      },
+      limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
+      count: (route, code) => this.metrics.requests.inc({ api: 'consul', route, code }),
     });
   }
 
@@ -236,6 +267,7 @@ export class Hub {
     this.stopping = true;
     this.kubernetes?.stop();
     this.cloudMapStore?.close();
+    this.consulQueries?.close();
     this.security.close();
     this.tls?.close();
     this.registry.stop();
