@@ -187,6 +187,11 @@ export class Hub {
     });
   }
 
+  /** Consul blocking reads waiting now (for tests and diagnostics). */
+  get consulBlockingQueries(): number {
+    return this.consulQueries?.waiting ?? 0;
+  }
+
   /** The static tokens; undefined with auth off. */
   get tokens(): StaticTokens | undefined {
     return this.security.tokens;
