@@ -86,7 +86,7 @@ export const tlsConfigSchema = z
   });
 
 export const limitsConfigSchema = z.strictObject({
-  writes_per_second: z.number({ error: 'must be a number of writes per second, 0 to turn the limit off' }).min(0, { error: 'must be a number of writes per second, 0 to turn the limit off' }).default(200).describe('Writes (REST, gRPC, Session and Cloud Map) per second allowed per identity; 0 turns the limit off'),
+  writes_per_second: z.number({ error: 'must be a number of writes per second, 0 to turn the limit off' }).min(0, { error: 'must be a number of writes per second, 0 to turn the limit off' }).default(200).describe('Writes (REST, gRPC, Session, Cloud Map and Consul) per second allowed per identity; 0 turns the limit off'),
   write_burst: count(1, 1_000_000).default(1000).describe('Writes an identity may make at once above the rate'),
   max_instances_per_service: count(1, 10_000_000).default(10_000).describe('Most instances one service may hold'),
   max_instances_per_namespace: count(1, 10_000_000).default(100_000).describe('Most instances one namespace may hold'),
