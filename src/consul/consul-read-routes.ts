@@ -30,34 +30,30 @@ function selected(ctx: ConsulContext, namespace: string): Instance[] {
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-const healthService: ConsulRoute = {
-  method: 'GET',
-  write: false,
-  run(ctx) {
-    const ns = namespaceOf(ctx);
-    const visible = mayRead(ctx, ns, ctx.param);
-    parseFilter(ctx.query.get('filter'));
-    const passing = ctx.query.has('passing') && ctx.query.get('passing') !== 'false' && ctx.query.get('passing') !== '0';
-    return blockingRead(ctx, visible ? serviceTopic(ns, ctx.param) : HIDDEN_TOPIC, () =>
-      visible
-        ? selected(ctx, ns)
-            .filter((i) => !passing || checksOf(i).every((c) => c.Status === 'passing'))
-            .map((i) => healthEntry(i, ctx.site))
-        : [],
-    );
-  },
-};
+/**
+ * A read of one service's instances (what `tag` and `filter` select), in the shape `entries`
+ * gives them; a service the caller may not read is an empty list on a topic that never moves.
+ */
+function serviceRead(entries: (instances: Instance[], ctx: ConsulContext) => unknown[]): ConsulRoute {
+  return {
+    method: 'GET',
+    write: false,
+    run(ctx) {
+      const ns = namespaceOf(ctx);
+      const visible = mayRead(ctx, ns, ctx.param);
+      // A bad filter is a 400 before any wait.
+      parseFilter(ctx.query.get('filter'));
+      return blockingRead(ctx, visible ? serviceTopic(ns, ctx.param) : HIDDEN_TOPIC, () => (visible ? entries(selected(ctx, ns), ctx) : []));
+    },
+  };
+}
 
-const catalogService: ConsulRoute = {
-  method: 'GET',
-  write: false,
-  run(ctx) {
-    const ns = namespaceOf(ctx);
-    const visible = mayRead(ctx, ns, ctx.param);
-    parseFilter(ctx.query.get('filter'));
-    return blockingRead(ctx, visible ? serviceTopic(ns, ctx.param) : HIDDEN_TOPIC, () => (visible ? selected(ctx, ns).map((i) => catalogEntry(i, ctx.site)) : []));
-  },
-};
+const healthService = serviceRead((instances, ctx) => {
+  const passing = ctx.query.has('passing') && ctx.query.get('passing') !== 'false' && ctx.query.get('passing') !== '0';
+  return instances.filter((i) => !passing || checksOf(i).every((c) => c.Status === 'passing')).map((i) => healthEntry(i, ctx.site));
+});
+
+const catalogService = serviceRead((instances, ctx) => instances.map((i) => catalogEntry(i, ctx.site)));
 
 const catalogServices: ConsulRoute = {
   method: 'GET',
