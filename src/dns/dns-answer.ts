@@ -93,23 +93,35 @@ export class DnsResponder {
     if (any) return found([rfc8482(q.name)]);
     switch (at.kind) {
       case 'service': {
-        // A name with a CNAME has no other records (RFC 1034 3.6.2): every type gets the CNAME.
-        const alias = this.alias(q.name, healthy, service.ttl);
-        if (alias !== undefined) return found([alias]);
-        if (q.type === 'A' || q.type === 'AAAA') return found(this.addresses(q.name, q.type, healthy, service.ttl));
-        if (q.type === 'SRV') return found(...this.srv(q.name, `${at.service}.${zone}`, healthy, service.ttl));
-        return nodata();
+        const records = this.serviceRecords(q, `${at.service}.${zone}`, healthy, service.ttl);
+        return records === undefined ? nodata() : found(...records);
       }
       case 'srv':
         return q.type === 'SRV' ? found(...this.srv(q.name, `${at.service}.${zone}`, healthy, service.ttl)) : nodata();
       case 'address': {
         const matching = healthy.filter((e) => ipFamily(e.address) !== 0 && addressLabel(e.address) === at.label);
-        if (matching.length === 0) return nxdomain();
+        if (matching.length === 0) {
+          // Not an SRV target: maybe a tag (`<tag>.<svc>.<zone>`), answered as the service is, over the instances carrying it.
+          const tagged = healthy.filter((e) => e.tags?.includes(at.label) === true);
+          if (tagged.length === 0) return nxdomain();
+          const records = this.serviceRecords(q, `${at.service}.${zone}`, tagged, service.ttl);
+          return records === undefined ? nodata() : found(...records);
+        }
         const family = q.type === 'A' ? 4 : q.type === 'AAAA' ? 6 : 0;
         const ep = matching.find((e) => ipFamily(e.address) === family);
         return found(ep === undefined ? [] : [addressRecord(q.name, ep.address, service.ttl)]);
       }
     }
+  }
+
+  /** The records of a service name for the query's type (answers, additionals); undefined: no data of that type. */
+  private serviceRecords(q: Question, serviceName: string, healthy: readonly DnsEndpoint[], ttl: number): [Answer[], Answer[]?] | undefined {
+    // A name with a CNAME has no other records (RFC 1034 3.6.2): every type gets the CNAME.
+    const alias = this.alias(q.name, healthy, ttl);
+    if (alias !== undefined) return [[alias]];
+    if (q.type === 'A' || q.type === 'AAAA') return [this.addresses(q.name, q.type, healthy, ttl)];
+    if (q.type === 'SRV') return this.srv(q.name, serviceName, healthy, ttl);
+    return undefined;
   }
 
   /** A / AAAA of the healthy instances of that family, at most maxAnswers. */

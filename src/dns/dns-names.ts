@@ -3,7 +3,8 @@
  * - `<svc>.<ns>`: A / AAAA (or a CNAME) and SRV, Cloud Map's records;
  * - `_<svc>._tcp.<ns>`: SRV (RFC 2782);
  * - `<address label>.<svc>.<ns>`: the A / AAAA an SRV target names (the address with `-` for `.` or `:`,
- *   as Kubernetes writes pod names);
+ *   as Kubernetes writes pod names); when no instance has that address, `<tag>.<svc>.<ns>`: the
+ *   service's instances carrying the tag (Consul's DNS), for sources that know tags;
  * - the zone itself: its SOA.
  * `<svc>.<ns>.svc.cluster.local` needs nothing of its own: an EndpointSlice's service lives in the
  * namespace `<ns>.svc.cluster.local`.

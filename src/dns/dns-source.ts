@@ -13,6 +13,8 @@ export interface DnsEndpoint {
   /** 1–1000: the SRV weight. */
   readonly weight: number;
   readonly health: Health;
+  /** Tags a `<tag>.<svc>.<zone>` name selects by (Consul's), lowercase; none when the source has no tags. */
+  readonly tags?: readonly string[];
 }
 
 export interface DnsService {

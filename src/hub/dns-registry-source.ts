@@ -6,11 +6,15 @@
  * can be forged, and a line per packet would let anyone flood the log.
  */
 import type { AccessControl } from '../auth/access-control.js';
+import { tagsOf } from '../consul/consul-metadata.js';
 import { readFilter, type ReadFilter } from '../auth/access-check.js';
 import { candidateZones } from '../dns/dns-names.js';
-import type { DnsService, DnsSource } from '../dns/dns-source.js';
+import type { DnsEndpoint, DnsService, DnsSource } from '../dns/dns-source.js';
 import type { RegistryChange } from '../registry/model.js';
 import type { Registry } from '../registry/registry.js';
+
+/** Consul's DNS zone: `<svc>.service.consul` and `<tag>.<svc>.service.consul` name the Consul API's default namespace. */
+export const CONSUL_ZONE = 'service.consul';
 
 /** What the anonymous caller may read: `everything`, a filter, or nothing at all. */
 type Reads = 'everything' | ReadFilter | 'nothing';
@@ -23,6 +27,8 @@ export class RegistryDnsSource implements DnsSource {
   constructor(
     private readonly registry: Registry,
     private readonly access: AccessControl,
+    /** The namespace `service.consul` stands for; undefined: the Consul API is off and the zone is not served. */
+    private readonly consulNamespace?: string,
   ) {
     registry.subscribe((change) => this.serials.set(namespaceOf(change), change.version));
   }
@@ -30,18 +36,26 @@ export class RegistryDnsSource implements DnsSource {
   zoneOf(name: string): string | undefined {
     const reads = this.anonymousReads();
     if (reads === 'nothing') return undefined;
+    const consul = this.consulNamespace;
+    if (consul !== undefined && (name === CONSUL_ZONE || name.endsWith(`.${CONSUL_ZONE}`)) && (reads === 'everything' || reads.namespace(consul))) return CONSUL_ZONE;
     return candidateZones(name).find((z) => this.registry.getNamespace(z) !== undefined && (reads === 'everything' || reads.namespace(z)));
   }
 
-  service(namespace: string, service: string): DnsService | undefined {
+  service(zone: string, service: string): DnsService | undefined {
+    const consul = zone === CONSUL_ZONE ? this.consulNamespace : undefined;
+    const namespace = consul ?? zone;
     const reads = this.anonymousReads();
     if (reads === 'nothing' || (reads !== 'everything' && !reads.service(namespace, service))) return undefined;
     const s = this.registry.getService(namespace, service);
     if (s === undefined) return undefined;
-    return { ttl: s.config.dns.ttl, endpoints: this.registry.instancesOf(namespace, service) };
+    const instances = this.registry.instancesOf(namespace, service);
+    // Only Consul's names select by tag: in other zones `<label>.<svc>` is an SRV target alone.
+    const endpoints: DnsEndpoint[] = consul === undefined ? instances : instances.map((i) => ({ ...i, tags: tagsOf(i).map((t) => t.toLowerCase()) }));
+    return { ttl: s.config.dns.ttl, endpoints };
   }
 
-  serial(namespace: string): number {
+  serial(zone: string): number {
+    const namespace = zone === CONSUL_ZONE ? (this.consulNamespace ?? zone) : zone;
     return this.serials.get(namespace) ?? this.registry.getNamespace(namespace)?.revision ?? 0;
   }
 

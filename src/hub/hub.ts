@@ -154,6 +154,11 @@ export class Hub {
     });
   }
 
+  /** Where Consul calls without a namespace land, and what `service.consul` names in DNS. */
+  private get consulNamespace(): string {
+    return this.config.consul.default_namespace || this.config.default_namespace;
+  }
+
   private createConsulHandler(blocking: BlockingQueries | undefined): http.RequestListener | undefined {
     if (blocking === undefined) return undefined;
     const c = this.config.consul;
@@ -164,7 +169,7 @@ export class Hub {
       clock: this.clock,
       logger: this.logger.child({ component: 'consul' }),
       maxBodyBytes: this.config.rest.max_body_bytes,
-      site: { datacenter: c.datacenter, nodeName: c.node_name, defaultNamespace: c.default_namespace || this.config.default_namespace },
+      site: { datacenter: c.datacenter, nodeName: c.node_name, defaultNamespace: this.consulNamespace },
       leader: () => {
         const address = this.httpServer?.address();
         return typeof address === 'object' && address !== null ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : `${this.config.bind}:${this.config.http_port}`;
@@ -180,7 +185,7 @@ export class Hub {
     const listen = dnsListenAddress(dns, this.config.bind);
     if (listen === undefined) return undefined;
     return createDnsServer(dns, { listen, upstream: dnsUpstream(dns) }, {
-      source: new RegistryDnsSource(this.registry, this.security.access),
+      source: new RegistryDnsSource(this.registry, this.security.access, this.config.consul.enabled ? this.consulNamespace : undefined),
       clock: this.clock,
       logger: this.logger.child({ component: 'dns' }),
       counters: this.metrics.dns,
