@@ -6,6 +6,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { StaticTokens } from '../auth/static-tokens.js';
 import { createCloudMapHandler, isCloudMapRequest } from '../cloudmap/cloudmap-handler.js';
 import { CloudMapStore } from '../cloudmap/cloudmap-store.js';
+import { EurekaDelta } from '../eureka/eureka-delta.js';
+import { createEurekaHandler, isEurekaRequest } from '../eureka/eureka-handler.js';
 import { createPolicyRegistry } from '../balancers/builtin-policies.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
@@ -23,6 +25,7 @@ import { RegistryDnsSource } from './dns-registry-source.js';
 import { addRegistryService } from './grpc-registry-service.js';
 import { createHubSecurity, type HubSecurity } from './hub-security.js';
 import { HubTls } from './hub-tls.js';
+import { registrationCheck } from './access-rules.js';
 import { createRestHandler } from './rest-api.js';
 import { xdsAccess } from './xds-access.js';
 
@@ -64,6 +67,8 @@ export class Hub {
   private readonly dns: DnsServer | undefined;
   /** Cloud Map's own state beside the registry; undefined when `cloudmap.enabled` is off. */
   private readonly cloudMapStore: CloudMapStore | undefined;
+  /** Eureka's recent changes for `GET /apps/delta`; undefined when `eureka.enabled` is off. */
+  private readonly eurekaDelta: EurekaDelta | undefined;
   /** Made at start, once the TLS files (if any) are read. */
   private httpServer: http.Server | https.Server | undefined;
   private tls: HubTls | undefined;
@@ -123,7 +128,12 @@ export class Hub {
     this.cloudMapStore = config.cloudmap.enabled ? new CloudMapStore(this.registry, this.clock) : undefined;
     const cloudMap = this.createCloudMapHandler(this.cloudMapStore);
     // Cloud Map rides the HTTP port: `POST /` with its X-Amz-Target header, which no REST route takes.
-    this.rest = cloudMap === undefined ? rest : (req, res) => (isCloudMapRequest(req) ? cloudMap(req, res) : rest(req, res));
+    const withCloudMap: http.RequestListener = cloudMap === undefined ? rest : (req, res) => (isCloudMapRequest(req) ? cloudMap(req, res) : rest(req, res));
+    const eureka = config.eureka;
+    this.eurekaDelta = eureka.enabled ? new EurekaDelta(this.registry, eureka.namespace, this.clock, eureka.delta_retention, eureka.delta_max_changes) : undefined;
+    const eurekaHandler = this.createEurekaHandler(this.eurekaDelta);
+    // Eureka rides the HTTP port too, under its prefix, which no REST route uses.
+    this.rest = eurekaHandler === undefined ? withCloudMap : (req, res) => (isEurekaRequest(req, eureka.prefix) ? eurekaHandler(req, res) : withCloudMap(req, res));
     this.dns = this.createDnsServer();
   }
 
@@ -140,6 +150,23 @@ export class Hub {
       maxBodyBytes: this.config.rest.max_body_bytes,
       limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
       count: (operation, code) => this.metrics.requests.inc({ api: 'cloudmap', route: operation, code }),
+    });
+  }
+
+  private createEurekaHandler(delta: EurekaDelta | undefined): http.RequestListener | undefined {
+    if (delta === undefined) return undefined;
+    return createEurekaHandler({
+      registry: this.registry,
+      delta,
+      namespace: this.config.eureka.namespace,
+      prefix: this.config.eureka.prefix,
+      access: this.security.access,
+      registrationCheck,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'eureka' }),
+      maxBodyBytes: this.config.rest.max_body_bytes,
+      limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
+      count: (route, code) => this.metrics.requests.inc({ api: 'eureka', route, code }),
     });
   }
 
@@ -236,6 +263,7 @@ export class Hub {
     this.stopping = true;
     this.kubernetes?.stop();
     this.cloudMapStore?.close();
+    this.eurekaDelta?.close();
     this.security.close();
     this.tls?.close();
     this.registry.stop();
