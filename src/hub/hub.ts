@@ -123,6 +123,8 @@ export class Hub {
       maxBodyBytes: config.rest.max_body_bytes,
       access: this.security.access,
       writeLimiter: this.security.writeLimiter,
+      openStreams: this.security.openStreams,
+      live: { heartbeatMs: config.rest.live_heartbeat, bufferBytes: config.rest.live_buffer_bytes },
       ...(this.security.tokens !== undefined ? { tokens: this.security.tokens } : {}),
     });
     this.cloudMapStore = config.cloudmap.enabled ? new CloudMapStore(this.registry, this.clock) : undefined;
