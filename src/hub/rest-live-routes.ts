@@ -48,12 +48,14 @@ export function liveRoutes(registry: Registry, options: LiveRouteOptions): RestR
     let closed = false;
     const send = (text: string): void => {
       if (closed) return;
-      res.write(text);
-      // Past the bound the reader is not keeping up: end rather than hold more for it.
+      // What the reader left unread is still queued here: past the bound it is not keeping up,
+      // so the stream ends rather than hold more for it (a single large view is always sent).
       if (res.writableLength > options.bufferBytes) {
         end();
         res.destroy();
+        return;
       }
+      res.write(text);
     };
     const snapshot = (): void => {
       pending = false;
@@ -66,7 +68,9 @@ export function liveRoutes(registry: Registry, options: LiveRouteOptions): RestR
       pending = true;
       queueMicrotask(snapshot);
     });
-    const heartbeat = options.clock.setInterval(() => send(': heartbeat\n\n'), options.heartbeatMs);
+    const heartbeat = options.clock.setInterval(() => {
+      if (res.writableLength === 0) send(': heartbeat\n\n');
+    }, options.heartbeatMs);
     function end(): void {
       if (closed) return;
       closed = true;
