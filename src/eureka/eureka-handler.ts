@@ -199,11 +199,12 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
       answer = await match.handler.run(call);
       caller.done(undefined, write, match.handler.routine === true);
     } catch (err) {
+      // A write whose client left is audited too, as REST audits it.
+      caller?.done(err, write);
       if (err instanceof ClientGoneError) {
         deps.count(label, '499');
         return;
       }
-      caller?.done(err, write);
       const e = eurekaError(err);
       if (e.status === 500) deps.logger.error('eureka request failed', { route: label, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       if (e.status === 401) headers = { 'www-authenticate': 'Basic realm="outrigger", Bearer realm="outrigger"' };

@@ -161,3 +161,15 @@ test('one registry: Eureka instances over REST, xDS and DNS, and REST instances 
   const eds = await s.next();
   t.true(JSON.stringify(eds.resources).includes('10.3.0.1'));
 });
+
+test('Eureka writes count against the identity\'s write allowance', async (t) => {
+  const hub = await startAuthHub({ limits: { writes_per_second: 1, write_burst: 1 } });
+  t.teardown(() => hub.close());
+  const token = await hub.token('operator', ['default']);
+  t.is((await eureka(hub, 'POST', '/apps/ORDER-SERVICE', bearer(token), instanceJson('o-1'))).status, 204);
+  const limited = await eureka(hub, 'POST', '/apps/ORDER-SERVICE', bearer(token), instanceJson('o-2'));
+  t.is(limited.status, 429);
+  t.truthy(limited.headers.get('retry-after'));
+  t.is(hub.hub.registry.getInstance('o-2'), undefined);
+  t.is((await eureka(hub, 'GET', '/apps', bearer(token))).status, 200, 'reads are not limited');
+});

@@ -64,6 +64,12 @@ test('the live view lists instances with status, health transition and a summary
   t.like(view.summary, { total: 3, ready: 1, notReady: 1, draining: 1 });
   t.true(!Number.isNaN(Date.parse(view.summary.lastUpdate)));
 
+  // An instance from an EndpointSlice carries its Kubernetes metadata.
+  hub.hub.registry.register({ id: 'pod-uid-1', service: 'web', namespace: 'shop', address: '10.0.0.4', port: 8080, source: 'kubernetes', ttl: 0, metadata: { 'k8s.namespace': 'prod', 'k8s.pod_name': 'web-abc', 'k8s.node_name': 'node-1' } });
+  const k8s = (await hub.rest('GET', '/api/v1/instances/live?service_name=web.shop', hub.admin)).json.data;
+  t.deepEqual(k8s.instances.find((i: any) => i.id === 'pod-uid-1').kubernetes, { namespace: 'prod', pod: 'web-abc', node: 'node-1' });
+  t.is(k8s.instances.find((i: any) => i.id === 'web-1').kubernetes, undefined);
+
   const bad = await hub.rest('GET', '/api/v1/instances/live?watch=maybe', hub.admin);
   t.is(bad.status, 400);
   t.is(bad.json.error.field, 'watch');
