@@ -143,3 +143,18 @@ test('a stream whose reader stops reading is ended once its buffer bound is reac
   await until('the stream ended by the hub', () => closed);
   t.true(closed);
 });
+
+test('a live stream ends, with an error event, when its token is revoked', async (t) => {
+  const hub = await startAuthHub();
+  t.teardown(() => hub.close());
+  const created = await hub.rest('POST', '/api/v1/auth/tokens', hub.admin, { name: 'dashboard', role: 'viewer', scopes: ['shop'] });
+  const { token, secret } = created.json.data as { token: { id: string }; secret: string };
+  const stream = await openStream(hub, 'watch=true', secret);
+  t.teardown(() => stream.close());
+  await until('the first event', () => stream.events.length >= 1);
+  t.is((await hub.rest('DELETE', `/api/v1/auth/tokens/${token.id}`, hub.admin)).status, 200);
+  await until('the stream ended', () => stream.ended);
+  const last = stream.events.at(-1)!;
+  t.is(last.event, 'error');
+  t.is(last.data.error.code, 'unauthenticated');
+});
