@@ -19,12 +19,14 @@ const MAY_IMPORT = {
   cloudmap: ['common', 'model', 'registry', 'http', 'auth'],
   // The Consul HTTP API dialect: the same pieces as Cloud Map.
   consul: ['common', 'model', 'registry', 'http', 'auth'],
+  // The Eureka dialect: the same pieces as Cloud Map.
+  eureka: ['common', 'model', 'registry', 'http', 'auth'],
   metrics: ['common', 'model', 'registry'],
   config: ['common', 'model', 'registry', 'health', 'auth'],
   xds: ['common', 'model', 'registry', 'balancers', 'metrics'],
   proxy: ['common', 'model', 'balancers', 'metrics'],
   k8s: ['common', 'model', 'registry', 'health', 'http', 'config'],
-  hub: ['common', 'model', 'registry', 'balancers', 'http', 'wire', 'auth', 'tls', 'metrics', 'config', 'xds', 'k8s', 'dns', 'cloudmap', 'consul'],
+  hub: ['common', 'model', 'registry', 'balancers', 'http', 'wire', 'auth', 'tls', 'metrics', 'config', 'xds', 'k8s', 'dns', 'cloudmap', 'consul', 'eureka'],
   sidecar: ['common', 'model', 'balancers', 'health', 'http', 'wire', 'metrics', 'config', 'xds', 'proxy', 'dns'],
   demo: ['common', 'model', 'config', 'auth', 'hub', 'sidecar'],
   cli: ['common', 'model', 'config', 'hub', 'sidecar', 'k8s', 'demo', 'wire', 'http', 'tls'],

@@ -1,6 +1,7 @@
 /**
  * Credentials as REST and gRPC calls carry them: `authorization: Bearer <token>` (an HTTP
- * header, or gRPC metadata) and the client certificate the TLS handshake verified.
+ * header, or gRPC metadata; HTTP Basic too where a dialect's clients know nothing else) and the
+ * client certificate the TLS handshake verified.
  */
 import type http from 'node:http';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
@@ -24,8 +25,26 @@ function verifiedCertificate(socket: unknown): PeerCertificate | undefined {
   return cert !== undefined && cert.raw !== undefined ? cert : undefined;
 }
 
-export function httpCredentials(req: http.IncomingMessage): Credentials {
-  const token = bearerToken(req.headers.authorization);
+const BASIC = /^Basic +([A-Za-z0-9+/=]+) *$/i;
+
+/**
+ * The token of an `authorization` value that may also be HTTP Basic, as clients that only know
+ * a user and a password in their server URL send it (`http://user:<token>@hub/...`): the password
+ * is the token, the user name is not looked at.
+ */
+export function basicOrBearerToken(value: string | undefined): string | undefined {
+  const m = value === undefined ? null : BASIC.exec(value);
+  if (m === null) return bearerToken(value);
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon < 0 ? '' : decoded.slice(colon + 1);
+  if (password === '') throw unauthenticated('authorization: Basic credentials must carry a token as the password ("<any user>:<token>")');
+  return password;
+}
+
+/** `basic`: accept HTTP Basic with the token as the password, besides Bearer. */
+export function httpCredentials(req: http.IncomingMessage, options: { basic?: boolean } = {}): Credentials {
+  const token = options.basic === true ? basicOrBearerToken(req.headers.authorization) : bearerToken(req.headers.authorization);
   const certificate = verifiedCertificate(req.socket);
   return { ...(token !== undefined ? { token } : {}), ...(certificate !== undefined ? { certificate } : {}) };
 }

@@ -5,6 +5,7 @@ import { listenPort } from '../model/port.js';
 import { cloudMapConfigSchema } from './cloudmap-config.js';
 import { consulConfigSchema } from './consul-config.js';
 import { dnsConfigSchema } from './dns-config.js';
+import { eurekaConfigSchema } from './eureka-config.js';
 import { authConfigSchema, limitsConfigSchema, tlsConfigSchema } from './hub-security-config.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
@@ -44,12 +45,15 @@ export const hubConfigSchema = z.strictObject({
   rest: z
     .strictObject({
       max_body_bytes: positiveInt(64 * 1024 * 1024).default(1024 * 1024).describe('Largest accepted request body'),
+      live_heartbeat: durationSchema({ min: 100, max: 300_000 }).default(15_000).describe('How often an idle live instance stream (`GET /api/v1/instances/live?watch=true`) sends a comment so proxies keep it open'),
+      live_buffer_bytes: positiveInt(256 * 1024 * 1024).default(1024 * 1024).describe('Bytes buffered for a live instance stream whose reader is not keeping up before the stream is ended'),
     })
-    .default({ max_body_bytes: 1024 * 1024 }),
+    .prefault({}),
   data_dir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }).default('~/.outrigger').describe('Where the hub keeps its files (the tokens file, the bootstrap token); "~/" is the home directory'),
   auth: authConfigSchema.prefault({}),
   cloudmap: cloudMapConfigSchema.prefault({}),
   consul: consulConfigSchema.prefault({}),
+  eureka: eurekaConfigSchema.prefault({}),
   tls: tlsConfigSchema.prefault({}),
   limits: limitsConfigSchema.prefault({}),
   watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),

@@ -8,6 +8,8 @@ export interface HttpReply {
   json?: unknown;
   text?: { body: string; contentType: string };
   headers?: Readonly<Record<string, string>>;
+  /** A long-lived answer (a stream of events) that writes the response itself. */
+  stream?: (res: http.ServerResponse) => void;
 }
 
 export const reply = (status: number, json: unknown, headers?: Record<string, string>): HttpReply =>
@@ -19,6 +21,10 @@ export function errorReply(err: OutriggerError, headers?: Record<string, string>
 
 /** Writes a reply with an exact Content-Length; JSON ends in a newline so curl output reads well. */
 export function writeReply(res: http.ServerResponse, r: HttpReply): void {
+  if (r.stream !== undefined) {
+    r.stream(res);
+    return;
+  }
   const body = r.text !== undefined ? r.text.body : r.json === undefined ? '' : `${JSON.stringify(r.json)}\n`;
   const headers: Record<string, string | number> = {
     'content-length': Buffer.byteLength(body),

@@ -8,6 +8,8 @@ import { createCloudMapHandler, isCloudMapRequest } from '../cloudmap/cloudmap-h
 import { CloudMapStore } from '../cloudmap/cloudmap-store.js';
 import { BlockingQueries } from '../consul/consul-blocking.js';
 import { createConsulHandler, isConsulRequest } from '../consul/consul-handler.js';
+import { EurekaDelta } from '../eureka/eureka-delta.js';
+import { createEurekaHandler, isEurekaRequest } from '../eureka/eureka-handler.js';
 import { createPolicyRegistry } from '../balancers/builtin-policies.js';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
@@ -25,6 +27,7 @@ import { RegistryDnsSource } from './dns-registry-source.js';
 import { addRegistryService } from './grpc-registry-service.js';
 import { createHubSecurity, type HubSecurity } from './hub-security.js';
 import { HubTls } from './hub-tls.js';
+import { registrationCheck } from './access-rules.js';
 import { createRestHandler } from './rest-api.js';
 import { xdsAccess } from './xds-access.js';
 
@@ -68,6 +71,8 @@ export class Hub {
   private readonly cloudMapStore: CloudMapStore | undefined;
   /** The Consul API's blocking reads; undefined when `consul.enabled` is off. */
   private readonly consulQueries: BlockingQueries | undefined;
+  /** Eureka's recent changes for `GET /apps/delta`; undefined when `eureka.enabled` is off. */
+  private readonly eurekaDelta: EurekaDelta | undefined;
   /** Made at start, once the TLS files (if any) are read. */
   private httpServer: http.Server | https.Server | undefined;
   private tls: HubTls | undefined;
@@ -122,6 +127,8 @@ export class Hub {
       maxBodyBytes: config.rest.max_body_bytes,
       access: this.security.access,
       writeLimiter: this.security.writeLimiter,
+      openStreams: this.security.openStreams,
+      live: { heartbeatMs: config.rest.live_heartbeat, bufferBytes: config.rest.live_buffer_bytes },
       ...(this.security.tokens !== undefined ? { tokens: this.security.tokens } : {}),
     });
     this.cloudMapStore = config.cloudmap.enabled ? new CloudMapStore(this.registry, this.clock) : undefined;
@@ -129,10 +136,15 @@ export class Hub {
     // Cloud Map rides the HTTP port: `POST /` with its X-Amz-Target header, which no REST route takes.
     this.consulQueries = config.consul.enabled ? new BlockingQueries(this.registry, this.clock, { maxQueries: config.consul.max_blocking_queries, maxPerIdentity: config.consul.max_blocking_queries_per_identity }) : undefined;
     const consul = this.createConsulHandler(this.consulQueries);
-    // Dialects ride the HTTP port ahead of REST: Cloud Map is `POST /` with its X-Amz-Target header, Consul is `/v1/...`; no REST route takes either.
+    // Dialects ride the HTTP port ahead of REST: Cloud Map is `POST /` with its X-Amz-Target header, Consul is `/v1/...`, Eureka its prefix; no REST route takes any of them.
+    const eureka = config.eureka;
+    this.eurekaDelta = eureka.enabled ? new EurekaDelta(this.registry, eureka.namespace, this.clock, eureka.delta_retention, eureka.delta_max_changes) : undefined;
+    const eurekaHandler = this.createEurekaHandler(this.eurekaDelta);
     this.rest = (req, res) => {
       if (cloudMap !== undefined && isCloudMapRequest(req)) cloudMap(req, res);
       else if (consul !== undefined && isConsulRequest(req)) consul(req, res);
+      // Eureka lives under its prefix, which no REST route uses.
+      else if (eurekaHandler !== undefined && isEurekaRequest(req, eureka.prefix)) eurekaHandler(req, res);
       else rest(req, res);
     };
     this.dns = this.createDnsServer();
@@ -176,6 +188,23 @@ export class Hub {
       },
       limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
       count: (route, code) => this.metrics.requests.inc({ api: 'consul', route, code }),
+    });
+  }
+
+  private createEurekaHandler(delta: EurekaDelta | undefined): http.RequestListener | undefined {
+    if (delta === undefined) return undefined;
+    return createEurekaHandler({
+      registry: this.registry,
+      delta,
+      namespace: this.config.eureka.namespace,
+      prefix: this.config.eureka.prefix,
+      access: this.security.access,
+      registrationCheck,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'eureka' }),
+      maxBodyBytes: this.config.rest.max_body_bytes,
+      limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
+      count: (route, code) => this.metrics.requests.inc({ api: 'eureka', route, code }),
     });
   }
 
@@ -278,6 +307,7 @@ export class Hub {
     this.kubernetes?.stop();
     this.cloudMapStore?.close();
     this.consulQueries?.close();
+    this.eurekaDelta?.close();
     this.security.close();
     this.tls?.close();
     this.registry.stop();

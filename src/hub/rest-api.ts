@@ -18,11 +18,13 @@ import { Router } from '../http/router.js';
 import type { RestContext, RestRoute } from './rest-context.js';
 import { discoverRoute } from './rest-discover-route.js';
 import { instanceRoutes } from './rest-instance-routes.js';
+import { liveRoutes } from './rest-live-routes.js';
 import { namespaceRoutes } from './rest-namespace-routes.js';
 import { QueryReader } from './rest-query.js';
 import { serviceRoutes } from './rest-service-routes.js';
 import { systemRoutes } from './rest-system-routes.js';
 import { tokenRoutes } from './rest-token-routes.js';
+import type { OpenStreams } from './open-streams.js';
 import type { WriteLimiter, WriteRefusal } from './write-limiter.js';
 
 export interface RestHandlerDeps {
@@ -39,6 +41,10 @@ export interface RestHandlerDeps {
   tokens?: StaticTokens;
   /** Largest request body accepted; default 1 MiB. */
   maxBodyBytes?: number;
+  /** Open streams per identity, which live view streams count against. */
+  openStreams?: OpenStreams;
+  /** The live view's stream: heartbeat interval, and bytes a slow reader may leave unread. */
+  live?: { heartbeatMs: number; bufferBytes: number };
 }
 
 /** Metrics label for requests that matched no route, so unknown paths cannot grow the label set. */
@@ -70,6 +76,12 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     ...serviceRoutes(deps.registry),
     ...systemRoutes(deps.metrics, deps.isReady),
     ...tokenRoutes(deps.tokens, clock),
+    ...liveRoutes(deps.registry, {
+      clock,
+      heartbeatMs: deps.live?.heartbeatMs ?? 15_000,
+      bufferBytes: deps.live?.bufferBytes ?? 1024 * 1024,
+      ...(deps.openStreams !== undefined ? { openStreams: deps.openStreams } : {}),
+    }),
   ];
   for (const route of routes) router.add(route.method, route.pattern, route);
 
