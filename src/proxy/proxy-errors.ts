@@ -3,6 +3,7 @@
  * Each becomes a 502/503/504 with a JSON body `{"error": {"code", "message"}}` and an `x-outrigger-error` header
  * naming the cause (for gRPC callers: a trailers-only response with the matching grpc-status).
  */
+import { wellFormed } from '../common/well-formed.js';
 import { OutriggerError, type ErrorCode } from '../common/errors.js';
 
 /** The codes of the error catalogue the proxy itself answers with. */
@@ -44,7 +45,7 @@ export class ProxyError extends OutriggerError {
       ':status': 200,
       'content-type': 'application/grpc',
       'grpc-status': this.grpcStatus,
-      'grpc-message': encodeURIComponent(this.message),
+      'grpc-message': encodeURIComponent(wellFormed(this.message)),
       [ERROR_HEADER]: this.code,
     };
     if (this.code === 'overflow') h[OVERFLOW_HEADER] = this.resource ?? 'requests';

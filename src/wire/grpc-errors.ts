@@ -3,6 +3,7 @@
  * plus its stable code and field in trailing metadata, so a program can react to the field
  * without parsing the message.
  */
+import { wellFormed } from '../common/well-formed.js';
 import * as grpc from '@grpc/grpc-js';
 import { OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
@@ -37,7 +38,7 @@ export function toGrpcError(err: OutriggerError): GrpcStatusError {
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_KEY, err.code);
   if (err.field !== undefined) metadata.set(ERROR_FIELD_KEY, headerText(clip(err.field, MAX_HEADER_TEXT_BYTES.field)));
-  return { code: err.grpcStatus, details: clip(err.message, MAX_HEADER_TEXT_BYTES.details), metadata };
+  return { code: err.grpcStatus, details: wellFormed(clip(err.message, MAX_HEADER_TEXT_BYTES.details)), metadata };
 }
 
 /** At most `maxBytes` of UTF-8, cut at a character and marked with "…" when cut. */
