@@ -113,8 +113,9 @@ export function createConsulHandler(deps: ConsulHandlerDeps): (req: http.Incomin
         gone: (fn) => res.once('close', fn),
       });
       if (route.write) caller.done(undefined, true);
-      text = JSON.stringify(reply.body);
-      headers['content-type'] = 'application/json';
+      // A write answers 200 with an empty body, as a Consul agent does.
+      text = reply.body === null ? '' : JSON.stringify(reply.body);
+      if (reply.body !== null) headers['content-type'] = 'application/json';
       if (reply.index !== undefined) {
         headers['x-consul-index'] = reply.index;
         headers['x-consul-knownleader'] = 'true';
