@@ -17,6 +17,8 @@ export interface CloudMapContext {
   readonly store: CloudMapStore;
   readonly arn: ArnParts;
   readonly caller: Caller;
+  /** Counts an accepted registration (the hub's registrations counter). */
+  readonly registered: () => void;
 }
 
 /** One operation: `write` ones count against the identity's write allowance and are audited. */

@@ -53,6 +53,8 @@ export interface CloudMapHandlerDeps {
   limitWrite(identity: Identity, peer: string): { error: OutriggerError; retryAfterSeconds: number } | undefined;
   /** Counts a request by operation (`unknown` for a target outside the API) and status. */
   count(operation: string, status: string): void;
+  /** Called once per accepted registration, for the hub's registrations counter. */
+  registered(): void;
 }
 
 /** Whether a request on the HTTP port is a Cloud Map call rather than REST. */
@@ -87,7 +89,7 @@ export function createCloudMapHandler(deps: CloudMapHandlerDeps): (req: http.Inc
         const limited = deps.limitWrite(identity, site.peer);
         if (limited !== undefined) throw limited.error;
       }
-      body = operation.run(input, { registry: deps.registry, store: deps.store, arn: deps.arn, caller });
+      body = operation.run(input, { registry: deps.registry, store: deps.store, arn: deps.arn, caller, registered: deps.registered });
       status = 200;
       caller.done(undefined, operation.write);
     } catch (err) {

@@ -65,6 +65,7 @@ const registerInstance: CloudMapOperation = {
       if (err instanceof OutriggerError && err.code === 'invalid_argument') throw invalidInput(`Attributes: ${err.message}`);
       throw err;
     }
+    ctx.registered();
     ctx.store.setInstanceRequest(req.InstanceId, req.CreatorRequestId);
     const op = ctx.store.recordOperation('REGISTER_INSTANCE', { namespace: svc.namespace, service: svc.name, instance: req.InstanceId });
     return { OperationId: op.id };

@@ -36,6 +36,7 @@ const register: ConsulRoute = {
       if (err instanceof OutriggerError && err.code === 'invalid_argument') throw badRequest(`Invalid service: ${consulField(err.message)}`);
       throw err;
     }
+    ctx.registered();
     return { body: null };
   },
 };

@@ -23,6 +23,8 @@ export interface ConsulContext {
   readonly peer: string;
   /** Resolves when the client goes away, for blocking reads. */
   readonly gone: (fn: () => void) => void;
+  /** Counts an accepted registration (the hub's registrations counter). */
+  readonly registered: () => void;
 }
 
 /** A route's answer: JSON (or a string as JSON), and the index of a read. */

@@ -38,6 +38,8 @@ export interface ConsulHandlerDeps {
   leader(): string;
   limitWrite(identity: Identity, peer: string): { error: OutriggerError; retryAfterSeconds: number } | undefined;
   count(route: string, status: string): void;
+  /** Called once per accepted registration, for the hub's registrations counter. */
+  registered(): void;
 }
 
 export function isConsulRequest(req: http.IncomingMessage): boolean {
@@ -111,6 +113,7 @@ export function createConsulHandler(deps: ConsulHandlerDeps): (req: http.Incomin
         site: { ...deps.site, leader: deps.leader() },
         peer: site.peer,
         gone: (fn) => res.once('close', fn),
+        registered: deps.registered,
       });
       if (route.write) caller.done(undefined, true);
       // A write answers 200 with an empty body, as a Consul agent does.

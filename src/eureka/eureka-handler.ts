@@ -39,6 +39,8 @@ export interface EurekaHandlerDeps {
   maxBodyBytes: number;
   limitWrite(identity: Identity, peer: string): { error: OutriggerError; retryAfterSeconds: number } | undefined;
   count(route: string, status: string): void;
+  /** Called once per accepted registration, for the hub's registrations counter. */
+  registered(): void;
 }
 
 interface Call {
@@ -125,6 +127,7 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
       // An OUT_OF_SERVICE override outlives the client registering again, as in Eureka.
       if (existing?.reportedHealth === 'DRAINING' && existing.namespace === namespace && existing.service === input.service) input.health = 'DRAINING';
       registry.register(input, deps.registrationCheck(call.caller));
+      deps.registered();
       return { status: 204 };
     } }],
     ['GET', '/apps/{app}/{id}', { write: false, run: (call) => ({ status: 200, body: { instance: eurekaInstance(instanceOf(call, 'service:read')) } }) }],

@@ -163,6 +163,7 @@ export class Hub {
       maxBodyBytes: this.config.rest.max_body_bytes,
       limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
       count: (operation, code) => this.metrics.requests.inc({ api: 'cloudmap', route: operation, code }),
+      registered: () => this.metrics.registrations.inc({ api: 'cloudmap' }),
     });
   }
 
@@ -188,6 +189,7 @@ export class Hub {
       },
       limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
       count: (route, code) => this.metrics.requests.inc({ api: 'consul', route, code }),
+      registered: () => this.metrics.registrations.inc({ api: 'consul' }),
     });
   }
 
@@ -205,6 +207,7 @@ export class Hub {
       maxBodyBytes: this.config.rest.max_body_bytes,
       limitWrite: (identity, peer) => this.security.writeLimiter.take(identity, peer),
       count: (route, code) => this.metrics.requests.inc({ api: 'eureka', route, code }),
+      registered: () => this.metrics.registrations.inc({ api: 'eureka' }),
     });
   }
 

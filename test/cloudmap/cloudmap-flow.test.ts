@@ -110,6 +110,7 @@ test('the KECS flow: namespace, service, two tasks, discovery, custom health, di
   // The other dialects read the same registry: REST and gRPC discovery, and the anonymous DNS answer.
   const rest = await hub.rest('GET', `/api/v1/discover?namespace=${NS}&service_name=backend`, hub.admin);
   t.deepEqual(rest.json.data.services.map((i: { id: string }) => i.id), ['task1']);
+  t.regex((await hub.rest('GET', '/metrics', hub.admin)).text, /^outrigger_hub_registrations_total\{api="cloudmap"\} 2$/m, 'both tasks counted as registrations');
   const grpc = (await hub.grpc('Discover', { namespace: NS, service: 'backend', any_health: true }, hub.admin)) as { instances: Array<{ id: string; address: string; metadata: Record<string, string> }> };
   t.deepEqual(grpc.instances.map((i) => [i.id, i.address, i.metadata.ECS_SERVICE]), [['task1', '10.1.0.1', 'backend'], ['task2', '10.1.0.2', 'backend']]);
   const ads = AdsTestStream.open(hub.addresses.grpc, 'kecs-reader', hub.admin);

@@ -16,6 +16,7 @@ test('an instance registered through Consul is visible over REST, xDS and DNS, a
   await consul.agent.service.register({ name: 'web', id: 'web-1', tags: ['blue'], address: '10.0.0.1', port: 8080, meta: { team: 'shop' } });
   const rest = await hub.rest('GET', `/api/v1/discover?namespace=${NS}&service_name=web`, hub.admin);
   t.deepEqual(rest.json.data.services.map((i: { id: string; port: number }) => [i.id, i.port]), [['web-1', 8080]]);
+  t.regex((await hub.rest('GET', '/metrics', hub.admin)).text, /^outrigger_hub_registrations_total\{api="consul"\} 1$/m, 'counted as a registration');
   const ads = AdsTestStream.open(hub.addresses.grpc, 'consul-reader', hub.admin);
   t.teardown(() => ads.closeClient());
   ads.request(ENDPOINT_TYPE_URL, [`web.${NS}`]);

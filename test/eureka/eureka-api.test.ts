@@ -49,6 +49,7 @@ test('XML in and out: a registration sent as XML is listed as XML with attribute
   t.is(app.instance.dataCenterInfo['@class'], 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo');
   const rest = await hub.rest('GET', '/api/v1/services/pay-1', hub.admin);
   t.like(rest.json.data, { service: 'payments', namespace: 'default', address: '10.2.0.1', port: 9090, lease: { ttl_ms: 60_000 } });
+  t.regex((await hub.rest('GET', '/metrics', hub.admin)).text, /^outrigger_hub_registrations_total\{api="eureka"\} 1$/m, 'counted as a registration');
 
   const bad = await eureka(hub, 'POST', '/apps/PAYMENTS', bearer(hub.admin), { type: 'application/xml', text: '<instance><hostName>x</instance>' });
   t.is(bad.status, 400);
