@@ -51,6 +51,12 @@ export function parseBlocking(query: URLSearchParams): { index: number | undefin
 
 export class BlockingQueries {
   private readonly versions = new Map<string, number>();
+  /**
+   * The version of the last removed service or namespace: the index of every topic without an
+   * entry. A removed topic's entry is dropped (the map stays as large as the registry), and its
+   * readers still see a newer index than the one they hold.
+   */
+  private removedAt = 1;
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly perIdentity = new Map<string, number>();
   private open = 0;
@@ -72,7 +78,12 @@ export class BlockingQueries {
 
   /** The index a read of `topic` answers with. */
   indexOf(topic: string): number {
-    return Math.max(1, this.versions.get(topic) ?? 1);
+    return Math.max(1, this.versions.get(topic) ?? this.removedAt);
+  }
+
+  /** How many topics carry an index of their own (for tests: removed ones are dropped). */
+  get topics(): number {
+    return this.versions.size;
   }
 
   /** How many reads are waiting now (for tests and metrics). */
@@ -119,9 +130,11 @@ export class BlockingQueries {
     if (change.kind === 'instance') topics.push(serviceTopic(change.instance.namespace, change.instance.service), namespaceTopic(change.instance.namespace));
     else if (change.kind === 'service') topics.push(serviceTopic(change.service.namespace, change.service.name), namespaceTopic(change.service.namespace));
     else topics.push(namespaceTopic(change.namespace.name));
-    // A removed namespace's topics are kept: its readers must still see a newer index once.
+    const removed = change.op === 'remove' && change.kind !== 'instance' ? topics[1] : undefined;
+    if (removed !== undefined) this.removedAt = change.version;
     for (const t of topics) {
-      this.versions.set(t, change.version);
+      if (t === removed) this.versions.delete(t);
+      else this.versions.set(t, change.version);
       const set = this.waiters.get(t);
       if (set !== undefined) for (const w of [...set]) w.wake();
     }
