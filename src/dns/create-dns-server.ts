@@ -41,5 +41,6 @@ export function createDnsServer(
     ...(deps.forwardUnknown !== undefined ? { forwardUnknown: deps.forwardUnknown } : {}),
     ...(deps.exemptLoopback !== undefined ? { exemptLoopback: deps.exemptLoopback } : {}),
     forwardFrom: networkList(settings.forward_from),
+    generation: () => deps.source.generation(),
   });
 }

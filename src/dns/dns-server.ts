@@ -20,6 +20,7 @@ import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
 import { TokenBucketLimiter } from '../common/rate-limit.js';
 import type { DnsAnswer, DnsResponder, Rcode } from './dns-answer.js';
+import { DnsAnswerCache } from './dns-answer-cache.js';
 import type { DnsForwarder } from './dns-forwarder.js';
 import type { DnsPeer } from './dns-source.js';
 
@@ -60,6 +61,8 @@ export interface DnsServerOptions {
   forwardFrom: net.BlockList;
   /** Loopback peers are not rate-limited: the sidecar's are its own pod, which may ask a lot. */
   exemptLoopback?: boolean;
+  /** The source's generation (see DnsSource): when given, answers are reused through a DnsAnswerCache. */
+  generation?: () => number;
 }
 
 const NO_COUNTERS: DnsCounters = { answered: () => undefined, dropped: () => undefined };
@@ -72,10 +75,12 @@ export class DnsServer {
   private readonly connections = new Set<net.Socket>();
   private readonly perSource = new Map<string, number>();
   private boundPort = 0;
+  private readonly cache: DnsAnswerCache | undefined;
 
   constructor(private readonly options: DnsServerOptions) {
     this.limiter = new TokenBucketLimiter(options.clock, { requestsPerSecond: options.rateLimit.queriesPerSecond, burst: options.rateLimit.burst });
     this.counters = options.counters ?? NO_COUNTERS;
+    this.cache = options.generation !== undefined ? new DnsAnswerCache(options.clock, options.generation) : undefined;
   }
 
   get port(): number {
@@ -202,6 +207,18 @@ export class DnsServer {
   /** The bytes to send back, or undefined to send nothing. Never throws. */
   private async handle(msg: Buffer, peer: DnsPeer): Promise<Buffer | undefined> {
     if (!(this.options.exemptLoopback === true && isLoopback(peer.address)) && !this.limiter.take(peer.address).allowed) return this.drop('rate_limited');
+    const cache = this.cache;
+    const key = cache?.key(msg, peer);
+    let generation = 0;
+    if (cache !== undefined && key !== undefined) {
+      // The same bytes (but the ID) were a well-formed query answered before: no decoding needed.
+      const hit = cache.hit(key, msg);
+      if (hit !== undefined) {
+        this.counters.answered(hit.rcode, peer.transport);
+        return hit.bytes;
+      }
+      generation = cache.current;
+    }
     let query: Packet;
     try {
       query = dnsPacket.decode(msg);
@@ -214,7 +231,12 @@ export class DnsServer {
       // The sidecar as a pod's resolver: a name of its namespaces it cannot answer (not a mesh
       // service, or the hub is away) may still be a Kubernetes Service the upstream knows.
       const unknown = outcome.kind === 'answer' && this.options.forwardUnknown === true && FORWARD_UNKNOWN.has(outcome.rcode);
-      if (outcome.kind === 'answer' && !unknown) return this.encode(query, outcome, peer);
+      if (outcome.kind === 'answer' && !unknown) {
+        const bytes = this.encode(query, outcome, peer);
+        // Only what the served zones say: a failure (the hub away) or a refusal is not kept.
+        if (key !== undefined && CACHED_RCODES.has(outcome.rcode)) cache!.store(key, generation, outcome.rcode, bytes);
+        return bytes;
+      }
       const forwarder = this.options.forwarder;
       const mayForward = forwarder !== undefined && this.options.forwardFrom.check(peer.address, net.isIP(peer.address) === 6 ? 'ipv6' : 'ipv4') && !asksAny(query);
       if (!mayForward) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.refuse(query), peer);
@@ -256,6 +278,9 @@ export class DnsServer {
     return undefined;
   }
 }
+
+/** Answers worth keeping: names found, names not there. */
+const CACHED_RCODES: ReadonlySet<Rcode> = new Set(['NOERROR', 'NXDOMAIN']);
 
 /** Rcodes of the sidecar's own lookup that a pod's resolver sends on to the upstream. */
 const FORWARD_UNKNOWN: ReadonlySet<Rcode> = new Set(['NXDOMAIN', 'SERVFAIL', 'REFUSED']);

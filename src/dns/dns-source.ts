@@ -45,4 +45,6 @@ export interface DnsSource {
   service(namespace: string, service: string, peer: DnsPeer, held?: boolean): DnsService | undefined | Promise<DnsService | undefined>;
   /** The SOA serial of a zone: increases when what the zone answers changes, as far as the source knows. */
   serial(namespace: string): number;
+  /** Changes whenever any answer could change (any zone, any service, who may read what): encoded answers are reused while it holds. */
+  generation(): number;
 }

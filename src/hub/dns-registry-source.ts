@@ -23,6 +23,8 @@ export class RegistryDnsSource implements DnsSource {
   /** Each namespace's last change: its SOA serial, so one zone's serial says nothing of another's. */
   private readonly serials = new Map<string, number>();
   private reads: { identity: unknown; reads: Reads } | undefined;
+  /** Registry changes and changes of the anonymous identity seen so far: the generation. */
+  private changes = 0;
 
   constructor(
     private readonly registry: Registry,
@@ -30,7 +32,10 @@ export class RegistryDnsSource implements DnsSource {
     /** The namespace `service.consul` stands for; undefined: the Consul API is off and the zone is not served. */
     private readonly consulNamespace?: string,
   ) {
-    registry.subscribe((change) => this.serials.set(namespaceOf(change), change.version));
+    registry.subscribe((change) => {
+      this.changes++;
+      this.serials.set(namespaceOf(change), change.version);
+    });
   }
 
   zoneOf(name: string): string | undefined {
@@ -54,6 +59,12 @@ export class RegistryDnsSource implements DnsSource {
     return { ttl: s.config.dns.ttl, endpoints };
   }
 
+  generation(): number {
+    // Who may read what decides every answer, so a new anonymous identity is a change too.
+    this.anonymousReads();
+    return this.changes;
+  }
+
   serial(zone: string): number {
     const namespace = zone === CONSUL_ZONE ? (this.consulNamespace ?? zone) : zone;
     return this.serials.get(namespace) ?? this.registry.getNamespace(namespace)?.revision ?? 0;
@@ -64,6 +75,7 @@ export class RegistryDnsSource implements DnsSource {
     const identity = this.access.anonymous;
     if (this.reads === undefined || this.reads.identity !== identity) {
       this.reads = { identity, reads: identity === undefined ? 'nothing' : (readFilter(identity) ?? 'everything') };
+      this.changes++;
     }
     return this.reads.reads;
   }

@@ -57,6 +57,10 @@ export class ClusterDnsSource implements DnsSource {
     return this.changes;
   }
 
+  generation(): number {
+    return this.changes;
+  }
+
   private learn(clusterName: string): void {
     const dot = clusterName.indexOf('.');
     if (dot > 0) this.zones.add(clusterName.slice(dot + 1));

@@ -79,6 +79,55 @@ test('an instance reported unhealthy drops out of the next answer, and the defau
   t.is(none.authority[0]?.type, 'SOA');
 });
 
+const dataText = (r: dnsPacket.Answer): string => String((r as { data?: unknown }).data);
+
+/** Sends each query over UDP from one socket and returns the decoded answers, by query ID. */
+async function askUdp(port: number, queries: Buffer[]): Promise<Map<number, dnsPacket.Packet>> {
+  const socket = dgram.createSocket('udp4');
+  const answers = new Map<number, dnsPacket.Packet>();
+  socket.on('message', (msg) => {
+    const decoded = dnsPacket.decode(msg);
+    answers.set(decoded.id!, decoded);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  try {
+    for (const q of queries) socket.send(q, port, '127.0.0.1');
+    await eventually('every query answered', () => (answers.size === queries.length ? true : undefined));
+  } finally {
+    socket.close();
+  }
+  return answers;
+}
+
+test('repeated questions reused from stored answers keep their own IDs and varying order, and a registry change is answered at once', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'web', 4);
+  const port = hub.addresses.dnsPort!;
+  const ask = (name: string, ids: number[]): Promise<Map<number, dnsPacket.Packet>> =>
+    askUdp(port, ids.map((id) => dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ name, type: 'A', class: 'IN' }] })));
+  const ids = Array.from({ length: 40 }, (_, i) => 1000 + i);
+  const first = await ask(`web.${NS}`, ids);
+  const orders = new Set<string>();
+  for (const id of ids) {
+    const a = first.get(id)!;
+    t.is(a.id, id, 'each answer carries its own query ID');
+    t.is(a.flags! & 0xf, 0, 'NOERROR');
+    const addresses = (a.answers ?? []).map(dataText);
+    t.deepEqual([...addresses].sort(), ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']);
+    orders.add(addresses.join(','));
+  }
+  t.true(orders.size > 1, `answers in more than one order: ${[...orders].join(' | ')}`);
+  // A change is seen by the very next question, however recently the same one was answered.
+  hub.hub.registry.reportHealth('web-1', 'UNHEALTHY');
+  for (const a of (await ask(`web.${NS}`, ids.slice(0, 10))).values()) {
+    t.deepEqual((a.answers ?? []).map(dataText).sort(), ['10.0.0.2', '10.0.0.3', '10.0.0.4']);
+  }
+  // So is a new service, after its name was answered NXDOMAIN many times.
+  for (const a of (await ask(`api.${NS}`, ids.slice(0, 20))).values()) t.is(a.flags! & 0xf, 3, 'NXDOMAIN');
+  register(hub, 'api', 1);
+  for (const a of (await ask(`api.${NS}`, ids.slice(20))).values()) t.deepEqual((a.answers ?? []).map(dataText), ['10.0.0.1']);
+});
+
 test('SRV at <svc>.<ns> and _<svc>._tcp.<ns>: priority, weight, port and target, with the target addresses', async (t) => {
   const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
   register(hub, 'pay', 2);
