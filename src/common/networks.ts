@@ -23,3 +23,22 @@ export function networkList(networks: readonly string[]): BlockList {
   return list;
 }
 
+
+/**
+ * The source a per-source limit counts: an IPv4 address as it is, an IPv6 address by its /64
+ * (one host commonly holds a whole /64, so counting single addresses would let it rotate past
+ * the limit). An IPv4-mapped IPv6 address counts as its IPv4 address.
+ */
+export function sourceKey(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const lower = address.toLowerCase();
+  if (lower.startsWith('::ffff:') && isIP(lower.slice(7)) === 4) return lower.slice(7);
+  const [head = '', tail] = lower.split('::');
+  const split = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const left = split(head);
+  const right = split(tail ?? '');
+  // A dotted IPv4 tail is two groups; it sits in the last two, past the four that are kept.
+  const width = right.length + (right.at(-1)?.includes('.') === true ? 1 : 0);
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - width).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16)).join(':')}::/64`;
+}

@@ -18,6 +18,7 @@ import * as dnsPacket from 'dns-packet';
 import type { Packet } from 'dns-packet';
 import type { Clock, TimerHandle } from '../common/clock.js';
 import type { Logger } from '../common/logger.js';
+import { sourceKey } from '../common/networks.js';
 import { TokenBucketLimiter } from '../common/rate-limit.js';
 import type { DnsAnswer, DnsResponder, Rcode } from './dns-answer.js';
 import { DnsAnswerCache } from './dns-answer-cache.js';
@@ -29,7 +30,7 @@ export type DnsDropReason = 'malformed' | 'not_a_query' | 'rate_limited' | 'unen
 
 /** What the server counts; the hub's and the sidecar's metrics implement it. */
 export interface DnsCounters {
-  answered(result: Rcode | 'FORWARDED', transport: DnsPeer['transport']): void;
+  answered(result: Rcode | 'BADVERS' | 'FORWARDED', transport: DnsPeer['transport']): void;
   dropped(reason: DnsDropReason): void;
 }
 
@@ -206,7 +207,7 @@ export class DnsServer {
 
   /** The bytes to send back, or undefined to send nothing. Never throws. */
   private async handle(msg: Buffer, peer: DnsPeer): Promise<Buffer | undefined> {
-    if (!(this.options.exemptLoopback === true && isLoopback(peer.address)) && !this.limiter.take(peer.address).allowed) return this.drop('rate_limited');
+    if (!(this.options.exemptLoopback === true && isLoopback(peer.address)) && !this.limiter.take(sourceKey(peer.address)).allowed) return this.drop('rate_limited');
     const cache = this.cache;
     const key = cache?.key(msg, peer);
     let generation = 0;
@@ -226,6 +227,8 @@ export class DnsServer {
       return this.drop('malformed');
     }
     if (query.type !== 'query') return this.drop('not_a_query');
+    const ednsError = this.ednsError(query, peer);
+    if (ednsError !== undefined) return ednsError;
     try {
       const outcome = await this.options.responder.answer(query, peer);
       // The sidecar as a pod's resolver: a name of its namespaces it cannot answer (not a mesh
@@ -273,11 +276,33 @@ export class DnsServer {
     return bytes;
   }
 
+  /**
+   * RFC 6891 6.1.1 and 6.1.3: a query with more than one OPT record is a FORMERR, and one whose
+   * EDNS version is above 0 (the only one there is) gets BADVERS with this server's version.
+   */
+  private ednsError(query: Packet, peer: DnsPeer): Buffer | undefined {
+    const opts = (query.additionals ?? []).filter((a) => a.type === 'OPT');
+    if (opts.length > 1) {
+      this.counters.answered('FORMERR', peer.transport);
+      return dnsPacket.encode({ ...this.options.responder.respond(query, 'FORMERR').response, additionals: [] });
+    }
+    if (opts.length === 1 && (opts[0]!.ednsVersion ?? 0) !== 0) {
+      this.counters.answered('BADVERS', peer.transport);
+      // BADVERS is 16: its upper eight bits (1) go in the OPT record, its lower four (0) in the header.
+      const response = this.options.responder.respond(query, 'NOERROR').response;
+      return dnsPacket.encode({ ...response, additionals: [{ ...ednsOf(query)[0]!, extendedRcode: BADVERS >> 4 } as dnsPacket.Answer] });
+    }
+    return undefined;
+  }
+
   private drop(reason: DnsDropReason): undefined {
     this.counters.dropped(reason);
     return undefined;
   }
 }
+
+/** RFC 6891's extended rcode for an EDNS version this server does not speak. */
+const BADVERS = 16;
 
 /** Answers worth keeping: names found, names not there. */
 const CACHED_RCODES: ReadonlySet<Rcode> = new Set(['NOERROR', 'NXDOMAIN']);

@@ -128,6 +128,26 @@ test('repeated questions reused from stored answers keep their own IDs and varyi
   for (const a of (await ask(`api.${NS}`, ids.slice(20))).values()) t.deepEqual((a.answers ?? []).map(dataText), ['10.0.0.1']);
 });
 
+test('EDNS: more than one OPT record is a FORMERR, an EDNS version above 0 gets BADVERS with version 0, as RFC 6891 says', async (t) => {
+  const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
+  register(hub, 'web', 1);
+  const port = hub.addresses.dnsPort!;
+  const opt = (version: number): dnsPacket.Answer => ({ name: '.', type: 'OPT', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: version, flags: 0, options: [] }) as unknown as dnsPacket.Answer;
+  const query = (id: number, additionals: dnsPacket.Answer[]): Buffer => dnsPacket.encode({ id, type: 'query', flags: 0, questions: [{ name: `web.${NS}`, type: 'A', class: 'IN' }], additionals });
+  const answers = await askUdp(port, [query(1, [opt(0), opt(0)]), query(2, [opt(1)]), query(3, [opt(0)])]);
+  const twoOpts = answers.get(1)!;
+  t.is(twoOpts.flags! & 0xf, 1, 'FORMERR');
+  t.deepEqual(twoOpts.answers, []);
+  const badvers = answers.get(2)!;
+  t.is(badvers.flags! & 0xf, 0, 'the lower bits of BADVERS (16) are 0');
+  t.deepEqual(badvers.answers, []);
+  const badOpt = badvers.additionals?.find((a) => a.type === 'OPT') as { extendedRcode?: number; ednsVersion?: number } | undefined;
+  t.like(badOpt, { extendedRcode: 1, ednsVersion: 0 });
+  t.deepEqual((answers.get(3)!.answers ?? []).map(dataText), ['10.0.0.1'], 'version 0 is answered');
+  t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'result="BADVERS"'), 1);
+  t.is(await metric(hub, 'outrigger_hub_dns_answers_total', 'result="FORMERR"'), 1);
+});
+
 test('SRV at <svc>.<ns> and _<svc>._tcp.<ns>: priority, weight, port and target, with the target addresses', async (t) => {
   const hub = await startAuthHubFor(t, ANONYMOUS_SHOP);
   register(hub, 'pay', 2);
