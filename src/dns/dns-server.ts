@@ -243,7 +243,7 @@ export class DnsServer {
       const forwarder = this.options.forwarder;
       const mayForward = forwarder !== undefined && this.options.forwardFrom.check(peer.address, net.isIP(peer.address) === 6 ? 'ipv6' : 'ipv4') && !asksAny(query);
       if (!mayForward) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.refuse(query), peer);
-      const reply = await forwarder.forward(msg);
+      const reply = await forwarder.forward(msg, peer.transport);
       if (reply === undefined) return this.encode(query, outcome.kind === 'answer' ? outcome : this.options.responder.respond(query, 'SERVFAIL'), peer);
       this.counters.answered('FORWARDED', peer.transport);
       // RA: this server offers recursion (through its upstream), whatever the upstream said of itself.

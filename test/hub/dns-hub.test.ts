@@ -301,6 +301,10 @@ test('forwarding is no open amplifier: only for dns.forward_from, never ANY, and
   const whole = await dig(port, name, 'SRV', ['+tcp']);
   t.is(whole.answer.length, 8);
   t.true(whole.size > 512, `the upstream's answer is ${whole.size} bytes`);
+  // Without EDNS0 the upstream truncates over UDP: a TCP client's query is asked again over TCP.
+  const viaTcp = await dig(port, name, 'SRV', ['+tcp', '+noedns']);
+  t.is(viaTcp.answer.length, 8, 'the whole answer, fetched from the upstream over TCP');
+  t.false(viaTcp.flags.includes('tc'));
   const capped = await dig(port, name, 'SRV', ['+noedns', '+ignore']);
   t.true(capped.flags.includes('tc'), 'over 512 bytes without EDNS0: truncated, as the server\'s own answers are');
   t.deepEqual(capped.answer, []);
