@@ -90,6 +90,7 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
     return undefined;
   };
   let expiryTimer: TimerHandle | undefined;
+  let keysTimer: TimerHandle | undefined;
   const endLapsed = (): void => {
     const ended = openStreams.endWhere(lapsed);
     if (ended > 0) logger.info('auth: ended streams whose credential was revoked, changed or expired', { streams: ended });
@@ -109,7 +110,8 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
       // Key files first: a bad one fails the start before a first start writes anything.
       hubVerifiers = await createBearerVerifiers(auth, { clock: deps.clock, logger, bindings, resolvePath: expandHome });
       verifiers.push(...hubVerifiers.verifiers);
-      signatures.setKeys(await readAccessKeys(config));
+      let keys = await readAccessKeys(config);
+      signatures.setKeys(keys);
       if (config.cloudmap.enabled && signatures.size === 0) logger.info('cloudmap: no access keys (cloudmap.access_keys): every Cloud Map call is refused');
       const bootstrapped = await bootstrapAdminToken(tokensPath, bootstrapPath, deps.clock.now());
       if (bootstrapped) logger.info('auth: first start: wrote a bootstrap admin token, readable only by this user', { path: bootstrapPath, tokens_file: tokensPath });
@@ -117,14 +119,35 @@ export function createHubSecurity(config: HubConfig, deps: { clock: Clock; logge
       tokens.watch();
       tokens.onChange(endLapsed);
       expiryTimer = deps.clock.setInterval(endLapsed, auth.reload_interval).unref();
+      if (keys.length > 0) {
+        // Secret files are read again as often as the tokens file, so a rotated secret needs no restart.
+        keysTimer = deps.clock
+          .setInterval(() => {
+            readAccessKeys(config).then(
+              (next) => {
+                if (sameSecrets(keys, next)) return;
+                keys = next;
+                signatures.setKeys(next);
+                logger.info('cloudmap: access key secrets reloaded', { keys: next.length });
+              },
+              (err: unknown) => logger.warn('cloudmap: access key secrets not reloaded; the ones read before stay', { err: (err as Error).message }),
+            );
+          }, auth.reload_interval)
+          .unref();
+      }
       return bootstrapped;
     },
     close() {
       tokens?.close();
       deps.clock.clearInterval(expiryTimer);
+      deps.clock.clearInterval(keysTimer);
       hubVerifiers?.close();
     },
   };
+}
+
+function sameSecrets(a: readonly AccessKey[], b: readonly AccessKey[]): boolean {
+  return a.length === b.length && a.every((k, i) => k.secretAccessKey === b[i]!.secretAccessKey);
 }
 
 /** The configured Cloud Map access keys with their secrets; a secret file that cannot be used fails the start, naming its key. */

@@ -6,6 +6,8 @@
  * any other API; one it may not read is not found, as a missing one is.
  */
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -19,6 +21,7 @@ import {
   type ServiceDiscoveryServiceException,
 } from '@aws-sdk/client-servicediscovery';
 import { ADMIN_KEY, DEMO_OPERATOR, OTHER_OPERATOR, REGION, startCloudMapHub, type CloudMapHub } from '../helpers/cloudmap-hub.js';
+import { eventually } from '../helpers/wait.js';
 
 /** Changes the request after the SDK signed it (the deserialize step runs just before sending). */
 function tamper(client: ServiceDiscoveryClient, change: (request: { headers: Record<string, string>; body?: unknown }) => void): void {
@@ -175,4 +178,26 @@ test('Cloud Map writes count against the key\'s write allowance, as writes on ev
   t.is(hub.hub.registry.getNamespace('c.local'), undefined);
   t.like(lastAudit(hub), { op: 'CreateHttpNamespace', who: ADMIN_KEY.id, result: 'rate_limited' });
   t.is((await sd.send(new ListNamespacesCommand({}))).Namespaces?.length, 2, 'reads are not limited');
+});
+
+test('a secret file rewritten is read again: the new secret signs, the old one is refused, and an unreadable file keeps the last secret', async (t) => {
+  const hub = await startCloudMapHub(t, { auth: { reload_interval: '100ms' } });
+  const file = path.join(hub.secrets, DEMO_OPERATOR.id);
+  const rotated = { id: DEMO_OPERATOR.id, secret: 'rotatedSecretKey0123456789abcdefghijklmno' };
+  t.truthy((await hub.sdk(DEMO_OPERATOR).send(new ListNamespacesCommand({}))).Namespaces);
+  writeFileSync(file, `${rotated.secret}\n`);
+  await eventually('the rotated secret to sign', async () => {
+    try {
+      await hub.sdk(rotated).send(new ListNamespacesCommand({}));
+      return true;
+    } catch {
+      return undefined;
+    }
+  });
+  const old = await refusal(t, hub.sdk(DEMO_OPERATOR).send(new ListNamespacesCommand({})));
+  t.is(old.name, 'InvalidSignatureException');
+  // A secret too short to be one: logged, and the rotated secret still works.
+  writeFileSync(file, 'short\n');
+  await eventually('the bad file to be reported', () => (hub.logs.some((l) => l.msg === 'cloudmap: access key secrets not reloaded; the ones read before stay') ? true : undefined));
+  t.truthy((await hub.sdk(rotated).send(new ListNamespacesCommand({}))).Namespaces);
 });

@@ -24,6 +24,8 @@ export const OTHER_OPERATOR: TestKey = { id: 'AKIAOUTRIGGEROTHER01', secret: 'ot
 export const REGION = 'eu-west-1';
 
 export interface CloudMapHub extends AuthHub {
+  /** The folder of the keys' secret files, one per key id. */
+  secrets: string;
   /** An SDK client signing with `key` (the admin key by default); closed with the hub. */
   sdk(key?: Pick<TestKey, 'id' | 'secret'>, config?: Partial<ServiceDiscoveryClientConfig>): ServiceDiscoveryClient;
 }
@@ -44,6 +46,7 @@ export async function startCloudMapHub(t: { teardown(fn: () => Promise<void> | v
   });
   return {
     ...hub,
+    secrets,
     sdk(key = ADMIN_KEY, extra = {}) {
       const client = new ServiceDiscoveryClient({
         endpoint: hub.addresses.http,
