@@ -16,7 +16,7 @@ import type { Logger } from '../common/logger.js';
 import { ClientGoneError, readRawBody } from '../http/body.js';
 import { clientAddress } from '../http/client-address.js';
 import { drainRequest } from '../http/drain.js';
-import { Router, type HttpMethod } from '../http/router.js';
+import { Router, type HttpMethod, type RouteMatch } from '../http/router.js';
 import type { Instance } from '../registry/model.js';
 import type { RegistrationCheck, Registry } from '../registry/registry.js';
 import type { EurekaDelta } from './eureka-delta.js';
@@ -175,7 +175,14 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
     const format = responseFormat(req);
     const url = new URL(`http://hub${req.url ?? '/'}`);
     const path = url.pathname.slice(deps.prefix.length) || '/';
-    const match = router.match(method, path);
+    // A path segment that is not valid percent-encoding is the caller's error, answered once the caller is known.
+    let badPath: unknown;
+    let match: RouteMatch<Route> = { kind: 'not_found' };
+    try {
+      match = router.match(method, path);
+    } catch (err) {
+      badPath = err;
+    }
     const label = match.kind === 'not_found' ? 'unmatched' : match.pattern;
     const site: CallSite = { api: 'eureka', op: `${method} ${label}`, peer: clientAddress(req) };
     const write = match.kind === 'match' && match.handler.write;
@@ -185,6 +192,7 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
     try {
       const identity = await deps.access.identify(() => httpCredentials(req, { basic: true }), site);
       caller = deps.access.caller(identity, site);
+      if (badPath !== undefined) throw badPath;
       if (match.kind === 'not_found') throw new OutriggerError('not_found', `no Eureka route for ${method} ${path.slice(0, 200)}; see the README's Eureka section`);
       if (match.kind === 'method_not_allowed') {
         headers = { allow: match.allow.join(', ') };
