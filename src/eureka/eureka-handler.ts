@@ -63,7 +63,8 @@ export function isEurekaRequest(req: http.IncomingMessage, prefix: string): bool
   return url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`);
 }
 
-export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+/** Every route of the Eureka API, as [method, pattern under the prefix, route]: the handler's table, and what its tests enumerate. */
+export function eurekaRoutes(deps: Pick<EurekaHandlerDeps, 'registry' | 'delta' | 'namespace' | 'registrationCheck' | 'registered'>): Array<[HttpMethod, string, Route]> {
   const { registry, namespace } = deps;
 
   /** The instances of one app the caller may read; an app it may not read is not found, as a missing one is. */
@@ -167,8 +168,12 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
     return { status: 200, body: applications(matching.map((instance) => ({ instance })), all) };
   }
 
+  return routes;
+}
+
+export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const router = new Router<Route>();
-  for (const [method, pattern, route] of routes) router.add(method, pattern, route);
+  for (const [method, pattern, route] of eurekaRoutes(deps)) router.add(method, pattern, route);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
