@@ -6,10 +6,12 @@
  * exactly as it was by a read or a refusal).
  */
 import { isDeepStrictEqual } from 'node:util';
+import type { ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { ERROR_KINDS } from '../../src/common/errors.js';
 import type { Registry } from '../../src/registry/registry.js';
-import { check, mutatedObject, nastyJson, nastyKey, nastyString, rawBodies, type Tally } from './fuzz.js';
+import type { AuthHub } from './auth-hub.js';
+import { check, fuzz, mutatedObject, nastyJson, nastyKey, nastyString, rawBodies, Tally, type FuzzOptions } from './fuzz.js';
 import { BAD_PERCENT, exchange, percentEncode, rawTargetText, type Answer, type Endpoint, type Exchange } from './fuzz-http.js';
 import { reseed, type FuzzTokens, type SeedInstance } from './fuzz-registry.js';
 import { registrySnapshot } from './http-registry-snapshot.js';
@@ -149,4 +151,36 @@ export function jsonOf(x: Exchange, a: Answer): unknown {
 /** Whether the hub still answers its health check (200). */
 export async function healthStatus(endpoint: Endpoint, boundMs: number): Promise<number> {
   return (await exchange(endpoint, { method: 'GET', target: '/health' }, boundMs)).status;
+}
+
+export interface EveryRouteRun<C> {
+  /** The cases: a request to a route (or an odd one), as the suite builds them. */
+  cases: fc.Arbitrary<C>;
+  /** Sends one case and checks it (a probe); tallies under `key ${status class}`. */
+  run(c: C, tally: Tally): Promise<void>;
+  /** Every route's tally key: each must be answered 2xx or 4xx at least once in a run of `coverageFrom` cases or more. */
+  keys: readonly string[];
+  coverageFrom: number;
+  hub: AuthHub;
+  endpoint: Endpoint;
+  boundMs: number;
+  options: FuzzOptions;
+}
+
+/**
+ * Runs a suite's every-route property, then checks what holds after any run: the hub answers its
+ * health check, no handler logged an error, and (in a run long enough) every route was reached
+ * with both sides of the edge seen. Returns the tally for the suite's own checks.
+ */
+export async function fuzzEveryRoute<C>(t: ExecutionContext, r: EveryRouteRun<C>): Promise<Tally> {
+  const tally = new Tally();
+  const runs = await fuzz(t, fc.asyncProperty(r.cases, (c) => r.run(c, tally)), r.options);
+  t.log(tally.toString());
+  t.is(await healthStatus(r.endpoint, r.boundMs), 200, 'the hub answers its health check after the run');
+  t.deepEqual(r.hub.logs.filter((l) => l.level === 'error'), [], 'no handler failed');
+  if (runs >= r.coverageFrom) {
+    for (const key of r.keys) t.true(tally.get(`${key} 2xx`) + tally.get(`${key} 4xx`) > 0, `${key} was fuzzed`);
+    t.true(tally.get('2xx') > 0 && tally.get('4xx') > 0, tally.toString());
+  }
+  return tally;
 }
