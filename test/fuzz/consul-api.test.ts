@@ -17,7 +17,7 @@ import type { AuthHub } from '../helpers/auth-hub.js';
 import { check, fuzz, nastyString, Tally } from '../helpers/fuzz.js';
 import { exchange, percentEncode, rawTargetText, type Answer, type Endpoint, type Exchange } from '../helpers/fuzz-http.js';
 import { FUZZ_INSTANCES, startFuzzHub, type FuzzTokens, type SeedInstance } from '../helpers/fuzz-registry.js';
-import { authorization, credential, describe, fuzzEveryRoute, json, jsonBody, jsonOf, METHODS, pathFor, probe as probeOnce, queryPart, type Credential } from '../helpers/fuzz-request.js';
+import { authorization, credential, describe, fuzzEveryRoute, json, jsonBody, jsonOf, METHODS, pathFor, probe as probeOnce, queryPart } from '../helpers/fuzz-request.js';
 
 const ANSWER_BOUND_MS = 5000;
 const DATACENTER = 'dc1';
@@ -132,12 +132,6 @@ test.after.always(async () => {
   await hub?.close();
 });
 
-/** The token in Authorization (as every hub API reads it) or, as Consul clients send it, in X-Consul-Token. */
-function consulAuth(c: Credential, inConsulHeader: boolean): Record<string, string> {
-  const headers = authorization(tokens, c);
-  const bearer = /^Bearer (.*)$/.exec(headers.authorization ?? '');
-  return inConsulHeader && bearer !== null ? { 'x-consul-token': bearer[1]! } : headers;
-}
 
 /**
  * A target whose query names an `index` gets a short `wait` first (the first value is the one
@@ -168,7 +162,7 @@ const requestFor = (route: FuzzRoute): fc.Arbitrary<Exchange & { route: FuzzRout
       route,
       method: r.method,
       target: bounded(`${r.path}${r.trailingSlash ? '/' : ''}${r.query}`),
-      headers: { ...consulAuth(r.credential, r.inConsulHeader), ...(r.body !== undefined && r.contentType !== '' ? { 'content-type': r.contentType } : {}) },
+      headers: { ...authorization(tokens, r.credential, r.inConsulHeader ? 'x-consul-token' : 'bearer'), ...(r.body !== undefined && r.contentType !== '' ? { 'content-type': r.contentType } : {}) },
       ...(r.body !== undefined ? { body: r.body } : {}),
       chunked: r.chunked,
     }));
@@ -185,7 +179,7 @@ const oddTarget: fc.Arbitrary<Exchange & { route: undefined }> = fc
     credential,
     inConsulHeader: fc.boolean(),
   })
-  .map((r) => ({ route: undefined, method: r.method, target: bounded(r.target), headers: consulAuth(r.credential, r.inConsulHeader) }));
+  .map((r) => ({ route: undefined, method: r.method, target: bounded(r.target), headers: authorization(tokens, r.credential, r.inConsulHeader ? 'x-consul-token' : 'bearer') }));
 
 /** Consul's own statuses for refusals (README, "Tokens and errors"); 500 only for another datacenter. */
 const CONSUL_STATUSES = new Set([400, 403, 404, 405, 409, 413, 429]);

@@ -20,7 +20,7 @@ import type { AuthHub } from '../helpers/auth-hub.js';
 import { check, fuzz, mutatedObject, nastyJson, nastyKey, nastyString, Tally } from '../helpers/fuzz.js';
 import { exchange, percentEncode, rawTargetText, type Answer, type Endpoint, type Exchange } from '../helpers/fuzz-http.js';
 import { FUZZ_INSTANCES, startFuzzHub, type FuzzTokens } from '../helpers/fuzz-registry.js';
-import { authorization, checkCatalogueError, credential, describe, fuzzEveryRoute, json, jsonBody, jsonOf, METHODS, oversizedBody, pathFor, probe as probeOnce, queryPart, type Credential } from '../helpers/fuzz-request.js';
+import { authorization, checkCatalogueError, credential, describe, fuzzEveryRoute, json, jsonBody, jsonOf, METHODS, oversizedBody, pathFor, probe as probeOnce, queryPart } from '../helpers/fuzz-request.js';
 
 const ANSWER_BOUND_MS = 5000;
 const PREFIX = '/eureka/v2';
@@ -156,12 +156,6 @@ test.after.always(async () => {
   await hub?.close();
 });
 
-/** Bearer, or (as a client sends `http://user:<token>@hub/...`) Basic with the token as the password. */
-function eurekaAuth(c: Credential, asBasic: boolean): Record<string, string> {
-  const headers = authorization(tokens, c);
-  const bearer = /^Bearer (.*)$/.exec(headers.authorization ?? '');
-  return asBasic && bearer !== null ? { authorization: `Basic ${Buffer.from(`eureka:${bearer[1]!}`).toString('base64')}` } : headers;
-}
 
 const requestFor = (route: FuzzRoute): fc.Arbitrary<Exchange & { route: FuzzRoute }> =>
   fc
@@ -186,7 +180,7 @@ const requestFor = (route: FuzzRoute): fc.Arbitrary<Exchange & { route: FuzzRout
         method: r.method,
         target: `${PREFIX}${r.path}${r.trailingSlash ? '/' : ''}${r.query}`,
         headers: {
-          ...eurekaAuth(r.credential, r.asBasic),
+          ...authorization(tokens, r.credential, r.asBasic ? 'basic-password' : 'bearer'),
           ...(r.accept !== '' ? { accept: r.accept } : {}),
           ...(r.body !== undefined && contentType !== '' ? { 'content-type': contentType } : {}),
         },
@@ -208,7 +202,7 @@ const oddTarget: fc.Arbitrary<Exchange & { route: undefined }> = fc
     credential,
     asBasic: fc.boolean(),
   })
-  .map((r) => ({ route: undefined, method: r.method, target: r.target, headers: { ...eurekaAuth(r.credential, r.asBasic), ...(r.accept !== '' ? { accept: r.accept } : {}) } }));
+  .map((r) => ({ route: undefined, method: r.method, target: r.target, headers: { ...authorization(tokens, r.credential, r.asBasic ? 'basic-password' : 'bearer'), ...(r.accept !== '' ? { accept: r.accept } : {}) } }));
 
 /** The body as the format its content type names. */
 function parsedBody(x: Exchange, a: Answer): unknown {

@@ -22,8 +22,11 @@ export const CREDENTIALS: readonly Credential[] = ['none', 'admin', 'operator', 
 /** Mostly tokens that may write, so requests reach past the access check into the handlers. */
 export const credential: fc.Arbitrary<Credential> = fc.oneof({ weight: 3, arbitrary: fc.constantFrom<Credential>('admin', 'operator') }, { weight: 2, arbitrary: fc.constantFrom(...CREDENTIALS) });
 
-/** The `authorization` header for a credential (`basic`: a user and password that is no token). */
-export function authorization(tokens: FuzzTokens, c: Credential): Record<string, string> {
+/** How a token travels: `Authorization: Bearer`, Consul's `X-Consul-Token`, or HTTP Basic with the token as the password (Eureka clients). */
+export type Carrier = 'bearer' | 'x-consul-token' | 'basic-password';
+
+/** The headers carrying a credential (`basic`: a user and password that is no token; the broken ones always as they are). */
+export function authorization(tokens: FuzzTokens, c: Credential, carrier: Carrier = 'bearer'): Record<string, string> {
   switch (c) {
     case 'none':
       return {};
@@ -36,8 +39,11 @@ export function authorization(tokens: FuzzTokens, c: Credential): Record<string,
     case 'two-tokens':
       return { authorization: `Bearer ${tokens.viewer} ${tokens.admin}` };
     default:
-      return { authorization: `Bearer ${tokens[c]}` };
   }
+  const token = tokens[c];
+  if (carrier === 'x-consul-token') return { 'x-consul-token': token };
+  if (carrier === 'basic-password') return { authorization: `Basic ${Buffer.from(`eureka:${token}`).toString('base64')}` };
+  return { authorization: `Bearer ${token}` };
 }
 
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND'] as const;
