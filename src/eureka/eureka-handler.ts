@@ -16,7 +16,7 @@ import type { Logger } from '../common/logger.js';
 import { ClientGoneError, readRawBody } from '../http/body.js';
 import { clientAddress } from '../http/client-address.js';
 import { drainRequest } from '../http/drain.js';
-import { Router, type HttpMethod } from '../http/router.js';
+import { Router, type HttpMethod, type RouteMatch } from '../http/router.js';
 import type { Instance } from '../registry/model.js';
 import type { RegistrationCheck, Registry } from '../registry/registry.js';
 import type { EurekaDelta } from './eureka-delta.js';
@@ -63,7 +63,8 @@ export function isEurekaRequest(req: http.IncomingMessage, prefix: string): bool
   return url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`);
 }
 
-export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+/** Every route of the Eureka API, as [method, pattern under the prefix, route]: the handler's table, and what its tests enumerate. */
+export function eurekaRoutes(deps: Pick<EurekaHandlerDeps, 'registry' | 'delta' | 'namespace' | 'registrationCheck' | 'registered'>): Array<[HttpMethod, string, Route]> {
   const { registry, namespace } = deps;
 
   /** The instances of one app the caller may read; an app it may not read is not found, as a missing one is. */
@@ -167,15 +168,26 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
     return { status: 200, body: applications(matching.map((instance) => ({ instance })), all) };
   }
 
+  return routes;
+}
+
+export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const router = new Router<Route>();
-  for (const [method, pattern, route] of routes) router.add(method, pattern, route);
+  for (const [method, pattern, route] of eurekaRoutes(deps)) router.add(method, pattern, route);
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = req.method ?? 'GET';
     const format = responseFormat(req);
     const url = new URL(`http://hub${req.url ?? '/'}`);
     const path = url.pathname.slice(deps.prefix.length) || '/';
-    const match = router.match(method, path);
+    // A path segment that is not valid percent-encoding is the caller's error, answered once the caller is known.
+    let badPath: unknown;
+    let match: RouteMatch<Route> = { kind: 'not_found' };
+    try {
+      match = router.match(method, path);
+    } catch (err) {
+      badPath = err;
+    }
     const label = match.kind === 'not_found' ? 'unmatched' : match.pattern;
     const site: CallSite = { api: 'eureka', op: `${method} ${label}`, peer: clientAddress(req) };
     const write = match.kind === 'match' && match.handler.write;
@@ -185,6 +197,7 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
     try {
       const identity = await deps.access.identify(() => httpCredentials(req, { basic: true }), site);
       caller = deps.access.caller(identity, site);
+      if (badPath !== undefined) throw badPath;
       if (match.kind === 'not_found') throw new OutriggerError('not_found', `no Eureka route for ${method} ${path.slice(0, 200)}; see the README's Eureka section`);
       if (match.kind === 'method_not_allowed') {
         headers = { allow: match.allow.join(', ') };

@@ -111,6 +111,26 @@ test('bad input is a 400 naming the field, and changes nothing', async (t) => {
   t.is((await eureka(hub, 'GET', '/nothing', auth)).status, 404);
 });
 
+test('a path segment that is not valid percent-encoding is a 400 in Eureka\'s shape, after the access check, and changes nothing', async (t) => {
+  const hub = await startAuthHub();
+  t.teardown(() => hub.close());
+  const auth = bearer(hub.admin);
+  t.is((await eureka(hub, 'POST', '/apps/ORDER-SERVICE', auth, instanceJson('order-1'))).status, 204);
+  const before = hub.hub.registry.getInstance('order-1');
+  // Found by the Eureka fuzzer (seed 847023537): `PUT /apps/%/echo-1` was a bare 500 and an error in the log.
+  for (const path of ['/apps/%/order-1', '/apps/ORDER-SERVICE/%zz', '/apps/ORDER-SERVICE/order-1%E2%82/status?value=DOWN']) {
+    const res = await eureka(hub, path.endsWith('DOWN') ? 'PUT' : 'DELETE', path, auth);
+    t.is(res.status, 400, path);
+    t.is(res.json.error.code, 'invalid_argument', path);
+  }
+  const asXml = await eureka(hub, 'GET', '/apps/ORDER-SERVICE/%zz', auth, undefined, 'application/xml');
+  t.is(asXml.status, 400);
+  t.is(xml.parse(asXml.text).error.code, 'invalid_argument');
+  t.is((await eureka(hub, 'GET', '/apps/%/order-1', undefined)).status, 401, 'the caller is checked first');
+  t.deepEqual(hub.hub.registry.getInstance('order-1'), before);
+  t.deepEqual(hub.logs.filter((l) => l.level === 'error'), []);
+});
+
 test('one access check: credentials, scopes, unreadable apps not found, writes audited', async (t) => {
   const hub = await startAuthHub();
   t.teardown(() => hub.close());

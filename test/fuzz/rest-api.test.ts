@@ -14,7 +14,6 @@ import { isDeepStrictEqual } from 'node:util';
 import test from 'ava';
 import fc from 'fast-check';
 import { systemClock } from '../../src/common/clock.js';
-import { ERROR_KINDS } from '../../src/common/errors.js';
 import type { HttpMethod } from '../../src/http/router.js';
 import { discoverRoute } from '../../src/hub/rest-discover-route.js';
 import { instanceRoutes } from '../../src/hub/rest-instance-routes.js';
@@ -24,10 +23,10 @@ import { serviceRoutes } from '../../src/hub/rest-service-routes.js';
 import { systemRoutes } from '../../src/hub/rest-system-routes.js';
 import { tokenRoutes } from '../../src/hub/rest-token-routes.js';
 import type { AuthHub } from '../helpers/auth-hub.js';
-import { check, fuzz, mutatedObject, nastyJson, nastyKey, nastyString, rawBodies, Tally } from '../helpers/fuzz.js';
-import { BAD_PERCENT, exchange, percentEncode, rawTargetText, type Answer, type Endpoint, type Exchange } from '../helpers/fuzz-http.js';
-import { reseed, startFuzzHub, type FuzzTokens } from '../helpers/fuzz-registry.js';
-import { registrySnapshot } from '../helpers/http-registry-snapshot.js';
+import { check, fuzz, nastyString, Tally } from '../helpers/fuzz.js';
+import { percentEncode, rawTargetText, type Answer, type Endpoint, type Exchange } from '../helpers/fuzz-http.js';
+import { startFuzzHub, type FuzzTokens } from '../helpers/fuzz-registry.js';
+import { authorization, checkCatalogueError, credential, describe, fuzzEveryRoute, json, jsonBody, jsonOf, METHODS, pathFor, probe as probeOnce, queryPart, type Credential } from '../helpers/fuzz-request.js';
 
 const ANSWER_BOUND_MS = 5000;
 
@@ -115,13 +114,6 @@ const CONTENT_TYPES = [
   '',
 ] as const;
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND'] as const;
-
-type Credential = 'none' | 'admin' | 'operator' | 'viewer' | 'service' | 'other-operator' | 'unknown' | 'basic' | 'empty-bearer' | 'two-tokens';
-const CREDENTIALS: readonly Credential[] = ['none', 'admin', 'operator', 'viewer', 'service', 'other-operator', 'unknown', 'basic', 'empty-bearer', 'two-tokens'];
-/** Mostly tokens that may write, so requests reach past the access check into the handlers. */
-const credential: fc.Arbitrary<Credential> = fc.oneof({ weight: 3, arbitrary: fc.constantFrom<Credential>('admin', 'operator') }, { weight: 2, arbitrary: fc.constantFrom(...CREDENTIALS) });
-
 let hub: AuthHub;
 let endpoint: Endpoint;
 let tokens: FuzzTokens;
@@ -136,78 +128,14 @@ test.after.always(async () => {
   await hub?.close();
 });
 
-function authorization(c: Credential): Record<string, string> {
-  switch (c) {
-    case 'none':
-      return {};
-    case 'unknown':
-      return { authorization: 'Bearer ort_nobody-issued-this' };
-    case 'basic':
-      return { authorization: 'Basic YWRtaW46YWRtaW4=' };
-    case 'empty-bearer':
-      return { authorization: 'Bearer ' };
-    case 'two-tokens':
-      return { authorization: `Bearer ${tokens.viewer} ${tokens.admin}` };
-    default:
-      return { authorization: `Bearer ${tokens[c]}` };
-  }
-}
-
-/** A path segment: a known value, random text (encoded or raw), or a bad percent-encoding. */
-const segment = (name: string): fc.Arbitrary<string> =>
-  fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom(...(PARAMS[name] ?? ['x'])).map(percentEncode) },
-    { weight: 2, arbitrary: nastyString.map(percentEncode) },
-    { weight: 1, arbitrary: nastyString.map(rawTargetText) },
-    { weight: 1, arbitrary: fc.constantFrom(...BAD_PERCENT) },
-  );
-
-const queryPart = (names: readonly string[]): fc.Arbitrary<string> => {
-  const key = fc.oneof(
-    { weight: 4, arbitrary: names.length > 0 ? fc.constantFrom(...names) : fc.constant('x') },
-    { weight: 1, arbitrary: fc.constantFrom('bogus', 'service_name', 'namespace', 'metadata.', 'metadata.__proto__', 'metadata.Bad Key') },
-    { weight: 1, arbitrary: nastyKey },
-  );
-  const value = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...QUERY_VALUES) }, { weight: 1, arbitrary: nastyString });
-  const pair = fc.tuple(key, value).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`);
-  return fc.oneof(
-    { weight: names.length === 0 ? 8 : 2, arbitrary: fc.constant('') },
-    { weight: 5, arbitrary: fc.array(pair, { minLength: 1, maxLength: 5 }).map((ps) => `?${ps.join('&')}`) },
-    { weight: 1, arbitrary: fc.constantFrom('?', '?=', '?&&', '?a', '?%', '?a=%zz', '?%zz=1', '?limit=1e3', '?health=HEALTHY&health=UNKNOWN', '?ready=maybe') },
-    { weight: 1, arbitrary: nastyString.map((s) => `?${rawTargetText(s)}`) },
-  );
-};
-
-const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v) ?? 'null');
-
-const bodyFor = (route: FuzzRoute): fc.Arbitrary<Buffer | undefined> =>
-  fc.oneof(
-    { weight: 2, arbitrary: fc.constant(undefined) },
-    { weight: 6, arbitrary: (route.body !== undefined ? mutatedObject(route.body) : nastyJson).map(json) },
-    { weight: 1, arbitrary: nastyJson.map(json) },
-    { weight: 2, arbitrary: rawBodies(route.body ?? {}) },
-    // Over the 1 MiB limit: refused with 413 without being kept.
-    { weight: 1, arbitrary: fc.integer({ min: 1_048_577, max: 1_500_000 }).map((n) => Buffer.concat([Buffer.from('{"a":"'), Buffer.alloc(n, 0x61), Buffer.from('"}')])) },
-  );
-
-/** The pattern with each `{param}` replaced by a generated segment. */
-function pathFor(route: FuzzRoute): fc.Arbitrary<string> {
-  const names = [...route.pattern.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]!);
-  if (names.length === 0) return fc.constant(route.pattern);
-  return fc.tuple(...names.map(segment)).map((values) => {
-    let i = 0;
-    return route.pattern.replace(/\{[a-z_]+\}/g, () => values[i++]!);
-  });
-}
-
 const requestFor = (route: FuzzRoute): fc.Arbitrary<Exchange & { credential: Credential; route: FuzzRoute }> =>
   fc
     .record({
       method: fc.oneof({ weight: 12, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
-      path: pathFor(route),
-      query: queryPart(route.query ?? []),
+      path: pathFor(route.pattern, PARAMS),
+      query: queryPart(route.query ?? [], QUERY_VALUES, { keys: ['service_name', 'namespace', 'metadata.', 'metadata.__proto__', 'metadata.Bad Key'], queries: ['?limit=1e3', '?health=HEALTHY&health=UNKNOWN', '?ready=maybe'] }),
       trailingSlash: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-      body: bodyFor(route),
+      body: jsonBody(route.body),
       contentType: fc.oneof({ weight: 4, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) }),
       chunked: fc.boolean(),
       credential,
@@ -217,7 +145,7 @@ const requestFor = (route: FuzzRoute): fc.Arbitrary<Exchange & { credential: Cre
       credential: r.credential,
       method: r.method,
       target: `${r.path}${r.trailingSlash ? '/' : ''}${r.query}`,
-      headers: { ...authorization(r.credential), ...(r.body !== undefined && r.contentType !== '' ? { 'content-type': r.contentType } : {}) },
+      headers: { ...authorization(tokens, r.credential), ...(r.body !== undefined && r.contentType !== '' ? { 'content-type': r.contentType } : {}) },
       ...(r.body !== undefined ? { body: r.body } : {}),
       chunked: r.chunked,
     }))
@@ -235,54 +163,28 @@ const oddTarget: fc.Arbitrary<Exchange & { credential: Credential; route: undefi
     method: fc.constantFrom(...METHODS),
     credential,
   })
-  .map((r) => ({ route: undefined, credential: r.credential, method: r.method, target: r.target, headers: authorization(r.credential) }));
+  .map((r) => ({ route: undefined, credential: r.credential, method: r.method, target: r.target, headers: authorization(tokens, r.credential) }));
 
 /** A non-2xx answer is a catalogue error whose status is its code's, or node's own 400/431 for a request it could not parse. */
 function checkAnswer(x: Exchange, a: Answer): void {
-  const label = (): string => `${x.method} ${x.target.slice(0, 200)} → ${a.status} ${a.body.toString('utf8', 0, 300)}`;
-  check(a.status >= 200 && a.status < 500, () => `not a 2xx or 4xx: ${label()}`);
+  check(a.status >= 200 && a.status < 500, () => `not a 2xx or 4xx: ${describe(x, a)}`);
   if (a.status < 300 || x.method === 'HEAD') return;
-  const type = a.headers['content-type'] ?? '';
-  if (!type.startsWith('application/json')) {
-    check(a.status === 400 || a.status === 431, () => `a ${a.status} without a JSON error body: ${label()}`);
+  if (!(a.headers['content-type'] ?? '').startsWith('application/json')) {
+    check(a.status === 400 || a.status === 431, () => `a ${a.status} without a JSON error body: ${describe(x, a)}`);
     return;
   }
-  let parsed: { error?: { code?: string; message?: unknown } };
-  try {
-    parsed = JSON.parse(a.body.toString('utf8')) as typeof parsed;
-  } catch {
-    throw new Error(`an error body that is not JSON: ${label()}`);
-  }
-  const code = parsed.error?.code;
-  check(code !== undefined && code in ERROR_KINDS, () => `an error without a catalogue code: ${label()}`);
-  check(ERROR_KINDS[code as keyof typeof ERROR_KINDS].http === a.status, () => `code ${code} answered with status ${a.status}: ${label()}`);
-  check(typeof parsed.error?.message === 'string' && parsed.error.message !== '', () => `an error without a message: ${label()}`);
+  checkCatalogueError(jsonOf(x, a), x, a);
 }
 
 /** Sends one request and checks the invariants; returns the answer. */
 async function probe(x: Exchange, tally: Tally, key: string): Promise<Answer> {
-  reseed(hub.hub.registry);
-  const before = registrySnapshot(hub.hub.registry);
-  const a = await exchange(endpoint, x, ANSWER_BOUND_MS);
-  checkAnswer(x, a);
-  const after = registrySnapshot(hub.hub.registry);
-  const isRead = x.method === 'GET' || x.method === 'HEAD';
-  if (a.status >= 300 || isRead) {
-    check(isDeepStrictEqual(before, after), () => `the registry changed on ${isRead ? 'a read' : `a refusal (${a.status})`}: ${x.method} ${x.target.slice(0, 200)} ${a.body.toString('utf8', 0, 300)}`);
-  }
-  tally.add(`${key} ${Math.floor(a.status / 100)}xx`);
-  tally.add(`${Math.floor(a.status / 100)}xx`);
+  const a = await probeOnce({ registry: hub.hub.registry, endpoint, boundMs: ANSWER_BOUND_MS, checkAnswer }, x, x.method === 'GET' || x.method === 'HEAD', tally, key);
   // A token a case made is revoked at once, so a long run does not grow the tokens file.
   if (a.status === 201 && x.target.startsWith('/api/v1/auth/tokens')) {
     const id = (JSON.parse(a.body.toString('utf8')) as { data: { token: { id: string } } }).data.token.id;
     await hub.hub.tokens!.revoke(id);
   }
   return a;
-}
-
-async function hubStillAnswers(): Promise<number> {
-  const a = await exchange(endpoint, { method: 'GET', target: '/health' }, ANSWER_BOUND_MS);
-  return a.status;
 }
 
 test.serial('the fuzzed route list is every route the hub serves', (t) => {
@@ -301,23 +203,16 @@ test.serial('the fuzzed route list is every route the hub serves', (t) => {
 });
 
 test.serial('every route, any body, query, path and credentials: a 2xx or a catalogue 4xx within the bound, and a refusal changes nothing', async (t) => {
-  const tally = new Tally();
-  const request = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...ROUTES).chain(requestFor) }, { weight: 1, arbitrary: oddTarget });
-  const runs = await fuzz(
-    t,
-    fc.asyncProperty(request, async (x) => {
-      await probe(x, tally, x.route === undefined ? 'odd' : `${x.route.method} ${x.route.pattern}`);
-    }),
-    { averageCaseMs: 30 },
-  );
-  t.log(tally.toString());
-  t.is(await hubStillAnswers(), 200, 'the hub answers its health check after the run');
-  t.deepEqual(hub.logs.filter((l) => l.level === 'error'), [], 'no handler failed');
-  if (runs >= 1000) {
-    // With this many cases every route is reached, and both sides of the edge are seen.
-    for (const r of ROUTES) t.true(tally.get(`${r.method} ${r.pattern} 2xx`) + tally.get(`${r.method} ${r.pattern} 4xx`) > 0, `${r.method} ${r.pattern} was fuzzed`);
-    t.true(tally.get('2xx') > 0 && tally.get('4xx') > 0, tally.toString());
-  }
+  await fuzzEveryRoute(t, {
+    cases: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...ROUTES).chain(requestFor) }, { weight: 1, arbitrary: oddTarget }),
+    run: async (x, tally) => void (await probe(x, tally, x.route === undefined ? 'odd' : `${x.route.method} ${x.route.pattern}`)),
+    keys: ROUTES.map((r) => `${r.method} ${r.pattern}`),
+    coverageFrom: 1000,
+    hub,
+    endpoint,
+    boundMs: ANSWER_BOUND_MS,
+    options: { averageCaseMs: 30 },
+  });
 });
 
 // ---- valid input is accepted ----

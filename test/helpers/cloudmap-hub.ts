@@ -22,6 +22,7 @@ export const ADMIN_KEY: TestKey = { id: 'AKIAOUTRIGGERADMIN01', secret: 'adminSe
 export const DEMO_OPERATOR: TestKey = { id: 'AKIAOUTRIGGERDEMO001', secret: 'demoSecretKey0123456789abcdefghijklmnopq', role: 'operator', scopes: ['demo.local'] };
 export const OTHER_OPERATOR: TestKey = { id: 'AKIAOUTRIGGEROTHER01', secret: 'otherSecretKey0123456789abcdefghijklmnop', role: 'operator', scopes: ['other.local'] };
 export const REGION = 'eu-west-1';
+export const ACCOUNT_ID = '123456789012';
 
 export interface CloudMapHub extends AuthHub {
   /** The folder of the keys' secret files, one per key id. */
@@ -30,14 +31,20 @@ export interface CloudMapHub extends AuthHub {
   sdk(key?: Pick<TestKey, 'id' | 'secret'>, config?: Partial<ServiceDiscoveryClientConfig>): ServiceDiscoveryClient;
 }
 
-export async function startCloudMapHub(t: { teardown(fn: () => Promise<void> | void): void }, config: Record<string, unknown> = {}, keys: TestKey[] = [ADMIN_KEY, DEMO_OPERATOR, OTHER_OPERATOR]): Promise<CloudMapHub> {
+/** The hub's `cloudmap` config for these keys, their secrets written to files in `secrets` (a temp dir the caller removes). */
+export function cloudMapConfig(keys: readonly TestKey[]): { cloudmap: Record<string, unknown>; secrets: string } {
   const secrets = mkdtempSync(path.join(tmpdir(), 'outrigger-cloudmap-keys-'));
   const accessKeys = keys.map((k) => {
     const file = path.join(secrets, k.id);
     writeFileSync(file, `${k.secret}\n`, { mode: 0o600 });
     return { access_key_id: k.id, secret_access_key_file: file, role: k.role, scopes: k.scopes };
   });
-  const hub = await startAuthHub({ cloudmap: { region: REGION, account_id: '123456789012', access_keys: accessKeys }, ...config });
+  return { cloudmap: { region: REGION, account_id: ACCOUNT_ID, access_keys: accessKeys }, secrets };
+}
+
+export async function startCloudMapHub(t: { teardown(fn: () => Promise<void> | void): void }, config: Record<string, unknown> = {}, keys: TestKey[] = [ADMIN_KEY, DEMO_OPERATOR, OTHER_OPERATOR]): Promise<CloudMapHub> {
+  const { cloudmap, secrets } = cloudMapConfig(keys);
+  const hub = await startAuthHub({ cloudmap, ...config });
   const clients: ServiceDiscoveryClient[] = [];
   t.teardown(async () => {
     for (const c of clients) c.destroy();

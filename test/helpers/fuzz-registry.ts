@@ -5,6 +5,7 @@
  * of any length stays small and every case meets the same world.
  */
 import type { Registry } from '../../src/registry/registry.js';
+import type { RegisterInput } from '../../src/registry/validation.js';
 import { startAuthHub, type AuthHub } from './auth-hub.js';
 
 /** The identities the hub fuzzers call with. */
@@ -13,10 +14,10 @@ export type FuzzTokens = Record<'admin' | 'operator' | 'viewer' | 'service' | 'o
 /**
  * A hub with auth on for a fuzz run: no write rate limit (the fuzzer is after the handlers, and
  * 429s would hide them) and no lease sweeps (nothing may change the registry but the request
- * under test), with a token per role.
+ * under test), with a token per role; `config` adds to the hub's config (a dialect's settings).
  */
-export async function startFuzzHub(): Promise<{ hub: AuthHub; tokens: FuzzTokens }> {
-  const hub = await startAuthHub({ limits: { writes_per_second: 0 } }, { logLevel: 'warn' });
+export async function startFuzzHub(config: Record<string, unknown> = {}): Promise<{ hub: AuthHub; tokens: FuzzTokens }> {
+  const hub = await startAuthHub({ limits: { writes_per_second: 0 }, ...config }, { logLevel: 'warn' });
   hub.hub.registry.stop();
   const tokens: FuzzTokens = {
     admin: hub.admin,
@@ -40,35 +41,37 @@ export const FUZZ_INSTANCES = [
   { id: 'api-1', service: 'api', namespace: 'other.local', address: '10.0.1.1', port: 9090, ttl: 0 },
 ] as const;
 
-const SEEDED_IDS: ReadonlySet<string> = new Set(FUZZ_INSTANCES.map((i) => i.id));
-const SEEDED_SERVICES: ReadonlySet<string> = new Set(FUZZ_SERVICES.map(([ns, s]) => `${s}.${ns}`));
-const SEEDED_NAMESPACES: ReadonlySet<string> = new Set(FUZZ_NAMESPACES);
-
 /** How much accepted writes may add before the extras are removed. */
 const MAX_EXTRA = { instances: 40, services: 30, namespaces: 30 };
 
+/** An instance a suite adds to the fuzz registry (one a dialect reads in its own way), as the registry takes it. */
+export type SeedInstance = RegisterInput & { id: string; service: string; namespace: string };
+
 /**
- * Puts back what a case removed and trims what cases added. Leases are not swept during a fuzz
- * run (the caller stops the sweep), so nothing changes between a case's two snapshots but the
- * request itself.
+ * Puts back what a case removed and trims what cases added; `extra` are a suite's own instances,
+ * kept and put back like the shared ones. Leases are not swept during a fuzz run (the caller
+ * stops the sweep), so nothing changes between a case's two snapshots but the request itself.
  */
-export function reseed(registry: Registry): void {
+export function reseed(registry: Registry, extra: readonly SeedInstance[] = []): void {
+  const seeds = [...FUZZ_INSTANCES, ...extra];
+  const seededIds = new Set(seeds.map((i) => i.id));
+  const seededServices = new Set([...FUZZ_SERVICES.map(([ns, s]) => `${s}.${ns}`), ...extra.map((i) => `${i.service}.${i.namespace}`)]);
   const instances = [...registry.allInstances()];
-  if (instances.length - SEEDED_IDS.size > MAX_EXTRA.instances) {
-    for (const inst of instances) if (!SEEDED_IDS.has(inst.id)) registry.deregister(inst.id);
+  if (instances.length - seededIds.size > MAX_EXTRA.instances) {
+    for (const inst of instances) if (!seededIds.has(inst.id)) registry.deregister(inst.id);
   }
   const services = registry.listServices();
-  if (services.length - SEEDED_SERVICES.size > MAX_EXTRA.services) {
+  if (services.length - seededServices.size > MAX_EXTRA.services) {
     for (const svc of services) {
-      if (SEEDED_SERVICES.has(`${svc.name}.${svc.namespace}`)) continue;
+      if (seededServices.has(`${svc.name}.${svc.namespace}`)) continue;
       for (const inst of registry.instancesOf(svc.namespace, svc.name)) registry.deregister(inst.id);
       registry.deleteService(svc.namespace, svc.name);
     }
   }
   const namespaces = registry.listNamespaces();
-  if (namespaces.length - SEEDED_NAMESPACES.size > MAX_EXTRA.namespaces) {
+  if (namespaces.length - FUZZ_NAMESPACES.length > MAX_EXTRA.namespaces) {
     for (const ns of namespaces) {
-      if (SEEDED_NAMESPACES.has(ns.name) || ns.name === registry.defaultNamespace) continue;
+      if ((FUZZ_NAMESPACES as readonly string[]).includes(ns.name) || ns.name === registry.defaultNamespace) continue;
       for (const svc of registry.listServices(ns.name)) {
         for (const inst of registry.instancesOf(svc.namespace, svc.name)) registry.deregister(inst.id);
         registry.deleteService(svc.namespace, svc.name);
@@ -78,5 +81,5 @@ export function reseed(registry: Registry): void {
   }
   for (const name of FUZZ_NAMESPACES) if (registry.getNamespace(name) === undefined) registry.createNamespace({ name });
   for (const [ns, name] of FUZZ_SERVICES) if (registry.getService(ns, name) === undefined) registry.putService(ns, name);
-  for (const inst of FUZZ_INSTANCES) if (registry.getInstance(inst.id) === undefined) registry.register(inst);
+  for (const inst of seeds) if (registry.getInstance(inst.id) === undefined) registry.register(inst);
 }

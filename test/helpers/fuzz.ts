@@ -30,6 +30,11 @@ export interface FuzzOptions {
   averageCaseMs?: number;
   /** Cases to run; FUZZ_RUNS by default. */
   runs?: number;
+  /**
+   * The part of FUZZ_RUNS to run (default 1), for a property whose cases cost more (a whole hub
+   * per request): it keeps the default run short and still grows with FUZZ_RUNS in a long run.
+   */
+  share?: number;
 }
 
 /**
@@ -38,7 +43,7 @@ export interface FuzzOptions {
  * the number of cases run.
  */
 export async function fuzz<Ts>(t: ExecutionContext, property: fc.IAsyncProperty<Ts>, options: FuzzOptions = {}): Promise<number> {
-  const runs = options.runs ?? FUZZ_RUNS;
+  const runs = options.runs ?? Math.max(1, Math.round(FUZZ_RUNS * (options.share ?? 1)));
   const seed = intFromEnv('FUZZ_SEED') ?? (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
   const path = process.env.FUZZ_PATH;
   const caseTimeoutMs = options.caseTimeoutMs ?? 10_000;
