@@ -103,6 +103,8 @@ export class Hub {
         enabled: config.self_preservation.enabled,
         maxExpiringShare: config.self_preservation.max_expiring_share,
         minInstances: config.self_preservation.min_instances,
+        renewalThreshold: config.self_preservation.renewal_threshold,
+        windowMs: config.self_preservation.window,
       },
     });
     this.metrics = new HubMetrics(this.registry);

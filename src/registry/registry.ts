@@ -10,6 +10,7 @@ import { parseWith } from '../model/parse-input.js';
 import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
 import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
 import { type Instance, type Namespace, type RegistryChange, type Service, type Source } from './model.js';
+import { RenewalRate } from './renewal-rate.js';
 import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
 
 export interface RegistryOptions {
@@ -67,7 +68,7 @@ interface ServiceEntry {
   instances: Map<string, Instance>;
 }
 
-export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { enabled: true, maxExpiringShare: 0.5, minInstances: 10 };
+export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { enabled: true, maxExpiringShare: 0.5, minInstances: 10, renewalThreshold: 0.85, windowMs: 15_000 };
 
 /**
  * The registry: namespaces, services and instances with leases, in memory. Every change gets a
@@ -94,6 +95,8 @@ export class Registry {
   private sweepTimer: TimerHandle | undefined;
   private preserving = false;
   private expiries = 0;
+  /** Renewals of the leases whose TTL runs, for self-preservation. */
+  private readonly renewals: RenewalRate;
 
   constructor(options: RegistryOptions) {
     this.policies = options.policies;
@@ -102,6 +105,7 @@ export class Registry {
     this.defaultNamespace = options.defaultNamespace ?? 'default';
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     this.selfPreservation = { ...DEFAULT_SELF_PRESERVATION, ...options.selfPreservation };
+    this.renewals = new RenewalRate(this.selfPreservation.windowMs);
     this.maxInstances = options.maxInstances ?? 250_000;
     this.maxPerService = options.maxInstancesPerService ?? Number.POSITIVE_INFINITY;
     this.maxPerNamespace = options.maxInstancesPerNamespace ?? Number.POSITIVE_INFINITY;
@@ -289,6 +293,7 @@ export class Registry {
     if (existing === undefined || existing.namespace !== namespace || existing.service !== req.service) this.countIn(namespace, 1);
     entry.instances.set(id, instance);
     this.instances.set(id, instance);
+    this.trackRenewal(instance, existing);
     this.emit({ kind: 'instance', op: 'upsert', version: instance.revision, instance });
     return instance;
   }
@@ -311,11 +316,13 @@ export class Registry {
   heartbeat(id: string, health?: unknown): Instance {
     const inst = this.requireInstance(id);
     const reported = health === undefined ? inst.reportedHealth : parseWith(healthSchema, health, 'health');
-    return this.update(inst, {
+    const next = this.update(inst, {
       reportedHealth: reported,
       health: reported,
       lease: { ...inst.lease, renewedAt: this.clock.now(), expiredAt: undefined },
     }, inst.health === reported && inst.lease.expiredAt === undefined);
+    this.trackRenewal(next, inst);
+    return next;
   }
 
   reportHealth(id: string, health: unknown): Instance {
@@ -329,6 +336,7 @@ export class Registry {
   holdLease(id: string): Instance {
     const inst = this.requireInstance(id);
     const now = this.clock.now();
+    this.renewals.forget(id);
     return this.update(inst, {
       health: inst.reportedHealth,
       lease: { ...inst.lease, held: true, renewedAt: now, expiredAt: undefined },
@@ -339,7 +347,9 @@ export class Registry {
   releaseLease(id: string): Instance | undefined {
     const inst = this.instances.get(id);
     if (inst === undefined) return undefined;
-    return this.update(inst, { lease: { ...inst.lease, held: false, renewedAt: this.clock.now() } }, true);
+    const next = this.update(inst, { lease: { ...inst.lease, held: false, renewedAt: this.clock.now() } }, true);
+    if (next.lease.ttlMs > 0 && next.lease.expiredAt === undefined) this.renewals.start(id, next.lease.ttlMs, next.lease.renewedAt);
+    return next;
   }
 
   discover(query: DiscoverQuery): Instance[] {
@@ -373,17 +383,23 @@ export class Registry {
   }
 
   /**
-   * Checks every lease: expired ones go UNHEALTHY, long-expired ones are removed. When more than
-   * the configured share would expire at once, the hub is more likely cut off than the
-   * instances dead, so expiry pauses (Eureka's self-preservation).
+   * Checks every lease: expired ones go UNHEALTHY, long-expired ones are removed. When the
+   * renewals seen in the window fall below the threshold of those expected, or more than the
+   * configured share would expire at once, the hub is more likely cut off than the instances
+   * dead, so expiry pauses (Eureka's self-preservation).
    */
   sweep(): void {
     const now = this.clock.now();
-    const verdict = evaluateLeases(this.instances.values(), now, this.selfPreservation);
+    const renewals = this.renewals.measure(now);
+    const verdict = evaluateLeases(this.instances.values(), now, this.selfPreservation, renewals);
     if (verdict.preserve !== this.preserving) {
       this.preserving = verdict.preserve;
       if (verdict.preserve) {
         this.logger.warn('self-preservation on: lease expiry paused', {
+          reason: verdict.reason,
+          renewals_seen: renewals.seen,
+          renewals_expected: Math.round(renewals.expected),
+          renewal_threshold: this.selfPreservation.renewalThreshold,
           expiring: verdict.expire.length,
           leased: verdict.leased,
           max_expiring_share: this.selfPreservation.maxExpiringShare,
@@ -396,6 +412,7 @@ export class Registry {
     for (const inst of verdict.expire) {
       this.expiries++;
       this.logger.info('lease expired', { id: inst.id, service: serviceKey(inst.service, inst.namespace) });
+      this.renewals.forget(inst.id);
       this.update(inst, { health: 'UNHEALTHY', lease: { ...inst.lease, expiredAt: now } }, false);
     }
     for (const inst of verdict.remove) {
@@ -426,6 +443,15 @@ export class Registry {
     }
   }
 
+  /** A registration or heartbeat: a lease whose TTL runs was renewed (or started running again). */
+  private trackRenewal(next: Instance, previous: Instance | undefined): void {
+    const lease = next.lease;
+    if (lease.ttlMs === 0 || lease.held) return this.renewals.forget(next.id);
+    const running = previous !== undefined && !previous.lease.held && previous.lease.ttlMs > 0 && previous.lease.expiredAt === undefined;
+    if (running) this.renewals.renewed(next.id, lease.ttlMs, lease.renewedAt);
+    else this.renewals.start(next.id, lease.ttlMs, lease.renewedAt);
+  }
+
   private countIn(namespace: string, delta: number): void {
     const n = (this.namespaceCounts.get(namespace) ?? 0) + delta;
     if (n === 0) this.namespaceCounts.delete(namespace);
@@ -454,6 +480,7 @@ export class Registry {
   }
 
   private removeInstance(inst: Instance, reason: string): void {
+    this.renewals.forget(inst.id);
     this.countIn(inst.namespace, -1);
     this.instances.delete(inst.id);
     this.services.get(serviceKey(inst.service, inst.namespace))?.instances.delete(inst.id);
