@@ -10,6 +10,7 @@ import { parseWith } from '../model/parse-input.js';
 import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
 import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
 import { type Instance, type Namespace, type RegistryChange, type Service, type Source } from './model.js';
+import { MemoryStore, type AnyRecord, type CommittedRecord, type RecordChange, type RecordKind, type RegistrySnapshot, type RegistryStore } from './registry-store.js';
 import { RenewalRate } from './renewal-rate.js';
 import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
 
@@ -28,6 +29,8 @@ export interface RegistryOptions {
   /** Caps per service and per namespace, so one tenant cannot take the whole of `maxInstances`. */
   maxInstancesPerService?: number;
   maxInstancesPerNamespace?: number;
+  /** Where writes go (default: memory, applied to this registry at once). */
+  store?: RegistryStore;
   /** Told each time a cap refuses a registration (for the hub's metrics). */
   onLimit?: (limit: 'max_instances' | 'instances_per_service' | 'instances_per_namespace') => void;
 }
@@ -63,6 +66,13 @@ export interface DiscoverQuery {
 
 export type RegistryListener = (change: RegistryChange) => void;
 
+/** A record a captured write touched, with what it was before. */
+interface JournalEntry {
+  kind: RecordKind;
+  id: string;
+  before: AnyRecord | undefined;
+}
+
 interface ServiceEntry {
   service: Service;
   instances: Map<string, Instance>;
@@ -74,8 +84,9 @@ export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { enabled: tru
  * The registry: namespaces, services and instances with leases, in memory. Every change gets a
  * new, strictly increasing version and is delivered synchronously, in order, to subscribers.
  */
-export class Registry {
+export class Registry implements RegistrySnapshot {
   readonly clock: Clock;
+  readonly store: RegistryStore;
   readonly defaultNamespace: string;
   private readonly policies: LbOptionsParser;
   private readonly logger: Logger;
@@ -97,6 +108,10 @@ export class Registry {
   private expiries = 0;
   /** Renewals of the leases whose TTL runs, for self-preservation. */
   private readonly renewals: RenewalRate;
+  /** While a store captures a write: the records it touched, with what they were before. */
+  /** True while records from the store (or a capture's undo) are applied. */
+  private applying = false;
+  private journal: Map<string, JournalEntry> | undefined;
 
   constructor(options: RegistryOptions) {
     this.policies = options.policies;
@@ -110,12 +125,31 @@ export class Registry {
     this.maxPerService = options.maxInstancesPerService ?? Number.POSITIVE_INFINITY;
     this.maxPerNamespace = options.maxInstancesPerNamespace ?? Number.POSITIVE_INFINITY;
     this.onLimit = options.onLimit ?? (() => undefined);
+    this.store = options.store ?? new MemoryStore();
+  }
+
+  /**
+   * Runs a write (calls of this registry's write methods) through the store: with the memory
+   * store it applies at once; with etcd it resolves once the committed records are in the
+   * snapshot, with the record as committed.
+   */
+  write<T>(write: () => T): Promise<T> {
+    return this.store.write(write);
+  }
+
+  /** Loads the snapshot from the store (nothing to do for memory). */
+  async load(): Promise<void> {
+    await this.store.start(this);
   }
 
   /** Starts the periodic lease sweep. */
   start(): void {
     if (this.sweepTimer !== undefined) return;
-    this.sweepTimer = this.clock.setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
+    const shared = this.store.kind !== 'memory';
+    const sweep = shared
+      ? () => void this.store.write(() => this.sweep()).catch((err: unknown) => this.logger.warn('lease sweep not written to the store', { err: String(err) }))
+      : () => this.sweep();
+    this.sweepTimer = this.clock.setInterval(sweep, this.sweepIntervalMs).unref();
   }
 
   stop(): void {
@@ -171,7 +205,7 @@ export class Registry {
         'namespace',
       );
     }
-    this.namespaces.delete(name);
+    this.dropNamespace(name);
     this.emit({ kind: 'namespace', op: 'remove', version: this.bump(), namespace: ns });
     return ns;
   }
@@ -186,7 +220,7 @@ export class Registry {
     const entry = this.ensureService(namespace, name);
     if (parsed === undefined) return entry.service;
     const service: Service = { ...entry.service, config: parsed, revision: this.bump() };
-    entry.service = service;
+    this.setService(service);
     this.emit({ kind: 'service', op: 'upsert', version: service.revision, service });
     return service;
   }
@@ -227,7 +261,7 @@ export class Registry {
       );
     }
     for (const inst of entry.instances.values()) this.removeInstance(inst, 'service deleted');
-    this.services.delete(key);
+    this.dropService(key);
     this.emit({ kind: 'service', op: 'remove', version: this.bump(), service: entry.service });
     return entry.service;
   }
@@ -290,9 +324,7 @@ export class Registry {
     if (existing !== undefined && (existing.service !== instance.service || existing.namespace !== instance.namespace)) {
       this.removeInstance(existing, 'moved to another service');
     }
-    if (existing === undefined || existing.namespace !== namespace || existing.service !== req.service) this.countIn(namespace, 1);
-    entry.instances.set(id, instance);
-    this.instances.set(id, instance);
+    this.setInstance(instance);
     this.trackRenewal(instance, existing);
     this.emit({ kind: 'instance', op: 'upsert', version: instance.revision, instance });
     return instance;
@@ -426,6 +458,161 @@ export class Registry {
     return this.instances.values();
   }
 
+  // ---- the snapshot a store drives ----
+
+  capture<T>(write: () => T): { result: T; changes: RecordChange[] } {
+    if (this.journal !== undefined) throw new OutriggerError('internal', 'a registry write ran inside another');
+    const journal = new Map<string, JournalEntry>();
+    const version = this.currentVersion;
+    this.journal = journal;
+    let result: T;
+    let changes: RecordChange[] = [];
+    try {
+      result = write();
+      changes = [...journal.values()].map(({ kind, id, before }) => {
+        const after = this.recordOf(kind, id);
+        return { kind, id, before, after, quiet: before !== undefined && after !== undefined && before.revision === after.revision };
+      });
+    } finally {
+      this.journal = undefined;
+      // Taken back in reverse, so a service comes back before its instances.
+      this.applying = true;
+      try {
+        for (const { kind, id, before } of [...journal.values()].reverse()) this.putRecord(kind, id, before);
+      } finally {
+        this.applying = false;
+      }
+      this.currentVersion = version;
+    }
+    return { result, changes };
+  }
+
+  applyCommitted(records: readonly CommittedRecord[], revision: number): void {
+    this.applying = true;
+    try {
+      this.applyRecords(records);
+    } finally {
+      this.applying = false;
+    }
+    this.currentVersion = Math.max(this.currentVersion, revision);
+  }
+
+  private applyRecords(records: readonly CommittedRecord[]): void {
+    for (const c of records) {
+      const current = this.recordOf(c.kind, c.id);
+      if (c.record === undefined) {
+        if (current === undefined) continue;
+        this.putRecord(c.kind, c.id, undefined);
+        this.emitRecord(c.kind, 'remove', current, c.revision);
+        continue;
+      }
+      const quiet = c.quiet && current !== undefined;
+      const record = { ...c.record, revision: quiet ? current.revision : c.revision } as AnyRecord;
+      this.putRecord(c.kind, c.id, record);
+      if (!quiet) this.emitRecord(c.kind, 'upsert', record, c.revision);
+    }
+  }
+
+  replaceAll(records: readonly CommittedRecord[], revision: number): void {
+    const keep = new Set(records.map((r) => `${r.kind}:${r.id}`));
+    const gone: CommittedRecord[] = [];
+    for (const id of this.instances.keys()) if (!keep.has(`instance:${id}`)) gone.push({ kind: 'instance', id, record: undefined, quiet: false, revision });
+    for (const id of this.services.keys()) if (!keep.has(`service:${id}`)) gone.push({ kind: 'service', id, record: undefined, quiet: false, revision });
+    for (const id of this.namespaces.keys()) if (!keep.has(`namespace:${id}`)) gone.push({ kind: 'namespace', id, record: undefined, quiet: false, revision });
+    const order: Record<string, number> = { namespace: 0, service: 1, instance: 2 };
+    const changed = records
+      .filter((r) => this.recordOf(r.kind, r.id)?.revision !== r.revision)
+      .sort((a, b) => order[a.kind]! - order[b.kind]!);
+    this.applyCommitted([...gone, ...changed], revision);
+    this.currentVersion = revision;
+  }
+
+  recordOf(kind: RecordKind, id: string): AnyRecord | undefined {
+    if (kind === 'namespace') return this.namespaces.get(id);
+    if (kind === 'service') return this.services.get(id)?.service;
+    return this.instances.get(id);
+  }
+
+  private emitRecord(kind: RecordKind, op: 'upsert' | 'remove', record: AnyRecord, version: number): void {
+    if (kind === 'namespace') this.emit({ kind, op, version, namespace: record as Namespace });
+    else if (kind === 'service') this.emit({ kind, op, version, service: record as Service });
+    else this.emit({ kind, op, version, instance: record as Instance, ...(op === 'remove' ? { reason: 'removed' } : {}) });
+  }
+
+  /** Sets or deletes one record: every change to the maps goes through here and the three below. */
+  private putRecord(kind: RecordKind, id: string, record: AnyRecord | undefined): void {
+    if (kind === 'namespace') {
+      if (record === undefined) this.dropNamespace(id);
+      else this.setNamespace(record as Namespace);
+    } else if (kind === 'service') {
+      if (record === undefined) this.dropService(id);
+      else this.setService(record as Service);
+    } else if (record === undefined) {
+      const inst = this.instances.get(id);
+      if (inst !== undefined) this.dropInstance(inst);
+    } else {
+      this.setInstance(record as Instance);
+    }
+  }
+
+  private note(kind: RecordKind, id: string): void {
+    if (this.journal === undefined) {
+      // With a shared store, a write that bypassed `write()` would change this replica alone.
+      if (!this.applying && this.store.kind !== 'memory') {
+        throw new OutriggerError('internal', `a registry write bypassed the ${this.store.kind} store (${kind} ${id})`);
+      }
+      return;
+    }
+    if (!this.journal.has(`${kind}:${id}`)) this.journal.set(`${kind}:${id}`, { kind, id, before: this.recordOf(kind, id) });
+  }
+
+  private setNamespace(ns: Namespace): void {
+    this.note('namespace', ns.name);
+    this.namespaces.set(ns.name, ns);
+  }
+
+  private dropNamespace(name: string): void {
+    this.note('namespace', name);
+    this.namespaces.delete(name);
+  }
+
+  private setService(service: Service): void {
+    const key = serviceKey(service.name, service.namespace);
+    this.note('service', key);
+    const entry = this.services.get(key);
+    if (entry !== undefined) entry.service = service;
+    else this.services.set(key, { service, instances: new Map() });
+  }
+
+  private dropService(key: string): void {
+    this.note('service', key);
+    this.services.delete(key);
+  }
+
+  /** Puts an instance in its service, out of the one it was in if it moved. */
+  private setInstance(inst: Instance): void {
+    this.note('instance', inst.id);
+    const existing = this.instances.get(inst.id);
+    if (existing !== undefined && (existing.namespace !== inst.namespace || existing.service !== inst.service)) this.dropInstance(existing);
+    if (!this.instances.has(inst.id)) this.countIn(inst.namespace, 1);
+    this.instances.set(inst.id, inst);
+    const key = serviceKey(inst.service, inst.namespace);
+    let entry = this.services.get(key);
+    if (entry === undefined) {
+      // Only when a store hands an instance before its service; the service record follows.
+      entry = { service: { namespace: inst.namespace, name: inst.service, config: DEFAULT_SERVICE_CONFIG, createdAt: inst.registeredAt, revision: inst.revision }, instances: new Map() };
+      this.services.set(key, entry);
+    }
+    entry.instances.set(inst.id, inst);
+  }
+
+  private dropInstance(inst: Instance): void {
+    this.note('instance', inst.id);
+    if (!this.instances.delete(inst.id)) return;
+    this.countIn(inst.namespace, -1);
+    this.services.get(serviceKey(inst.service, inst.namespace))?.instances.delete(inst.id);
+  }
+
   // ---- internals ----
 
   /** The per-service and per-namespace caps, for an instance joining a service it is not yet in. */
@@ -473,17 +660,14 @@ export class Registry {
       updatedAt: this.clock.now(),
       revision: quiet ? inst.revision : this.bump(),
     };
-    this.instances.set(next.id, next);
-    this.services.get(serviceKey(next.service, next.namespace))!.instances.set(next.id, next);
+    this.setInstance(next);
     if (!quiet) this.emit({ kind: 'instance', op: 'upsert', version: next.revision, instance: next });
     return next;
   }
 
   private removeInstance(inst: Instance, reason: string): void {
     this.renewals.forget(inst.id);
-    this.countIn(inst.namespace, -1);
-    this.instances.delete(inst.id);
-    this.services.get(serviceKey(inst.service, inst.namespace))?.instances.delete(inst.id);
+    this.dropInstance(inst);
     this.emit({ kind: 'instance', op: 'remove', version: this.bump(), instance: inst, reason });
   }
 
@@ -493,15 +677,14 @@ export class Registry {
     if (entry !== undefined) return entry;
     if (!this.namespaces.has(namespace)) this.putNamespace(namespace, '');
     const service: Service = { namespace, name, config: DEFAULT_SERVICE_CONFIG, createdAt: this.clock.now(), revision: this.bump() };
-    entry = { service, instances: new Map() };
-    this.services.set(key, entry);
+    this.setService(service);
     this.emit({ kind: 'service', op: 'upsert', version: service.revision, service });
-    return entry;
+    return this.services.get(key)!;
   }
 
   private putNamespace(name: string, description: string): Namespace {
     const ns: Namespace = { name, description, createdAt: this.clock.now(), revision: this.bump() };
-    this.namespaces.set(name, ns);
+    this.setNamespace(ns);
     this.emit({ kind: 'namespace', op: 'upsert', version: ns.revision, namespace: ns });
     return ns;
   }
@@ -511,6 +694,8 @@ export class Registry {
   }
 
   private emit(change: RegistryChange): void {
+    // A captured write is taken back at once; the store broadcasts it once committed.
+    if (this.journal !== undefined) return;
     for (const l of this.listeners) {
       try {
         l(change);

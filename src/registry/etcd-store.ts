@@ -1,0 +1,246 @@
+import { Etcd3, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
+import { systemClock, type Clock } from '../common/clock.js';
+import { OutriggerError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/logger.js';
+import { serviceKey } from '../model/names.js';
+import type { Instance, Namespace, Service } from './model.js';
+import type { AnyRecord, CommittedRecord, RecordChange, RecordKind, RegistrySnapshot, RegistryStore } from './registry-store.js';
+
+export interface EtcdStoreOptions {
+  endpoints: readonly string[];
+  /** Every key of this registry is under it: `<prefix>/namespaces/<name>`, `<prefix>/services/<ns>/<name>`, `<prefix>/instances/<id>`. */
+  prefix: string;
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  auth?: { username: string; password: string };
+  logger?: Logger;
+  clock?: Clock;
+  /** Longest a write waits for etcd (the transaction, then the watch bringing it back) before it is refused. */
+  writeTimeoutMs?: number;
+}
+
+/** A write that loses a race is captured again on the newer records, this many times at most. */
+const MAX_ATTEMPTS = 8;
+
+/** A record as stored: the registry's record without its revision (etcd's mod_revision is the revision). */
+interface StoredValue {
+  record: Omit<AnyRecord, 'revision'>;
+  /** Lease bookkeeping only: other replicas apply it without broadcasting. */
+  quiet?: true;
+}
+
+const storeUnavailable = (detail: string): OutriggerError =>
+  new OutriggerError('store_unavailable', `the registry's etcd store cannot be reached (${detail}); reads are served from the last snapshot, retry the write later`);
+
+/**
+ * The registry over etcd. The snapshot is loaded with one range read and follows one watch from
+ * the revision after it; a write is captured on the snapshot and committed as one transaction
+ * that compares every touched key's mod_revision with the one the snapshot holds, so two
+ * replicas writing the same record cannot both win; the loser runs its write again on the
+ * winner's record. The registry's version is etcd's revision.
+ */
+export class EtcdStore implements RegistryStore {
+  readonly kind = 'etcd';
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly writeTimeoutMs: number;
+  /** mod_revision of every key in the snapshot. */
+  private readonly modRevisions = new Map<string, number>();
+  private snapshot: RegistrySnapshot | undefined;
+  private watcher: Watcher | undefined;
+  private applied = 0;
+  private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+  private disconnected = false;
+  private closed = false;
+
+  constructor(options: EtcdStoreOptions) {
+    const etcdOptions: IOptions = {
+      hosts: [...options.endpoints],
+      ...(options.tls !== undefined
+        ? { credentials: { rootCertificate: options.tls.ca, ...(options.tls.cert !== undefined ? { certChain: options.tls.cert } : {}), ...(options.tls.key !== undefined ? { privateKey: options.tls.key } : {}) } }
+        : {}),
+      ...(options.auth !== undefined ? { auth: { username: options.auth.username, password: options.auth.password } } : {}),
+    };
+    this.client = new Etcd3(etcdOptions);
+    this.prefix = options.prefix.replace(/\/+$/, '');
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
+  }
+
+  get stale(): boolean {
+    return this.disconnected;
+  }
+
+  /** The etcd revision the snapshot has reached. */
+  get revision(): number {
+    return this.applied;
+  }
+
+  async start(snapshot: RegistrySnapshot): Promise<void> {
+    this.snapshot = snapshot;
+    await this.relist();
+  }
+
+  async write<T>(write: () => T): Promise<T> {
+    const snapshot = this.snapshot;
+    if (snapshot === undefined) throw new OutriggerError('unavailable', 'the registry store is not started');
+    for (let attempt = 1; ; attempt++) {
+      const { result, changes } = snapshot.capture(write);
+      if (changes.length === 0) return result;
+      if (this.closed) throw storeUnavailable('the hub is shutting down');
+      const compared = changes.map((c) => ({ key: this.keyOf(c), change: c }));
+      const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
+      const [first, ...rest] = compared;
+      let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
+      for (const { key } of rest) txn = txn.and(key, 'Mod', '==', expected.get(key)!);
+      txn = txn.then(
+        ...compared.map(({ key, change }) =>
+          change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))),
+        ),
+      );
+      let response;
+      try {
+        response = await txn.options({ deadline: Date.now() + this.writeTimeoutMs }).commit();
+      } catch (err) {
+        throw storeUnavailable(err instanceof Error ? err.message : String(err));
+      }
+      if (response.succeeded) {
+        const revision = Number(response.header.revision);
+        await this.until(() => this.applied >= revision, 'the watch to bring the write back');
+        return this.committed(result, changes, revision);
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new OutriggerError('unavailable', `the write kept losing to concurrent writes of the same records (${MAX_ATTEMPTS} attempts); retry`);
+      }
+      // Another replica changed one of these records first: wait until the snapshot has it, then run the write again on it.
+      await this.until(() => [...expected].some(([key, rev]) => (this.modRevisions.get(key) ?? 0) !== rev), 'the watch to bring the concurrent write');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.watcher?.cancel().catch(() => undefined);
+    this.client.close();
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+
+  /** Loads every record (at start, and when the watch's revision was compacted) and watches from the revision after. */
+  private async relist(): Promise<void> {
+    const response = await this.client.getAll().prefix(`${this.prefix}/`).exec();
+    const revision = Number(response.header.revision);
+    const records = response.kvs.map((kv) => this.decode(kv, 'put')).filter((r): r is CommittedRecord => r !== undefined);
+    this.modRevisions.clear();
+    for (const kv of response.kvs) this.modRevisions.set(kv.key.toString(), Number(kv.mod_revision));
+    this.snapshot!.replaceAll(records, revision);
+    this.reach(revision);
+    await this.watch(revision + 1);
+  }
+
+  private async watch(from: number): Promise<void> {
+    await this.watcher?.cancel().catch(() => undefined);
+    const watcher = await this.client.watch().prefix(`${this.prefix}/`).startRevision(String(from)).create();
+    this.watcher = watcher;
+    watcher.on('data', (res) => this.onWatch(res));
+    watcher.on('disconnected', (err) => {
+      if (!this.disconnected) this.logger.warn('etcd watch disconnected: serving the last snapshot', { err: String(err) });
+      this.disconnected = true;
+    });
+    watcher.on('connected', () => {
+      if (this.disconnected) this.logger.info('etcd watch connected again');
+      this.disconnected = false;
+    });
+    watcher.on('error', (err) => {
+      if (this.closed) return;
+      // A compacted revision (or a cancelled watch): load everything again and carry on.
+      this.logger.warn('etcd watch ended: relisting', { err: String(err) });
+      this.relist().catch((e: unknown) => {
+        this.disconnected = true;
+        this.logger.error('etcd relist failed', { err: String(e) });
+      });
+    });
+  }
+
+  private onWatch(res: IWatchResponse): void {
+    const records: CommittedRecord[] = [];
+    for (const event of res.events) {
+      const key = event.kv.key.toString();
+      const record = this.decode(event.kv, event.type === 'Delete' ? 'delete' : 'put');
+      if (event.type === 'Delete') this.modRevisions.delete(key);
+      else this.modRevisions.set(key, Number(event.kv.mod_revision));
+      if (record !== undefined) records.push(record);
+    }
+    const revision = Number(res.header.revision);
+    this.snapshot!.applyCommitted(records, revision);
+    this.reach(revision);
+  }
+
+  private reach(revision: number): void {
+    this.applied = Math.max(this.applied, revision);
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) {
+      if (w.ready()) w.resolve();
+      else this.waiters.push(w);
+    }
+  }
+
+  /** Resolves once `ready` holds after a watch event; refuses the write when the watch does not deliver in time. */
+  private until(ready: () => boolean, what: string): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(storeUnavailable(`timed out waiting for ${what}`));
+      }, this.writeTimeoutMs).unref();
+      const waiter = {
+        ready,
+        resolve: () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** The write's result as committed, with etcd's revision (a later write may already have replaced it in the snapshot). */
+  private committed<T>(result: T, changes: readonly RecordChange[], revision: number): T {
+    const change = changes.find((c) => c.after !== undefined && (c.after as unknown) === result);
+    if (change === undefined) return result;
+    return { ...change.after!, revision: change.quiet ? change.before!.revision : revision } as T;
+  }
+
+  private stored(change: RecordChange): StoredValue {
+    const { revision: _revision, ...record } = change.after!;
+    return change.quiet ? { record, quiet: true } : { record };
+  }
+
+  private keyOf(change: RecordChange): string {
+    const record = (change.after ?? change.before)!;
+    if (change.kind === 'namespace') return `${this.prefix}/namespaces/${(record as Namespace).name}`;
+    if (change.kind === 'service') return `${this.prefix}/services/${(record as Service).namespace}/${(record as Service).name}`;
+    return `${this.prefix}/instances/${(record as Instance).id}`;
+  }
+
+  private decode(kv: IKeyValue, type: 'put' | 'delete'): CommittedRecord | undefined {
+    const parts = kv.key.toString().slice(this.prefix.length + 1).split('/');
+    const revision = Number(kv.mod_revision);
+    let kind: RecordKind;
+    let id: string;
+    if (parts[0] === 'namespaces' && parts.length === 2) [kind, id] = ['namespace', parts[1]!];
+    else if (parts[0] === 'services' && parts.length === 3) [kind, id] = ['service', serviceKey(parts[2]!, parts[1]!)];
+    else if (parts[0] === 'instances' && parts.length === 2) [kind, id] = ['instance', parts[1]!];
+    else return undefined;
+    if (type === 'delete') return { kind, id, record: undefined, quiet: false, revision };
+    try {
+      const value = JSON.parse(kv.value.toString()) as StoredValue;
+      return { kind, id, record: { ...value.record, revision } as AnyRecord, quiet: value.quiet === true, revision };
+    } catch (err) {
+      this.logger.error('an etcd key under the prefix does not hold a registry record: ignored', { key: kv.key.toString(), err: String(err) });
+      return undefined;
+    }
+  }
+}
