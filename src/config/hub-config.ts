@@ -6,6 +6,7 @@ import { cloudMapConfigSchema } from './cloudmap-config.js';
 import { consulConfigSchema } from './consul-config.js';
 import { dnsConfigSchema } from './dns-config.js';
 import { eurekaConfigSchema } from './eureka-config.js';
+import { storeConfigSchema } from './store-config.js';
 import { authConfigSchema, limitsConfigSchema, tlsConfigSchema } from './hub-security-config.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
@@ -58,6 +59,7 @@ export const hubConfigSchema = z.strictObject({
   eureka: eurekaConfigSchema.prefault({}),
   tls: tlsConfigSchema.prefault({}),
   limits: limitsConfigSchema.prefault({}),
+  store: storeConfigSchema.prefault({}),
   watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),
   kubernetes: z
     .strictObject({

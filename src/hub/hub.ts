@@ -24,6 +24,7 @@ import { HubMetrics } from '../metrics/hub-metrics.js';
 import { Registry } from '../registry/registry.js';
 import { AdsServer } from '../xds/server/ads-server.js';
 import { RegistryDnsSource } from './dns-registry-source.js';
+import { createHubStore } from './hub-store.js';
 import { addRegistryService } from './grpc-registry-service.js';
 import { createHubSecurity, type HubSecurity } from './hub-security.js';
 import { HubTls } from './hub-tls.js';
@@ -99,6 +100,7 @@ export class Hub {
       maxInstancesPerService: config.limits.max_instances_per_service,
       maxInstancesPerNamespace: config.limits.max_instances_per_namespace,
       onLimit: (limit) => this.metrics.limitRefusals.inc({ limit }),
+      store: createHubStore(config.store, { clock: this.clock, logger: this.logger.child({ component: 'store' }) }),
       selfPreservation: {
         enabled: config.self_preservation.enabled,
         maxExpiringShare: config.self_preservation.max_expiring_share,
@@ -256,7 +258,8 @@ export class Hub {
     const limits = this.config.limits;
     const httpOptions: http.ServerOptions = { headersTimeout: limits.http_headers_timeout, requestTimeout: limits.http_request_timeout, connectionsCheckingInterval: Math.min(1000, limits.http_headers_timeout) };
     const httpServer = (this.httpServer = this.tls?.createRestServer(httpOptions, this.rest) ?? http.createServer(httpOptions, this.rest));
-    this.seed();
+    await this.registry.load();
+    await this.seed();
     // Built before the listeners open, so a kubeconfig that cannot be loaded fails the start early.
     this.kubernetes = await this.createKubernetesSource();
     this.ads.addTo(this.grpcServer);
@@ -313,6 +316,7 @@ export class Hub {
     this.security.close();
     this.tls?.close();
     this.registry.stop();
+    await this.registry.store.close();
     this.ads.close();
     this.registryService?.close();
     await this.dns?.stop();
@@ -358,13 +362,13 @@ export class Hub {
     });
   }
 
-  private seed(): void {
-    this.config.services.forEach((s, i) => {
-      asConfigError(`services[${i}]`, () => this.registry.putService(s.namespace, s.name, s.config ?? {}));
-    });
-    this.config.static_instances.forEach((raw, i) => {
-      asConfigError(`static_instances[${i}]`, () => this.registry.register({ source: 'static', ...raw }));
-    });
+  private async seed(): Promise<void> {
+    for (const [i, s] of this.config.services.entries()) {
+      await asConfigError(`services[${i}]`, () => this.registry.write(() => this.registry.putService(s.namespace, s.name, s.config ?? {})));
+    }
+    for (const [i, raw] of this.config.static_instances.entries()) {
+      await asConfigError(`static_instances[${i}]`, () => this.registry.write(() => this.registry.register({ source: 'static', ...raw })));
+    }
   }
 }
 
@@ -373,9 +377,9 @@ function isLoopback(bind: string): boolean {
 }
 
 /** Reports a registry refusal of a configured item as a config error under the item's key. */
-function asConfigError(prefix: string, fn: () => unknown): void {
+async function asConfigError(prefix: string, fn: () => Promise<unknown>): Promise<void> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     if (!(err instanceof OutriggerError)) throw err;
     throw new OutriggerError('config_invalid', `${prefix}.${err.message}`, `${prefix}.${err.field ?? ''}`);

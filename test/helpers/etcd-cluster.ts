@@ -6,6 +6,12 @@ import { Etcd3 } from 'etcd3';
 import { freePort } from './cli-ports.js';
 import { eventually } from './wait.js';
 
+/** Every etcd this process started, killed if the test process exits without closing its cluster. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 interface Member {
   name: string;
   clientPort: number;
@@ -110,5 +116,7 @@ export class EtcdCluster {
     child.stdout?.on('data', (d: Buffer) => (m.out = (m.out + d.toString()).slice(-4000)));
     child.stderr?.on('data', (d: Buffer) => (m.out = (m.out + d.toString()).slice(-4000)));
     m.child = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
   }
 }
