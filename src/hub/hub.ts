@@ -346,6 +346,10 @@ export class Hub {
   private async createKubernetesSource(): Promise<EndpointSliceSource | undefined> {
     const k = this.config.kubernetes;
     if (!k.enabled) return undefined;
+    if (this.config.store.kind !== 'memory') {
+      // Every replica would run the source and write the same endpoints; not supported yet.
+      throw new OutriggerError('config_invalid', 'kubernetes.enabled: the Kubernetes source runs with store.kind memory only; with etcd, run it on a hub of its own', 'kubernetes.enabled');
+    }
     const [{ EndpointSliceSource }, { loadKubeConfig }] = await Promise.all([
       import('../k8s/endpoint-slice/endpoint-slice-source.js'),
       import('../k8s/endpoint-slice/kube-config.js'),
