@@ -3,6 +3,7 @@
  * replicas sharing one registry through an etcd cluster of the user's own).
  */
 import { z } from 'zod';
+import { durationSchema } from '../common/duration.js';
 import { STORE_KINDS } from '../registry/registry-store.js';
 
 const endpointSchema = z
@@ -20,6 +21,9 @@ export const storeConfigSchema = z
       .regex(/^(\/[A-Za-z0-9._-]+)+$/, { error: 'must be a key prefix such as /outrigger: "/"-separated segments of letters, digits, ".", "_" or "-", with no trailing "/"' })
       .default('/outrigger')
       .describe('Every etcd key of the registry is under this prefix; hubs sharing a registry use the same one'),
+    lease_ttl: durationSchema({ min: 1000, max: 600_000 })
+      .default(10_000)
+      .describe("TTL of each hub replica's etcd lease (its Sessions' liveness keys) and of its leader campaign: how soon the others notice a replica is gone (whole seconds)"),
     tls: z
       .strictObject({
         ca: fileSchema('a PEM CA bundle').describe("CA that signed etcd's server certificate; set it to talk TLS to etcd"),

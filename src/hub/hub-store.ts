@@ -26,6 +26,7 @@ export function createHubStore(config: StoreConfig, deps: { clock: Clock; logger
     prefix: config.prefix,
     ...(ca !== undefined ? { tls: { ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}) } } : {}),
     ...(config.auth.username !== '' ? { auth: { username: config.auth.username, password: config.auth.password } } : {}),
+    leaseTtlSeconds: Math.ceil(config.lease_ttl / 1000),
     clock: deps.clock,
     logger: deps.logger,
   });

@@ -128,6 +128,10 @@ export class Hub {
       clock: this.clock,
       // With the Kubernetes source on, the hub is not ready until it holds what the cluster holds.
       isReady: () => this.started && !this.stopping && (this.kubernetes?.synced ?? true),
+      // With etcd, a replica that lost it still serves reads from its snapshot: ready, but marked stale.
+      ...(config.store.kind !== 'memory'
+        ? { readyDetail: () => ({ store: { kind: this.registry.store.kind, stale: this.registry.store.stale, leader: this.registry.store.leader, version: this.registry.version } }) }
+        : {}),
       maxBodyBytes: config.rest.max_body_bytes,
       access: this.security.access,
       writeLimiter: this.security.writeLimiter,

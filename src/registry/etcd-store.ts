@@ -1,4 +1,6 @@
-import { Etcd3, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Etcd3, type Campaign, type IKeyValue, type IOptions, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import { systemClock, type Clock } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
@@ -14,9 +16,18 @@ export interface EtcdStoreOptions {
   auth?: { username: string; password: string };
   logger?: Logger;
   clock?: Clock;
+  /** This replica's name in the election and on its liveness keys (default: host, pid and a random suffix). */
+  replicaId?: string;
+  /**
+   * TTL of this replica's one etcd lease, which every liveness key of its Sessions is attached
+   * to, and of its election campaign: if the replica dies, the others see its keys go after this.
+   */
+  leaseTtlSeconds?: number;
   /** Longest a write waits for etcd (the transaction, then the watch bringing it back) before it is refused. */
   writeTimeoutMs?: number;
 }
+
+type LivenessOp = ReturnType<Etcd3['put']> | ReturnType<Etcd3['delete']>;
 
 /** A write that loses a race is captured again on the newer records, this many times at most. */
 const MAX_ATTEMPTS = 8;
@@ -53,6 +64,18 @@ export class EtcdStore implements RegistryStore {
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
   private disconnected = false;
   private closed = false;
+  readonly replicaId: string;
+  private readonly leaseTtlSeconds: number;
+  private lease: Lease | undefined;
+  private leaseId: string | undefined;
+  private campaign: Campaign | undefined;
+  private elected = false;
+  /** Which replica holds each Session lease: the liveness keys under `<prefix>/live/`. */
+  private readonly liveOwners = new Map<string, string>();
+  /** Instances this replica's Sessions hold (their liveness keys are on this replica's lease). */
+  private readonly mine = new Set<string>();
+  /** Told when this replica starts or stops leading. */
+  onLeader: (leader: boolean) => void = () => undefined;
 
   constructor(options: EtcdStoreOptions) {
     const etcdOptions: IOptions = {
@@ -67,6 +90,12 @@ export class EtcdStore implements RegistryStore {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
+    this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.leaseTtlSeconds = options.leaseTtlSeconds ?? 10;
+  }
+
+  get leader(): boolean {
+    return this.elected && !this.disconnected;
   }
 
   get stale(): boolean {
@@ -81,6 +110,59 @@ export class EtcdStore implements RegistryStore {
   async start(snapshot: RegistrySnapshot): Promise<void> {
     this.snapshot = snapshot;
     await this.relist();
+    await this.grantLease();
+    this.campaignForLeader();
+  }
+
+  /** One lease for the replica; when etcd lost it (it was away longer than the TTL), a new one, and every Session's lease taken again. */
+  private async grantLease(): Promise<void> {
+    const lease = this.client.lease(this.leaseTtlSeconds, { autoKeepAlive: true });
+    this.lease = lease;
+    this.leaseId = await lease.grant();
+    lease.on('lost', (err) => {
+      if (this.closed || this.lease !== lease) return;
+      this.logger.warn('the replica lost its etcd lease: taking it and its sessions again', { err: String(err) });
+      this.leaseId = undefined;
+      void this.retry(() => this.grantLease()).then(() => {
+        for (const id of [...this.mine]) {
+          this.liveOwners.delete(id);
+          this.snapshot!.holdAgain(id);
+        }
+      });
+    });
+  }
+
+  private campaignForLeader(): void {
+    const campaign = this.client.election(`${this.prefix}/leader`, this.leaseTtlSeconds).campaign(this.replicaId);
+    this.campaign = campaign;
+    campaign.on('elected', () => {
+      this.elected = true;
+      this.logger.info('this replica leads: it runs the lease sweep and self-preservation', { replica: this.replicaId });
+      this.onLeader(true);
+      // Leases whose holder went while no replica led: their TTL starts now.
+      for (const id of this.snapshot!.heldIds()) if (!this.liveOwners.has(id)) this.snapshot!.releaseHeld(id);
+    });
+    campaign.on('error', (err) => {
+      if (this.closed) return;
+      const was = this.elected;
+      this.elected = false;
+      if (was) this.onLeader(false);
+      this.logger.warn('leader campaign failed: campaigning again', { err: String(err) });
+      void this.retry(async () => this.campaignForLeader());
+    });
+  }
+
+  /** Runs `fn` until it succeeds or the store closes, a second apart. */
+  private async retry(fn: () => Promise<void>): Promise<void> {
+    while (!this.closed) {
+      try {
+        await fn();
+        return;
+      } catch (err) {
+        this.logger.warn('etcd: retrying', { err: String(err) });
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, 1000).unref());
+      }
+    }
   }
 
   async write<T>(write: () => T): Promise<T> {
@@ -88,9 +170,12 @@ export class EtcdStore implements RegistryStore {
     if (snapshot === undefined) throw new OutriggerError('unavailable', 'the registry store is not started');
     for (let attempt = 1; ; attempt++) {
       const { result, changes } = snapshot.capture(write);
-      if (changes.length === 0) return result;
+      const kept = changes.filter((c) => !this.staleRelease(c));
+      if (kept.length === 0) return result;
       if (this.closed) throw storeUnavailable('the hub is shutting down');
-      const compared = changes.map((c) => ({ key: this.keyOf(c), change: c }));
+      if (this.disconnected) throw storeUnavailable('the watch is disconnected');
+      const live = this.livenessOps(kept);
+      const compared = kept.map((c) => ({ key: this.keyOf(c), change: c }));
       const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
       const [first, ...rest] = compared;
       let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
@@ -99,6 +184,7 @@ export class EtcdStore implements RegistryStore {
         ...compared.map(({ key, change }) =>
           change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))),
         ),
+        ...live.ops,
       );
       let response;
       try {
@@ -108,6 +194,8 @@ export class EtcdStore implements RegistryStore {
       }
       if (response.succeeded) {
         const revision = Number(response.header.revision);
+        for (const id of live.held) this.mine.add(id);
+        for (const id of live.dropped) this.mine.delete(id);
         await this.until(() => this.applied >= revision, 'the watch to bring the write back');
         return this.committed(result, changes, revision);
       }
@@ -122,6 +210,9 @@ export class EtcdStore implements RegistryStore {
   async close(): Promise<void> {
     this.closed = true;
     await this.watcher?.cancel().catch(() => undefined);
+    // Resigning and revoking let the other replicas take over at once rather than after the TTL.
+    await this.campaign?.resign().catch(() => undefined);
+    await this.lease?.revoke().catch(() => undefined);
     this.client.close();
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
@@ -133,7 +224,12 @@ export class EtcdStore implements RegistryStore {
     const revision = Number(response.header.revision);
     const records = response.kvs.map((kv) => this.decode(kv, 'put')).filter((r): r is CommittedRecord => r !== undefined);
     this.modRevisions.clear();
-    for (const kv of response.kvs) this.modRevisions.set(kv.key.toString(), Number(kv.mod_revision));
+    this.liveOwners.clear();
+    for (const kv of response.kvs) {
+      const key = kv.key.toString();
+      if (key.startsWith(`${this.prefix}/live/`)) this.liveOwners.set(key.slice(this.prefix.length + '/live/'.length), kv.value.toString());
+      else this.modRevisions.set(key, Number(kv.mod_revision));
+    }
     this.snapshot!.replaceAll(records, revision);
     this.reach(revision);
     await this.watch(revision + 1);
@@ -165,8 +261,19 @@ export class EtcdStore implements RegistryStore {
 
   private onWatch(res: IWatchResponse): void {
     const records: CommittedRecord[] = [];
+    const lost: string[] = [];
     for (const event of res.events) {
       const key = event.kv.key.toString();
+      if (key.startsWith(`${this.prefix}/live/`)) {
+        const id = key.slice(this.prefix.length + '/live/'.length);
+        if (event.type === 'Delete') {
+          this.liveOwners.delete(id);
+          lost.push(id);
+        } else {
+          this.liveOwners.set(id, event.kv.value.toString());
+        }
+        continue;
+      }
       const record = this.decode(event.kv, event.type === 'Delete' ? 'delete' : 'put');
       if (event.type === 'Delete') this.modRevisions.delete(key);
       else this.modRevisions.set(key, Number(event.kv.mod_revision));
@@ -175,6 +282,44 @@ export class EtcdStore implements RegistryStore {
     const revision = Number(res.header.revision);
     this.snapshot!.applyCommitted(records, revision);
     this.reach(revision);
+    // A liveness key went without its instance being released with it: its replica (or that replica's etcd lease) is gone.
+    if (this.leader) {
+      for (const id of lost) {
+        const inst = this.snapshot!.recordOf('instance', id) as Instance | undefined;
+        if (inst?.lease.held === true && !this.liveOwners.has(id)) this.snapshot!.releaseHeld(id);
+      }
+    }
+  }
+
+  /** A release of a lease another replica's Session has taken since: a stale write, dropped. */
+  private staleRelease(change: RecordChange): boolean {
+    if (change.kind !== 'instance' || change.after === undefined || change.before === undefined) return false;
+    const before = change.before as Instance;
+    const after = change.after as Instance;
+    const owner = this.liveOwners.get(after.id);
+    return before.lease.held && !after.lease.held && owner !== undefined && owner !== this.replicaId;
+  }
+
+  /** The liveness keys a write puts (a lease taken here) or deletes (released, or the instance gone). */
+  private livenessOps(changes: readonly RecordChange[]): { ops: LivenessOp[]; held: string[]; dropped: string[] } {
+    const ops: LivenessOp[] = [];
+    const held: string[] = [];
+    const dropped: string[] = [];
+    for (const c of changes) {
+      if (c.kind !== 'instance') continue;
+      const key = `${this.prefix}/live/${c.id}`;
+      const after = c.after as Instance | undefined;
+      if (after?.lease.held === true) {
+        if (this.liveOwners.get(c.id) === this.replicaId && this.mine.has(c.id)) continue;
+        if (this.leaseId === undefined) throw storeUnavailable('this replica has no etcd lease yet');
+        ops.push(this.client.put(key).value(this.replicaId).lease(this.leaseId));
+        held.push(c.id);
+      } else if (this.liveOwners.has(c.id) && (after === undefined || (c.before as Instance | undefined)?.lease.held === true)) {
+        ops.push(this.client.delete().key(key));
+        dropped.push(c.id);
+      }
+    }
+    return { ops, held, dropped };
   }
 
   private reach(revision: number): void {

@@ -43,6 +43,12 @@ export interface RegistrySnapshot {
   replaceAll(records: readonly CommittedRecord[], revision: number): void;
   /** The current record of a kind and id, after a write is applied. */
   recordOf(kind: RecordKind, id: string): AnyRecord | undefined;
+  /** Ids of the instances whose lease a Session holds, on any replica. */
+  heldIds(): string[];
+  /** The replica holding this lease is gone: its TTL starts (written through the store). */
+  releaseHeld(id: string): void;
+  /** This replica's Sessions still hold the lease: take it again (after the replica's etcd lease was lost). */
+  holdAgain(id: string): void;
 }
 
 export interface RegistryStore {
@@ -56,6 +62,8 @@ export interface RegistryStore {
   write<T>(write: () => T): Promise<T>;
   /** True while the store cannot be reached: the snapshot may be behind and writes are refused. */
   readonly stale: boolean;
+  /** True on the one replica that runs the lease sweep and self-preservation (always, for memory). */
+  readonly leader: boolean;
   close(): Promise<void>;
 }
 
@@ -63,6 +71,7 @@ export interface RegistryStore {
 export class MemoryStore implements RegistryStore {
   readonly kind = 'memory';
   readonly stale = false;
+  readonly leader = true;
 
   async start(): Promise<void> {}
 

@@ -147,7 +147,11 @@ export class Registry implements RegistrySnapshot {
     if (this.sweepTimer !== undefined) return;
     const shared = this.store.kind !== 'memory';
     const sweep = shared
-      ? () => void this.store.write(() => this.sweep()).catch((err: unknown) => this.logger.warn('lease sweep not written to the store', { err: String(err) }))
+      ? () => {
+          // Only the leader expires leases, and never from a snapshot that may be behind.
+          if (!this.store.leader || this.store.stale) return;
+          this.store.write(() => this.sweep()).catch((err: unknown) => this.logger.warn('lease sweep not written to the store', { err: String(err) }));
+        }
       : () => this.sweep();
     this.sweepTimer = this.clock.setInterval(sweep, this.sweepIntervalMs).unref();
   }
@@ -525,6 +529,21 @@ export class Registry implements RegistrySnapshot {
       .sort((a, b) => order[a.kind]! - order[b.kind]!);
     this.applyCommitted([...gone, ...changed], revision);
     this.currentVersion = revision;
+  }
+
+  heldIds(): string[] {
+    const out: string[] = [];
+    for (const inst of this.instances.values()) if (inst.lease.held) out.push(inst.id);
+    return out;
+  }
+
+  releaseHeld(id: string): void {
+    this.write(() => this.releaseLease(id)).catch((err: unknown) => this.logger.warn('releasing the lease of a gone replica failed', { id, err: String(err) }));
+  }
+
+  holdAgain(id: string): void {
+    if (this.instances.get(id) === undefined) return;
+    this.write(() => this.holdLease(id)).catch((err: unknown) => this.logger.warn('holding a session lease again failed', { id, err: String(err) }));
   }
 
   recordOf(kind: RecordKind, id: string): AnyRecord | undefined {
