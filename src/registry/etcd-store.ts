@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Etcd3, type Campaign, type IKeyValue, type IOptions, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
-import { systemClock, type Clock } from '../common/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { serviceKey } from '../model/names.js';
@@ -23,6 +23,8 @@ export interface EtcdStoreOptions {
    * to, and of its election campaign: if the replica dies, the others see its keys go after this.
    */
   leaseTtlSeconds?: number;
+  /** How often etcd is asked a linearizable read, which fails while it has no quorum: the snapshot is then marked stale. */
+  probeIntervalMs?: number;
   /** Longest a write waits for etcd (the transaction, then the watch bringing it back) before it is refused. */
   writeTimeoutMs?: number;
 }
@@ -63,6 +65,10 @@ export class EtcdStore implements RegistryStore {
   private applied = 0;
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
   private disconnected = false;
+  /** The last probe failed: etcd cannot be reached or has no quorum. */
+  private unreachable = false;
+  private probeTimer: TimerHandle | undefined;
+  private readonly probeIntervalMs: number;
   private closed = false;
   readonly replicaId: string;
   private readonly leaseTtlSeconds: number;
@@ -92,14 +98,15 @@ export class EtcdStore implements RegistryStore {
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
     this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.leaseTtlSeconds = options.leaseTtlSeconds ?? 10;
+    this.probeIntervalMs = options.probeIntervalMs ?? 1000;
   }
 
   get leader(): boolean {
-    return this.elected && !this.disconnected;
+    return this.elected && !this.stale;
   }
 
   get stale(): boolean {
-    return this.disconnected;
+    return this.disconnected || this.unreachable;
   }
 
   /** The etcd revision the snapshot has reached. */
@@ -112,6 +119,25 @@ export class EtcdStore implements RegistryStore {
     await this.relist();
     await this.grantLease();
     this.campaignForLeader();
+    this.probeTimer = this.clock.setInterval(() => void this.probe(), this.probeIntervalMs).unref();
+  }
+
+  private probing = false;
+
+  /** A linearizable read needs a quorum: while it fails, reads go on from the snapshot and writes are refused at once. */
+  private async probe(): Promise<void> {
+    if (this.probing || this.closed) return;
+    this.probing = true;
+    try {
+      await this.client.get(`${this.prefix}/probe`).options({ deadline: Date.now() + Math.max(500, this.probeIntervalMs) }).exists();
+      if (this.unreachable) this.logger.info('etcd answers again: writes resume');
+      this.unreachable = false;
+    } catch (err) {
+      if (!this.unreachable) this.logger.warn('etcd cannot be reached or has no quorum: serving the last snapshot, refusing writes', { err: String(err) });
+      this.unreachable = true;
+    } finally {
+      this.probing = false;
+    }
   }
 
   /** One lease for the replica; when etcd lost it (it was away longer than the TTL), a new one, and every Session's lease taken again. */
@@ -173,7 +199,7 @@ export class EtcdStore implements RegistryStore {
       const kept = changes.filter((c) => !this.staleRelease(c));
       if (kept.length === 0) return result;
       if (this.closed) throw storeUnavailable('the hub is shutting down');
-      if (this.disconnected) throw storeUnavailable('the watch is disconnected');
+      if (this.stale) throw storeUnavailable(this.disconnected ? 'the watch is disconnected' : 'etcd does not answer a quorum read');
       const live = this.livenessOps(kept);
       const compared = kept.map((c) => ({ key: this.keyOf(c), change: c }));
       const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
@@ -190,6 +216,8 @@ export class EtcdStore implements RegistryStore {
       try {
         response = await txn.options({ deadline: Date.now() + this.writeTimeoutMs }).commit();
       } catch (err) {
+        // Refuse the next writes at once, until the probe hears from etcd again.
+        this.unreachable = true;
         throw storeUnavailable(err instanceof Error ? err.message : String(err));
       }
       if (response.succeeded) {
@@ -209,6 +237,7 @@ export class EtcdStore implements RegistryStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.clock.clearInterval(this.probeTimer);
     await this.watcher?.cancel().catch(() => undefined);
     // Resigning and revoking let the other replicas take over at once rather than after the TTL.
     await this.campaign?.resign().catch(() => undefined);

@@ -98,8 +98,15 @@ test('a registration through one replica is read through the other at the same v
   t.is(refused.status, 409);
 });
 
-test('SIGKILL a replica: what a sidecar re-registers elsewhere never vanishes; what nobody re-registers expires on the others', async (t) => {
-  const [a, b] = await replicas(t, 2);
+test('SIGKILL the leading replica: what a sidecar re-registers elsewhere never vanishes; what nobody re-registers expires on the new leader', async (t) => {
+  const hubs = await replicas(t, 2);
+  // The replica to kill holds the Sessions and leads, so expiry must move to the other.
+  let gauges: number[] = [];
+  await until(() => `one replica to lead (gauges ${gauges.join(', ')})`, async () => {
+    gauges = await Promise.all(hubs.map(leaderGauge));
+    return gauges[0]! + gauges[1]! === 1;
+  }, 20_000);
+  const [a, b] = gauges[0] === 1 ? [hubs[0], hubs[1]] : [hubs[1], hubs[0]];
   const onA = openSession(a!);
   t.teardown(() => onA.close());
   t.falsy((await onA.register('kept')).error);
