@@ -83,6 +83,8 @@ export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { enabled: tru
 /**
  * The registry: namespaces, services and instances with leases, in memory. Every change gets a
  * new, strictly increasing version and is delivered synchronously, in order, to subscribers.
+ * With a shared store (etcd) it is the replica's snapshot: writes go through `write`, and the
+ * changes of one etcd transaction arrive together at that transaction's revision.
  */
 export class Registry implements RegistrySnapshot {
   readonly clock: Clock;
@@ -108,9 +110,9 @@ export class Registry implements RegistrySnapshot {
   private expiries = 0;
   /** Renewals of the leases whose TTL runs, for self-preservation. */
   private readonly renewals: RenewalRate;
-  /** While a store captures a write: the records it touched, with what they were before. */
   /** True while records from the store (or a capture's undo) are applied. */
   private applying = false;
+  /** While a store captures a write: the records it touched, with what they were before. */
   private journal: Map<string, JournalEntry> | undefined;
 
   constructor(options: RegistryOptions) {

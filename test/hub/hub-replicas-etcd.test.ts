@@ -4,10 +4,15 @@
  * Sessions' leases with it, and the others expire what no sidecar re-registers.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
 import { createRegistryClient } from '../../src/wire/registry-client.js';
 import type { SessionRequest, SessionResponse } from '../../src/wire/messages.js';
+import { flippableApp, getJson, PROCESS_POLL_MS, PROCESS_WAIT_MS, watching } from '../helpers/cli-ports.js';
+import { runCli } from '../helpers/cli-process.js';
 import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { startHubProcess, type HubProcess } from '../helpers/hub-process.js';
 import { eventually, until } from '../helpers/wait.js';
@@ -129,4 +134,73 @@ test('SIGKILL the leading replica: what a sidecar re-registers elsewhere never v
   }, 30_000, 50);
   t.deepEqual([...seenKept], ['HEALTHY'], 'the re-registered instance stayed HEALTHY throughout');
   t.is(await leaderGauge(b!), 1, 'the survivor leads');
+});
+
+interface ClustersJson {
+  clusters: Array<{ name: string; endpoints: Array<{ id: string; health: string }> }>;
+}
+
+test('3 replicas, 3 sidecar processes listing all of them: SIGKILL the replica holding every Session; each sidecar re-registers elsewhere and no instance leaves any view', async (t) => {
+  const prefix = `/outrigger-test/${randomUUID()}`;
+  const args = ['--store.kind', 'etcd', '--store.endpoints', `[${etcd!.endpoints.join(',')}]`, '--store.prefix', prefix, '--store.lease-ttl', '2s', '--sweep-interval', '200ms'];
+  // One data dir for all three, so the sidecars' token is valid on every replica.
+  const first = await startHubProcess({ args });
+  const hubs = [first, ...(await Promise.all([0, 1].map(() => startHubProcess({ args, dataDir: first.dataDir }))))];
+  const token = await first.tokenFile('service', ['demo.local']);
+  const apps = await Promise.all([0, 1, 2].map(() => flippableApp()));
+  const ids = ['web-0', 'web-1', 'web-2'];
+  const sidecars = ids.map((id, i) =>
+    runCli([
+      'sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--dns.listen', 'off', '--log-level', 'warn',
+      '--hub-token-file', token, '--service', 'web', '--namespace', 'demo.local', '--instance-id', id, '--app.port', String(apps[i]!.port),
+      '--health-check', JSON.stringify({ type: 'http', path: '/healthz', interval: '200ms', timeout: '1s' }),
+      // The first listed replica takes every Session: the one to kill.
+      '--hubs', JSON.stringify(hubs.map((h) => h.grpc)),
+      '--upstreams', JSON.stringify([{ service: 'web' }]),
+      '--heartbeat-interval', '1s', '--reconnect-max-backoff', '1s',
+    ], { TMPDIR: mkdtempSync(path.join(tmpdir(), 'outrigger-sidecar-test-')) }),
+  );
+  t.teardown(async () => {
+    for (const p of [...sidecars, ...hubs.map((h) => h.proc)]) p.child.kill('SIGKILL');
+    await Promise.all(apps.map((a) => a.close()));
+  });
+  const admins = await Promise.all(sidecars.map(async (s) => (await s.waitForOutput(/admin\s+(http:\/\/\S+)/))[1]!));
+  const [dead, ...alive] = hubs as [HubProcess, HubProcess, HubProcess];
+  const view = async (hub: HubProcess): Promise<Array<{ id: string; health: string; lease: { held: boolean } }>> =>
+    (await getJson<{ data: { services: Array<{ id: string; health: string; lease: { held: boolean } }> } }>(`${hub.http}/api/v1/services?service_name=web&namespace=demo.local`, hub.token))?.body.data.services ?? [];
+  const sidecarView = async (admin: string): Promise<string[]> =>
+    ((await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters.find((c) => c.name === 'web.demo.local')?.endpoints ?? []).filter((e) => e.health === 'HEALTHY').map((e) => e.id).sort();
+  await until(watching('every instance HEALTHY and held on every replica, and in every sidecar\'s view', sidecars), async () => {
+    for (const h of hubs) {
+      const v = await view(h);
+      if (v.length !== 3 || v.some((i) => i.health !== 'HEALTHY' || !i.lease.held)) return false;
+    }
+    for (const a of admins) if ((await sidecarView(a)).join() !== ids.join()) return false;
+    return true;
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+
+  dead.proc.child.kill('SIGKILL');
+  await dead.proc.exited;
+  // Until each sidecar holds a Session on a survivor again (and past the dead replica's lease
+  // TTL), every instance stays HEALTHY on both survivors and in every sidecar's view.
+  const lapses: string[] = [];
+  const killedAt = Date.now();
+  await until(watching('the sidecars to re-register on the surviving replicas', sidecars), async () => {
+    let settled = Date.now() - killedAt > 4000;
+    for (const h of alive) {
+      const v = await view(h);
+      for (const id of ids) {
+        const inst = v.find((i) => i.id === id);
+        if (inst === undefined || inst.health !== 'HEALTHY') lapses.push(`${id} ${inst?.health ?? 'missing'} on ${h.http}`);
+        if (inst?.lease.held !== true) settled = false;
+      }
+    }
+    for (const a of admins) {
+      const seen = await sidecarView(a);
+      if (seen.join() !== ids.join()) lapses.push(`sidecar ${a} sees ${seen.join() || 'nothing'}`);
+    }
+    return settled;
+  }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  t.deepEqual(lapses, [], 'no instance left any view');
+  t.true(sidecars.every((s) => s.child.exitCode === null), 'every sidecar kept running');
 });
