@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Etcd3, type Campaign, type IKeyValue, type IOptions, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, type Campaign, type IKeyValue, type IOptions, type IWatchResponse, type Lease, type Watcher } from 'etcd3';
 import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
@@ -28,6 +28,8 @@ export interface EtcdStoreOptions {
   /** Longest a write waits for etcd (the transaction, then the watch bringing it back) before it is refused. */
   writeTimeoutMs?: number;
 }
+
+const isLeaseGone = (err: unknown): boolean => err instanceof EtcdLeaseInvalidError || /requested lease not found/.test(String(err));
 
 type LivenessOp = ReturnType<Etcd3['put']> | ReturnType<Etcd3['delete']>;
 
@@ -75,6 +77,7 @@ export class EtcdStore implements RegistryStore {
   private lease: Lease | undefined;
   private leaseId: string | undefined;
   private campaign: Campaign | undefined;
+  /** What etcd says: the election's current leader is this replica. */
   private elected = false;
   /** Which replica holds each Session lease: the liveness keys under `<prefix>/live/`. */
   private readonly liveOwners = new Map<string, string>();
@@ -148,20 +151,32 @@ export class EtcdStore implements RegistryStore {
     lease.on('lost', (err) => {
       if (this.closed || this.lease !== lease) return;
       this.logger.warn('the replica lost its etcd lease: taking it and its sessions again', { err: String(err) });
-      this.leaseId = undefined;
-      void this.retry(() => this.grantLease()).then(() => {
-        for (const id of [...this.mine]) {
-          this.liveOwners.delete(id);
-          this.snapshot!.holdAgain(id);
-        }
-      });
+      void this.renewLease(lease);
     });
+  }
+
+  private renewing: Promise<void> | undefined;
+
+  /** A new lease in place of `lost`, and every Session lease of this replica held again on it. */
+  private renewLease(lost: Lease): Promise<void> {
+    if (this.lease !== lost) return this.renewing ?? Promise.resolve();
+    this.leaseId = undefined;
+    this.lease = undefined;
+    this.renewing = this.retry(() => this.grantLease()).then(() => {
+      this.renewing = undefined;
+      for (const id of [...this.mine]) {
+        this.liveOwners.delete(id);
+        this.snapshot!.holdAgain(id);
+      }
+    });
+    return this.renewing;
   }
 
   private campaignForLeader(): void {
     const campaign = this.client.election(`${this.prefix}/leader`, this.leaseTtlSeconds).campaign(this.replicaId);
     this.campaign = campaign;
     campaign.on('elected', () => {
+      if (this.campaign !== campaign) return;
       this.elected = true;
       this.logger.info('this replica leads: it runs the lease sweep and self-preservation', { replica: this.replicaId });
       this.onLeader(true);
@@ -169,12 +184,14 @@ export class EtcdStore implements RegistryStore {
       for (const id of this.snapshot!.heldIds()) if (!this.liveOwners.has(id)) this.snapshot!.releaseHeld(id);
     });
     campaign.on('error', (err) => {
-      if (this.closed) return;
-      const was = this.elected;
+      if (this.closed || this.campaign !== campaign) return;
+      // The campaign's lease ran out (or etcd refused it): this replica no longer leads.
+      if (this.elected) this.onLeader(false);
       this.elected = false;
-      if (was) this.onLeader(false);
       this.logger.warn('leader campaign failed: campaigning again', { err: String(err) });
-      void this.retry(async () => this.campaignForLeader());
+      this.clock.setTimeout(() => {
+        if (!this.closed && this.campaign === campaign) this.campaignForLeader();
+      }, 1000).unref();
     });
   }
 
@@ -216,6 +233,11 @@ export class EtcdStore implements RegistryStore {
       try {
         response = await txn.options({ deadline: Date.now() + this.writeTimeoutMs }).commit();
       } catch (err) {
+        if (isLeaseGone(err) && this.lease !== undefined && attempt < MAX_ATTEMPTS) {
+          // The replica's lease ran out (etcd did not hear its keep-alives in time): take a new one, then write again.
+          await this.renewLease(this.lease);
+          continue;
+        }
         // Refuse the next writes at once, until the probe hears from etcd again.
         this.unreachable = true;
         throw storeUnavailable(err instanceof Error ? err.message : String(err));

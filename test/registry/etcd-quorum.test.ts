@@ -41,10 +41,10 @@ test('quorum lost: writes 503 store_unavailable and reads go on; quorum back: wr
   etcd.restart(1);
   etcd.restart(2);
   await etcd.healthy();
-  await until('both replicas to hear from etcd again', () => !a.store.stale && !b.store.stale, 20_000);
+  await until('both replicas to hear from etcd again', () => !a.store.stale && !b.store.stale, 60_000);
   await a.write(() => a.register(echo('after-a')));
   await b.write(() => b.register(echo('after-b')));
-  await until('both replicas to converge on one revision', () => a.version === b.version && a.instanceCount === 3 && b.instanceCount === 3, 20_000);
+  await until('both replicas to converge on one revision', () => a.version === b.version && a.instanceCount === 3 && b.instanceCount === 3, 60_000);
   const ids = a.discover({ service: 'echo' }).map((i) => i.id);
   t.deepEqual(ids, ['after-a', 'after-b', 'before']);
   t.deepEqual(b.discover({ service: 'echo' }).map((i) => i.id), ids);
