@@ -89,7 +89,7 @@ export function createCloudMapHandler(deps: CloudMapHandlerDeps): (req: http.Inc
         const limited = deps.limitWrite(identity, site.peer);
         if (limited !== undefined) throw limited.error;
       }
-      body = operation.run(input, { registry: deps.registry, store: deps.store, arn: deps.arn, caller, registered: deps.registered });
+      body = await operation.run(input, { registry: deps.registry, store: deps.store, arn: deps.arn, caller, registered: deps.registered });
       status = 200;
       caller.done(undefined, operation.write);
     } catch (err) {

@@ -35,7 +35,7 @@ function instanceIn(ctx: CloudMapContext, svc: Service, id: string, serviceIdTex
 
 const registerInstance: CloudMapOperation = {
   write: true,
-  run(input, ctx) {
+  async run(input, ctx) {
     const req = parseWith(instanceRef.extend({ CreatorRequestId: creatorRequestId, Attributes: attributesSchema }), input);
     const svc = findService(ctx, req.ServiceId);
     const target = { namespace: svc.namespace, service: svc.name };
@@ -50,7 +50,7 @@ const registerInstance: CloudMapOperation = {
       throw new CloudMapError('ResourceInUse', `instance ${req.InstanceId} comes from the hub's ${existing.source} source, which manages it`, 'failed_precondition');
     }
     try {
-      ctx.registry.register({
+      await ctx.registry.write(() => ctx.registry.register({
         id: req.InstanceId,
         service: svc.name,
         namespace: svc.namespace,
@@ -60,7 +60,7 @@ const registerInstance: CloudMapOperation = {
         // A re-registration updates the attributes and keeps the health reported since.
         health: existing?.reportedHealth ?? fields.initialHealth ?? 'HEALTHY',
         ttl: 0,
-      });
+      }));
     } catch (err) {
       if (err instanceof OutriggerError && err.code === 'invalid_argument') throw invalidInput(`Attributes: ${err.message}`);
       throw err;
@@ -74,11 +74,11 @@ const registerInstance: CloudMapOperation = {
 
 const deregisterInstance: CloudMapOperation = {
   write: true,
-  run(input, ctx) {
+  async run(input, ctx) {
     const req = parseWith(instanceRef, input);
     const svc = checkedService(ctx, req.ServiceId, 'instance:write');
     instanceIn(ctx, svc, req.InstanceId, req.ServiceId);
-    ctx.registry.deregister(req.InstanceId);
+    await ctx.registry.write(() => ctx.registry.deregister(req.InstanceId));
     const op = ctx.store.recordOperation('DEREGISTER_INSTANCE', { namespace: svc.namespace, service: svc.name, instance: req.InstanceId });
     return { OperationId: op.id };
   },
@@ -121,14 +121,14 @@ const healthStatus: CloudMapOperation = {
 
 const updateCustomHealth: CloudMapOperation = {
   write: true,
-  run(input, ctx) {
+  async run(input, ctx) {
     const req = parseWith(instanceRef.extend({ Status: z.enum(['HEALTHY', 'UNHEALTHY'], { error: 'must be HEALTHY or UNHEALTHY' }) }), input);
     const svc = checkedService(ctx, req.ServiceId, 'instance:write');
     instanceIn(ctx, svc, req.InstanceId, req.ServiceId);
     if (!hasCustomHealth(ctx, svc)) {
       throw new CloudMapError('CustomHealthNotFound', `service ${req.ServiceId} was created without HealthCheckCustomConfig, so its instances take no custom health status`, 'failed_precondition');
     }
-    ctx.registry.reportHealth(req.InstanceId, req.Status);
+    await ctx.registry.write(() => ctx.registry.reportHealth(req.InstanceId, req.Status));
     return {};
   },
 };

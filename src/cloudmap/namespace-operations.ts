@@ -37,7 +37,7 @@ const createSchema = z.object({
 function create(type: NamespaceType): CloudMapOperation {
   return {
     write: true,
-    run(input, ctx) {
+    async run(input, ctx) {
       const req = parseWith(createSchema, input);
       if (type === 'DNS_PRIVATE' && req.Vpc === undefined) throw invalidInput('Vpc: is required for a private DNS namespace: the id of the VPC it is for');
       ctx.caller.require('namespace:write', { namespace: req.Name });
@@ -56,7 +56,7 @@ function create(type: NamespaceType): CloudMapOperation {
       if (req.CreatorRequestId !== undefined && ctx.store.namespaceByRequest(req.CreatorRequestId) !== undefined) {
         throw new CloudMapError('DuplicateRequest', `CreatorRequestId ${req.CreatorRequestId} was already used to create namespace ${ctx.store.namespaceByRequest(req.CreatorRequestId)!}`, 'already_exists');
       }
-      ctx.registry.createNamespace({ name: req.Name, description: req.Description ?? '' });
+      await ctx.registry.write(() => ctx.registry.createNamespace({ name: req.Name, description: req.Description ?? '' }));
       const op = ctx.store.recordOperation('CREATE_NAMESPACE', { namespace: req.Name });
       ctx.store.setNamespace(req.Name, {
         type,
@@ -128,10 +128,10 @@ const listNamespaces: CloudMapOperation = {
 
 const deleteNamespace: CloudMapOperation = {
   write: true,
-  run(input, ctx) {
+  async run(input, ctx) {
     const req = parseWith(byId, input);
     const ns = checkedNamespace(ctx, req.Id, 'namespace:write');
-    ctx.registry.deleteNamespace(ns.name);
+    await ctx.registry.write(() => ctx.registry.deleteNamespace(ns.name));
     const op = ctx.store.recordOperation('DELETE_NAMESPACE', { namespace: ns.name });
     return { OperationId: op.id };
   },

@@ -84,7 +84,7 @@ function withDnsTtl(svc: Service | undefined, records: ReadonlyArray<{ TTL: numb
 
 const createService: CloudMapOperation = {
   write: true,
-  run(input, ctx) {
+  async run(input, ctx) {
     const req = parseWith(createSchema, input);
     const nsId = req.NamespaceId ?? req.DnsConfig?.NamespaceId;
     if (nsId === undefined) throw invalidInput('NamespaceId: is required: the id of the namespace the service is in');
@@ -108,7 +108,8 @@ const createService: CloudMapOperation = {
     if (req.CreatorRequestId !== undefined && ctx.store.serviceByRequest(req.CreatorRequestId) !== undefined) {
       throw new CloudMapError('DuplicateRequest', `CreatorRequestId ${req.CreatorRequestId} was already used to create another service`, 'already_exists');
     }
-    const svc = ctx.registry.putService(ns.name, req.Name, req.DnsConfig !== undefined ? withDnsTtl(undefined, req.DnsConfig.DnsRecords) : undefined);
+    const config = req.DnsConfig !== undefined ? withDnsTtl(undefined, req.DnsConfig.DnsRecords) : undefined;
+    const svc = await ctx.registry.write(() => ctx.registry.putService(ns.name, req.Name, config));
     const record: ServiceRecord = {
       description: req.Description ?? '',
       ...(req.CreatorRequestId !== undefined ? { creatorRequestId: req.CreatorRequestId } : {}),
@@ -159,14 +160,17 @@ const updateSchema = z.object({
 
 const updateService: CloudMapOperation = {
   write: true,
-  run(input, ctx) {
+  async run(input, ctx) {
     const req = parseWith(updateSchema, input);
     const svc = checkedService(ctx, req.Id, 'service:write');
     const old = ctx.store.service(svc.namespace, svc.name) ?? { description: '' };
     const update = req.Service;
     if (update.DnsConfig !== undefined && old.dnsConfig === undefined) throw invalidInput('Service.DnsConfig: the service was created without DNS records, and they cannot be added later');
     if (update.HealthCheckConfig !== undefined && old.healthCheckCustomConfig !== undefined) throw invalidInput('Service.HealthCheckConfig: the service has a custom health check, which cannot be changed to HealthCheckConfig');
-    if (update.DnsConfig !== undefined) ctx.registry.putService(svc.namespace, svc.name, withDnsTtl(svc, update.DnsConfig.DnsRecords));
+    if (update.DnsConfig !== undefined) {
+      const config = withDnsTtl(svc, update.DnsConfig.DnsRecords);
+      await ctx.registry.write(() => ctx.registry.putService(svc.namespace, svc.name, config));
+    }
     ctx.store.setService(svc.namespace, svc.name, {
       ...old,
       ...(update.Description !== undefined ? { description: update.Description } : {}),
@@ -180,10 +184,10 @@ const updateService: CloudMapOperation = {
 
 const deleteService: CloudMapOperation = {
   write: true,
-  run(input, ctx) {
+  async run(input, ctx) {
     const req = parseWith(byId, input);
     const svc = checkedService(ctx, req.Id, 'service:write');
-    ctx.registry.deleteService(svc.namespace, svc.name);
+    await ctx.registry.write(() => ctx.registry.deleteService(svc.namespace, svc.name));
     return {};
   },
 };

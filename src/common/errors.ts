@@ -20,6 +20,7 @@ export const ERROR_KINDS = {
   rate_limited: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'too many writes by this identity (or this address, for callers without one); retry after the time given' },
   resource_exhausted: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED, meaning: 'a limit on instances, streams or clusters is reached' },
   unavailable: { http: 503, grpc: GrpcStatus.UNAVAILABLE, meaning: 'not ready yet, shutting down, or the hub (or the Kubernetes API server it checks ServiceAccount tokens with) cannot be reached' },
+  store_unavailable: { http: 503, grpc: GrpcStatus.UNAVAILABLE, meaning: "the hub's shared store (etcd) cannot be reached or has lost quorum: reads go on from the last snapshot, writes are refused; retry after Retry-After" },
   internal: { http: 500, grpc: GrpcStatus.INTERNAL, meaning: 'a bug: the log has the details' },
   config_invalid: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: 'a config key (file, environment or flag) is not allowed; the message names it' },
   annotation_invalid: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, meaning: "a pod's outrigger.io/* annotation cannot be used; the message names it" },

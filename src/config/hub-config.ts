@@ -6,6 +6,7 @@ import { cloudMapConfigSchema } from './cloudmap-config.js';
 import { consulConfigSchema } from './consul-config.js';
 import { dnsConfigSchema } from './dns-config.js';
 import { eurekaConfigSchema } from './eureka-config.js';
+import { storeConfigSchema } from './store-config.js';
 import { authConfigSchema, limitsConfigSchema, tlsConfigSchema } from './hub-security-config.js';
 
 const share = z.number({ error: 'must be a number from 0 to 1' }).min(0, { error: 'must be a number from 0 to 1' }).max(1, { error: 'must be a number from 0 to 1' });
@@ -33,8 +34,10 @@ export const hubConfigSchema = z.strictObject({
       enabled: z.boolean({ error: 'must be true or false' }).default(true).describe('Pause lease expiry when too many leases would expire at once'),
       max_expiring_share: share.default(0.5).describe('Share (0-1) of leased instances that may expire in one sweep before expiry pauses'),
       min_instances: positiveInt(1_000_000).default(10).describe('Self-preservation engages only with at least this many leased instances'),
+      renewal_threshold: share.default(0.85).describe("Pause lease expiry while the renewals seen in the window are below this share (0-1) of those expected (Eureka's rule)"),
+      window: durationSchema({ min: 1000, max: 3_600_000 }).default(15_000).describe('Sliding window over which renewals are counted (default 15s)'),
     })
-    .default({ enabled: true, max_expiring_share: 0.5, min_instances: 10 }),
+    .prefault({}),
   xds: z
     .strictObject({
       coalesce: durationSchema({ min: 0, max: 10_000 }).default(10).describe('Window in which bursts of changes are coalesced into one push (default 10ms)'),
@@ -56,6 +59,7 @@ export const hubConfigSchema = z.strictObject({
   eureka: eurekaConfigSchema.prefault({}),
   tls: tlsConfigSchema.prefault({}),
   limits: limitsConfigSchema.prefault({}),
+  store: storeConfigSchema.prefault({}),
   watch_buffer_limit: positiveInt(10_000_000).default(10_000).describe('Changes buffered for one Watch stream that is not reading before it is ended'),
   kubernetes: z
     .strictObject({

@@ -20,7 +20,7 @@ function visibleInstance(ctx: ConsulContext, id: string, missing: string): Insta
 const register: ConsulRoute = {
   method: 'PUT',
   write: true,
-  run(ctx) {
+  async run(ctx) {
     const reg = parseRegistration(ctx.body);
     const namespace = namespaceOf(ctx, reg);
     let input: Record<string, unknown>;
@@ -30,7 +30,7 @@ const register: ConsulRoute = {
       throw badRequest(`Invalid check: ${(err as Error).message}`);
     }
     try {
-      ctx.registry.register(input, (target) => ctx.caller.require('instance:write', { namespace: target.namespace, service: target.service }));
+      await ctx.registry.write(() => ctx.registry.register(input, (target) => ctx.caller.require('instance:write', { namespace: target.namespace, service: target.service })));
     } catch (err) {
       // The registry names its own fields; say which Consul field carried them.
       if (err instanceof OutriggerError && err.code === 'invalid_argument') throw badRequest(`Invalid service: ${consulField(err.message)}`);
@@ -51,10 +51,10 @@ function consulField(message: string): string {
 const deregister: ConsulRoute = {
   method: 'PUT',
   write: true,
-  run(ctx) {
+  async run(ctx) {
     const inst = visibleInstance(ctx, ctx.param, `Unknown service ID ${JSON.stringify(ctx.param)}. Ensure that the service ID is passed, not the service name.`);
     ctx.caller.require('instance:write', { namespace: inst.namespace, service: inst.service });
-    ctx.registry.deregister(inst.id);
+    await ctx.registry.write(() => ctx.registry.deregister(inst.id));
     return { body: null };
   },
 };
@@ -71,25 +71,25 @@ function findCheck(ctx: ConsulContext, checkId: string): Instance {
  * Sets a TTL check's status, which renews the instance's lease (as Consul resets a TTL check's
  * timer). An unchanged status on a live lease is a quiet renewal: readers are not woken.
  */
-function updateCheck(ctx: ConsulContext, status: CheckStatus, output: string): void {
+async function updateCheck(ctx: ConsulContext, status: CheckStatus, output: string): Promise<void> {
   const inst = findCheck(ctx, ctx.param);
   ctx.caller.require('instance:write', { namespace: inst.namespace, service: inst.service });
   const checks = storedChecks(inst);
   const check = checks.find((c) => c.id === ctx.param)!;
   if (check.type !== 'ttl') throw new OutriggerError('invalid_argument', `check ${JSON.stringify(check.id)} is a ${check.type} check; only TTL checks are updated through the agent API`);
   if (check.status === status && (check.output ?? '') === output && inst.lease.expiredAt === undefined) {
-    ctx.registry.heartbeat(inst.id);
+    await ctx.registry.write(() => ctx.registry.heartbeat(inst.id));
     return;
   }
   const next = checks.map((c) => (c.id === check.id ? { ...c, status, ...(output !== '' ? { output: output.slice(0, 256) } : {}) } : c));
-  ctx.registry.register(reregistration(inst, next));
+  await ctx.registry.write(() => ctx.registry.register(reregistration(inst, next)));
 }
 
 const ttlRoute = (status: CheckStatus): ConsulRoute => ({
   method: 'PUT',
   write: true,
-  run(ctx) {
-    updateCheck(ctx, status, ctx.query.get('note') ?? '');
+  async run(ctx) {
+    await updateCheck(ctx, status, ctx.query.get('note') ?? '');
     return { body: null };
   },
 });
@@ -97,11 +97,11 @@ const ttlRoute = (status: CheckStatus): ConsulRoute => ({
 const checkUpdate: ConsulRoute = {
   method: 'PUT',
   write: true,
-  run(ctx) {
+  async run(ctx) {
     const body = (ctx.body ?? {}) as { Status?: unknown; Output?: unknown };
     if (typeof body !== 'object' || !CHECK_STATUSES.includes(body.Status as CheckStatus)) throw badRequest(`Status: must be one of ${CHECK_STATUSES.join(', ')}`);
     if (body.Output !== undefined && typeof body.Output !== 'string') throw badRequest('Output: must be a string');
-    updateCheck(ctx, body.Status as CheckStatus, (body.Output as string | undefined) ?? '');
+    await updateCheck(ctx, body.Status as CheckStatus, (body.Output as string | undefined) ?? '');
     return { body: null };
   },
 };

@@ -127,29 +127,33 @@ export function eurekaRoutes(deps: Pick<EurekaHandlerDeps, 'registry' | 'delta' 
       const existing = registry.getInstance(id);
       // An OUT_OF_SERVICE override outlives the client registering again, as in Eureka.
       if (existing?.reportedHealth === 'DRAINING' && existing.namespace === namespace && existing.service === input.service) input.health = 'DRAINING';
-      registry.register(input, deps.registrationCheck(call.caller));
+      await registry.write(() => registry.register(input, deps.registrationCheck(call.caller)));
       deps.registered();
       return { status: 204 };
     } }],
     ['GET', '/apps/{app}/{id}', { write: false, run: (call) => ({ status: 200, body: { instance: eurekaInstance(instanceOf(call, 'service:read')) } }) }],
-    ['PUT', '/apps/{app}/{id}', { write: true, routine: true, run: (call) => {
-      registry.heartbeat(instanceOf(call, 'instance:write').id);
+    ['PUT', '/apps/{app}/{id}', { write: true, routine: true, run: async (call) => {
+      const id = instanceOf(call, 'instance:write').id;
+      await registry.write(() => registry.heartbeat(id));
       return { status: 200 };
     } }],
-    ['DELETE', '/apps/{app}/{id}', { write: true, run: (call) => {
-      registry.deregister(instanceOf(call, 'instance:write').id);
+    ['DELETE', '/apps/{app}/{id}', { write: true, run: async (call) => {
+      const id = instanceOf(call, 'instance:write').id;
+      await registry.write(() => registry.deregister(id));
       return { status: 200 };
     } }],
-    ['PUT', '/apps/{app}/{id}/status', { write: true, run: (call) => {
+    ['PUT', '/apps/{app}/{id}/status', { write: true, run: async (call) => {
       const health = healthOfStatus(call.query.get('value') ?? undefined, 'value');
-      registry.reportHealth(instanceOf(call, 'instance:write').id, health);
+      const id = instanceOf(call, 'instance:write').id;
+      await registry.write(() => registry.reportHealth(id, health));
       return { status: 200 };
     } }],
-    ['DELETE', '/apps/{app}/{id}/status', { write: true, run: (call) => {
+    ['DELETE', '/apps/{app}/{id}/status', { write: true, run: async (call) => {
       // Removing the override: the instance is what the query says it is now, UP by default.
       const value = call.query.get('value');
       const health = value === null ? 'HEALTHY' : healthOfStatus(value, 'value');
-      registry.reportHealth(instanceOf(call, 'instance:write').id, health);
+      const id = instanceOf(call, 'instance:write').id;
+      await registry.write(() => registry.reportHealth(id, health));
       return { status: 200 };
     } }],
     ['GET', '/instances/{id}', { write: false, run: (call) => {

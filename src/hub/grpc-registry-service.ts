@@ -82,7 +82,7 @@ export function addRegistryService(
   };
 
   /** A unary call: identify the caller, limit its writes, run `fn` with it, audit a write's outcome. */
-  function unary<Req, Res>(route: string, kind: 'read' | 'write', fn: (req: Req, caller: Caller) => Res): grpc.handleUnaryCall<Req, Res> {
+  function unary<Req, Res>(route: string, kind: 'read' | 'write', fn: (req: Req, caller: Caller) => Res | Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
       let caller: Caller | undefined;
       const run = async (): Promise<Res> => {
@@ -122,33 +122,34 @@ export function addRegistryService(
   const namespaceOrDefault = (ns: string | undefined): string => given(ns) ?? registry.defaultNamespace;
 
   const handlers: grpc.UntypedServiceImplementation = {
-    Register: unary<m.RegisterRequest, m.WireInstance>('Register', 'write', (req, caller) => {
-      const inst = registry.register(registerInput(req), registrationCheck(caller));
+    Register: unary<m.RegisterRequest, m.WireInstance>('Register', 'write', async (req, caller) => {
+      const inst = await registry.write(() => registry.register(registerInput(req), registrationCheck(caller)));
       metrics.registrations.inc({ api: 'grpc' });
       return instanceToWire(inst);
     }),
-    Deregister: unary<m.DeregisterRequest, m.WireInstance>('Deregister', 'write', (req, caller) => {
+    Deregister: unary<m.DeregisterRequest, m.WireInstance>('Deregister', 'write', async (req, caller) => {
       checkInstance(registry, caller, req.id ?? '', 'instance:write');
-      return instanceToWire(registry.deregister(req.id ?? ''));
+      return instanceToWire(await registry.write(() => registry.deregister(req.id ?? '')));
     }),
-    Heartbeat: unary<m.HeartbeatRequest, m.WireInstance>('Heartbeat', 'write', (req, caller) => {
+    Heartbeat: unary<m.HeartbeatRequest, m.WireInstance>('Heartbeat', 'write', async (req, caller) => {
       checkInstance(registry, caller, req.id ?? '', 'instance:write');
-      return instanceToWire(registry.heartbeat(req.id ?? '', healthFromWire(req.health)));
+      return instanceToWire(await registry.write(() => registry.heartbeat(req.id ?? '', healthFromWire(req.health))));
     }),
-    ReportHealth: unary<m.ReportHealthRequest, m.WireInstance>('ReportHealth', 'write', (req, caller) => {
+    ReportHealth: unary<m.ReportHealthRequest, m.WireInstance>('ReportHealth', 'write', async (req, caller) => {
       checkInstance(registry, caller, req.id ?? '', 'instance:write');
-      return instanceToWire(registry.reportHealth(req.id ?? '', healthFromWire(req.health)));
+      return instanceToWire(await registry.write(() => registry.reportHealth(req.id ?? '', healthFromWire(req.health))));
     }),
     Discover: unary<m.DiscoverRequest, m.DiscoverResponse>('Discover', 'read', (req, caller) => {
       const query = discoverQuery(req);
       const readable = readableOnly(caller, query.namespace, query.namespace !== undefined ? query.service : undefined);
       return { instances: registry.discover({ ...query, ...visibleServices(readable) }).map(instanceToWire), version: registry.version };
     }),
-    PutService: unary<m.PutServiceRequest, m.WireService>('PutService', 'write', (req, caller) => {
+    PutService: unary<m.PutServiceRequest, m.WireService>('PutService', 'write', async (req, caller) => {
       const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
       const name = requiredServiceName(req.name);
       caller.require('service:write', { namespace, service: name });
-      return serviceToWire(registry.putService(namespace, name, serviceConfigInput(req)));
+      const config = serviceConfigInput(req);
+      return serviceToWire(await registry.write(() => registry.putService(namespace, name, config)));
     }),
     GetService: unary<m.GetServiceRequest, m.WireService>('GetService', 'read', (req, caller) => {
       const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
@@ -164,25 +165,26 @@ export function addRegistryService(
       const services = registry.listServices(namespace).filter((svc) => readable === undefined || readable.service(svc.namespace, svc.name));
       return { services: services.map(serviceToWire) };
     }),
-    DeleteService: unary<m.DeleteServiceRequest, m.WireService>('DeleteService', 'write', (req, caller) => {
+    DeleteService: unary<m.DeleteServiceRequest, m.WireService>('DeleteService', 'write', async (req, caller) => {
       const namespace = namespaceOrDefault(optionalNamespace(req.namespace));
       const name = requiredServiceName(req.name);
       caller.require('service:write', { namespace, service: name });
-      return serviceToWire(namingField('service', 'name', () => registry.deleteService(namespace, name)));
+      return serviceToWire(await registry.write(() => namingField('service', 'name', () => registry.deleteService(namespace, name))));
     }),
-    CreateNamespace: unary<m.CreateNamespaceRequest, m.WireNamespace>('CreateNamespace', 'write', (req, caller) => {
+    CreateNamespace: unary<m.CreateNamespaceRequest, m.WireNamespace>('CreateNamespace', 'write', async (req, caller) => {
       const name = requiredNamespaceName(req.name);
       caller.require('namespace:write', { namespace: name });
-      return namespaceToWire(registry.createNamespace({ name, ...(req.description !== undefined ? { description: req.description } : {}) }));
+      const input = { name, ...(req.description !== undefined ? { description: req.description } : {}) };
+      return namespaceToWire(await registry.write(() => registry.createNamespace(input)));
     }),
     ListNamespaces: unary<m.ListNamespacesRequest, m.ListNamespacesResponse>('ListNamespaces', 'read', (_req, caller) => {
       const reads = caller.reads;
       return { namespaces: registry.listNamespaces().filter((ns) => reads === undefined || reads.namespace(ns.name)).map(namespaceToWire) };
     }),
-    DeleteNamespace: unary<m.DeleteNamespaceRequest, m.WireNamespace>('DeleteNamespace', 'write', (req, caller) => {
+    DeleteNamespace: unary<m.DeleteNamespaceRequest, m.WireNamespace>('DeleteNamespace', 'write', async (req, caller) => {
       const name = requiredNamespaceName(req.name);
       caller.require('namespace:write', { namespace: name });
-      return namespaceToWire(namingField('namespace', 'name', () => registry.deleteNamespace(name)));
+      return namespaceToWire(await registry.write(() => namingField('namespace', 'name', () => registry.deleteNamespace(name))));
     }),
     Watch: (call: WatchCall) => {
       void openStream(call, 'Watch').then((opened) => {

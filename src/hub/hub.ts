@@ -26,6 +26,7 @@ import { AdsServer } from '../xds/server/ads-server.js';
 import { RegistryDnsSource } from './dns-registry-source.js';
 import { addRegistryService } from './grpc-registry-service.js';
 import { createHubSecurity, type HubSecurity } from './hub-security.js';
+import { createHubStore } from './hub-store.js';
 import { HubTls } from './hub-tls.js';
 import { registrationCheck } from './access-rules.js';
 import { createRestHandler } from './rest-api.js';
@@ -99,10 +100,13 @@ export class Hub {
       maxInstancesPerService: config.limits.max_instances_per_service,
       maxInstancesPerNamespace: config.limits.max_instances_per_namespace,
       onLimit: (limit) => this.metrics.limitRefusals.inc({ limit }),
+      store: createHubStore(config.store, { clock: this.clock, logger: this.logger.child({ component: 'store' }) }),
       selfPreservation: {
         enabled: config.self_preservation.enabled,
         maxExpiringShare: config.self_preservation.max_expiring_share,
         minInstances: config.self_preservation.min_instances,
+        renewalThreshold: config.self_preservation.renewal_threshold,
+        windowMs: config.self_preservation.window,
       },
     });
     this.metrics = new HubMetrics(this.registry);
@@ -124,6 +128,10 @@ export class Hub {
       clock: this.clock,
       // With the Kubernetes source on, the hub is not ready until it holds what the cluster holds.
       isReady: () => this.started && !this.stopping && (this.kubernetes?.synced ?? true),
+      // With etcd, a replica that lost it still serves reads from its snapshot: ready, but marked stale.
+      ...(config.store.kind !== 'memory'
+        ? { readyDetail: () => ({ store: { kind: this.registry.store.kind, stale: this.registry.store.stale, leader: this.registry.store.leader, version: this.registry.version } }) }
+        : {}),
       maxBodyBytes: config.rest.max_body_bytes,
       access: this.security.access,
       writeLimiter: this.security.writeLimiter,
@@ -257,7 +265,8 @@ export class Hub {
     const limits = this.config.limits;
     const httpOptions: http.ServerOptions = { headersTimeout: limits.http_headers_timeout, requestTimeout: limits.http_request_timeout, connectionsCheckingInterval: Math.min(1000, limits.http_headers_timeout) };
     const httpServer = (this.httpServer = this.tls?.createRestServer(httpOptions, this.rest) ?? http.createServer(httpOptions, this.rest));
-    this.seed();
+    await this.registry.load();
+    await this.seed();
     // Built before the listeners open, so a kubeconfig that cannot be loaded fails the start early.
     this.kubernetes = await this.createKubernetesSource();
     this.ads.addTo(this.grpcServer);
@@ -314,6 +323,7 @@ export class Hub {
     this.security.close();
     this.tls?.close();
     this.registry.stop();
+    await this.registry.store.close();
     this.ads.close();
     this.registryService?.close();
     await this.dns?.stop();
@@ -343,6 +353,10 @@ export class Hub {
   private async createKubernetesSource(): Promise<EndpointSliceSource | undefined> {
     const k = this.config.kubernetes;
     if (!k.enabled) return undefined;
+    if (this.config.store.kind !== 'memory') {
+      // Every replica would run the source and write the same endpoints; not supported yet.
+      throw new OutriggerError('config_invalid', 'kubernetes.enabled: the Kubernetes source runs with store.kind memory only; with etcd, run it on a hub of its own', 'kubernetes.enabled');
+    }
     const [{ EndpointSliceSource }, { loadKubeConfig }] = await Promise.all([
       import('../k8s/endpoint-slice/endpoint-slice-source.js'),
       import('../k8s/endpoint-slice/kube-config.js'),
@@ -359,13 +373,13 @@ export class Hub {
     });
   }
 
-  private seed(): void {
-    this.config.services.forEach((s, i) => {
-      asConfigError(`services[${i}]`, () => this.registry.putService(s.namespace, s.name, s.config ?? {}));
-    });
-    this.config.static_instances.forEach((raw, i) => {
-      asConfigError(`static_instances[${i}]`, () => this.registry.register({ source: 'static', ...raw }));
-    });
+  private async seed(): Promise<void> {
+    for (const [i, s] of this.config.services.entries()) {
+      await asConfigError(`services[${i}]`, () => this.registry.write(() => this.registry.putService(s.namespace, s.name, s.config ?? {})));
+    }
+    for (const [i, raw] of this.config.static_instances.entries()) {
+      await asConfigError(`static_instances[${i}]`, () => this.registry.write(() => this.registry.register({ source: 'static', ...raw })));
+    }
   }
 }
 
@@ -374,9 +388,9 @@ function isLoopback(bind: string): boolean {
 }
 
 /** Reports a registry refusal of a configured item as a config error under the item's key. */
-function asConfigError(prefix: string, fn: () => unknown): void {
+async function asConfigError(prefix: string, fn: () => Promise<unknown>): Promise<void> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     if (!(err instanceof OutriggerError)) throw err;
     throw new OutriggerError('config_invalid', `${prefix}.${err.message}`, `${prefix}.${err.field ?? ''}`);

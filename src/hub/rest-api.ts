@@ -23,6 +23,8 @@ import { namespaceRoutes } from './rest-namespace-routes.js';
 import { QueryReader } from './rest-query.js';
 import { serviceRoutes } from './rest-service-routes.js';
 import { systemRoutes } from './rest-system-routes.js';
+
+const STORE_RETRY_AFTER_SECONDS = 5;
 import { tokenRoutes } from './rest-token-routes.js';
 import type { OpenStreams } from './open-streams.js';
 import type { WriteLimiter, WriteRefusal } from './write-limiter.js';
@@ -33,6 +35,8 @@ export interface RestHandlerDeps {
   logger?: Logger;
   clock?: Clock;
   isReady: () => boolean;
+  /** More for /ready's body: the store, and whether the snapshot may be stale. */
+  readyDetail?: () => Record<string, unknown>;
   /** Who may do what: every route but the probes identifies its caller and checks its rights. */
   access: AccessControl;
   /** Per-identity limits on writes (POST, PUT, DELETE). */
@@ -74,7 +78,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     discoverRoute(deps.registry),
     ...namespaceRoutes(deps.registry),
     ...serviceRoutes(deps.registry),
-    ...systemRoutes(deps.metrics, deps.isReady),
+    ...systemRoutes(deps.metrics, deps.isReady, deps.readyDetail),
     ...tokenRoutes(deps.tokens, clock),
     ...liveRoutes(deps.registry, {
       clock,
@@ -152,6 +156,8 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
   function failure(err: unknown, method: string, route: string): HttpReply {
     // RFC 6750: a 401 names the scheme it wants.
     if (err instanceof OutriggerError && err.code === 'unauthenticated') return errorReply(err, { 'www-authenticate': 'Bearer realm="outrigger"' });
+    // The store comes back on its own: say when to try again, as for a rate limit.
+    if (err instanceof OutriggerError && err.code === 'store_unavailable') return errorReply(err, { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) });
     if (err instanceof OutriggerError) return errorReply(err);
     logger.error('rest handler failed', { method, route, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     return errorReply(new OutriggerError('internal', 'internal error; the hub log has the details'));

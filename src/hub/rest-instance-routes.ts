@@ -27,7 +27,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
         const replaced = typeof input.id === 'string' && registry.getInstance(input.id) !== undefined;
         let inst: Instance;
         try {
-          inst = registry.register(input, registrationCheck(ctx.caller));
+          inst = await registry.write(() => registry.register(input, registrationCheck(ctx.caller)));
         } catch (err) {
           throw inCallerTerms(err, serviceField);
         }
@@ -68,10 +68,10 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
     {
       method: 'DELETE',
       pattern: '/api/v1/services/{id}',
-      handle(ctx) {
+      async handle(ctx) {
         const id = pathParam(ctx, 'id', instanceIdSchema);
         checkInstance(registry, ctx.caller, id, 'instance:write');
-        return reply(200, { data: instanceToJson(registry.deregister(id)) });
+        return reply(200, { data: instanceToJson(await registry.write(() => registry.deregister(id))) });
       },
     },
     {
@@ -91,7 +91,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
           }
           if (body.status !== undefined) health = parseHealthWord(body.status, 'status');
         }
-        return reply(200, { data: instanceToJson(registry.heartbeat(id, health)) });
+        return reply(200, { data: instanceToJson(await registry.write(() => registry.heartbeat(id, health))) });
       },
     },
     {
@@ -104,7 +104,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
         onlyKeys(body, ['health']);
         if (body.health === undefined) throw invalidArgument('health', 'health: required, e.g. {"health": "DRAINING"}');
         const health = parseHealthWord(body.health, 'health');
-        return reply(200, { data: instanceToJson(registry.reportHealth(id, health)) });
+        return reply(200, { data: instanceToJson(await registry.write(() => registry.reportHealth(id, health))) });
       },
     },
   ];

@@ -36,7 +36,7 @@ export function namespaceRoutes(registry: Registry): RestRoute[] {
         // {"name": "shop.local", "description": "..."}; the registry validates and rejects unknown keys.
         const body = await objectBody(ctx, true);
         ctx.caller.require('namespace:write', typeof body.name === 'string' ? { namespace: body.name } : {});
-        const ns = registry.createNamespace(body);
+        const ns = await registry.write(() => registry.createNamespace(body));
         return reply(201, { data: toJson(ns) }, { location: `/api/v1/namespaces/${encodeURIComponent(ns.name)}` });
       },
     },
@@ -50,9 +50,9 @@ export function namespaceRoutes(registry: Registry): RestRoute[] {
     {
       method: 'DELETE',
       pattern: '/api/v1/namespaces/{namespace}',
-      handle(ctx) {
+      async handle(ctx) {
         const ns = requireNamespace(registry, ctx, 'namespace:write');
-        return reply(200, { data: namespaceToJson(registry.deleteNamespace(ns.name), 0) });
+        return reply(200, { data: namespaceToJson(await registry.write(() => registry.deleteNamespace(ns.name)), 0) });
       },
     },
   ];

@@ -59,7 +59,7 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
         // Validated here first so errors name the body's own keys (`lb_policy`, not `config.lb_policy`).
         registry.parseServiceConfig(body, '');
         const existed = registry.getService(namespace, service) !== undefined;
-        const svc = registry.putService(namespace, service, body);
+        const svc = await registry.write(() => registry.putService(namespace, service, body));
         const headers = { location: `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}` };
         return reply(existed ? 200 : 201, { data: toJson(svc) }, headers);
       },
@@ -67,9 +67,9 @@ export function serviceRoutes(registry: Registry): RestRoute[] {
     {
       method: 'DELETE',
       pattern: SERVICE,
-      handle(ctx) {
+      async handle(ctx) {
         const svc = requireService(ctx, 'service:write');
-        return reply(200, { data: serviceToJson(registry.deleteService(svc.namespace, svc.name), 0) });
+        return reply(200, { data: serviceToJson(await registry.write(() => registry.deleteService(svc.namespace, svc.name)), 0) });
       },
     },
     {

@@ -7,8 +7,8 @@ import type { RestRoute } from './rest-context.js';
  * answers 200 only when the hub is ready for traffic, 503 otherwise. AI-CORE's readiness probe,
  * `/health?ready=true`, is the same as /ready.
  */
-export function systemRoutes(metrics: HubMetrics, isReady: () => boolean): RestRoute[] {
-  const readiness = (): HttpReply => (isReady() ? reply(200, { status: 'ready' }) : reply(503, { status: 'not ready' }));
+export function systemRoutes(metrics: HubMetrics, isReady: () => boolean, detail: () => Record<string, unknown> = () => ({})): RestRoute[] {
+  const readiness = (): HttpReply => (isReady() ? reply(200, { status: 'ready', ...detail() }) : reply(503, { status: 'not ready', ...detail() }));
   return [
     {
       method: 'GET',

@@ -35,6 +35,8 @@ export class SessionStream {
   /** Ids registered on this stream; the lease registry says which are still ours. */
   private readonly registered = new Set<string>();
   private ended = false;
+  /** Answers go out in request order: each request waits for the one before (a write may wait on the store). */
+  private pending: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly call: SessionCall,
@@ -45,7 +47,7 @@ export class SessionStream {
     // Stop reading while the client is not reading its answers, so they cannot pile up here.
     call.on('drain', () => call.resume());
     // The client half-closed: it is done, and so is the session.
-    call.on('end', () => this.end());
+    call.on('end', () => void this.pending.then(() => this.end()));
     call.on('cancelled', () => this.finish('CANCELLED'));
     call.on('close', () => this.finish('CANCELLED'));
   }
@@ -59,17 +61,21 @@ export class SessionStream {
 
   private onRequest(req: SessionRequest): void {
     if (this.ended) return;
-    if (!this.call.write(this.answer(req))) this.call.pause();
+    this.pending = this.pending.then(async () => {
+      if (this.ended) return;
+      const answer = await this.answer(req);
+      if (!this.ended && !this.call.write(answer)) this.call.pause();
+    });
   }
 
-  private answer(req: SessionRequest): SessionResponse {
+  private async answer(req: SessionRequest): Promise<SessionResponse> {
     const nonce = req.nonce !== undefined ? { nonce: req.nonce } : {};
     const route = `Session.${req.request ?? 'none'}`;
     const { caller, writeLimiter } = this.options;
     try {
       const refused = writeLimiter?.take(caller.identity, caller.site.peer);
       if (refused !== undefined) throw refused.error;
-      const instance = this.apply(req);
+      const instance = await this.apply(req);
       caller.done(undefined, true, req.request === 'heartbeat');
       this.options.metrics.requests.inc({ api: 'grpc', route, code: 'OK' });
       return { ...nonce, instance: instanceToWire(instance) };
@@ -81,7 +87,7 @@ export class SessionStream {
     }
   }
 
-  private apply(req: SessionRequest): Instance {
+  private async apply(req: SessionRequest): Promise<Instance> {
     const { registry, leases, metrics, caller } = this.options;
     const check = (id: string | undefined): string => {
       checkInstance(registry, caller, id ?? '', 'instance:write');
@@ -89,20 +95,29 @@ export class SessionStream {
     };
     switch (req.request) {
       case 'register': {
-        const inst = registry.register(registerInput(req.register ?? {}), registrationCheck(caller));
+        const input = registerInput(req.register ?? {});
+        // Registered and held in one write, so no replica ever sees the lease running in between.
+        const inst = await registry.write(() => registry.holdLease(registry.register(input, registrationCheck(caller)).id));
         metrics.registrations.inc({ api: 'grpc' });
         leases.claim(inst.id, this);
         this.registered.add(inst.id);
-        return registry.holdLease(inst.id);
+        return inst;
       }
-      case 'heartbeat':
-        return registry.heartbeat(check(req.heartbeat?.id), healthFromWire(req.heartbeat?.health));
-      case 'report_health':
-        return registry.reportHealth(check(req.report_health?.id), healthFromWire(req.report_health?.health));
-      case 'drain':
-        return registry.reportHealth(check(req.drain?.id), 'DRAINING');
+      case 'heartbeat': {
+        const id = check(req.heartbeat?.id);
+        return registry.write(() => registry.heartbeat(id, healthFromWire(req.heartbeat?.health)));
+      }
+      case 'report_health': {
+        const id = check(req.report_health?.id);
+        return registry.write(() => registry.reportHealth(id, healthFromWire(req.report_health?.health)));
+      }
+      case 'drain': {
+        const id = check(req.drain?.id);
+        return registry.write(() => registry.reportHealth(id, 'DRAINING'));
+      }
       case 'deregister': {
-        const inst = registry.deregister(check(req.deregister?.id));
+        const id = check(req.deregister?.id);
+        const inst = await registry.write(() => registry.deregister(id));
         leases.drop(inst.id, this);
         this.registered.delete(inst.id);
         return inst;
@@ -118,11 +133,7 @@ export class SessionStream {
     const { registry, leases, metrics, logger } = this.options;
     for (const id of this.registered) {
       if (!leases.drop(id, this)) continue;
-      try {
-        registry.releaseLease(id);
-      } catch (err) {
-        logger.error('releasing a session lease failed', { id, err: String(err) });
-      }
+      registry.write(() => registry.releaseLease(id)).catch((err: unknown) => logger.error('releasing a session lease failed', { id, err: String(err) }));
     }
     this.registered.clear();
     metrics.subscribers.dec({ api: 'session' });

@@ -69,6 +69,22 @@ export class HubMetrics {
         this.set(registry.selfPreservationActive ? 1 : 0);
       },
     });
+    new client.Gauge({
+      name: 'outrigger_hub_leader',
+      help: '1 on the replica that runs the lease sweep and self-preservation (always 1 with the memory store)',
+      registers: [register],
+      collect() {
+        this.set(registry.store.leader ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: 'outrigger_hub_store_stale',
+      help: '1 while the store (etcd) cannot be reached: reads are served from the last snapshot, writes are refused',
+      registers: [register],
+      collect() {
+        this.set(registry.store.stale ? 1 : 0);
+      },
+    });
     this.subscribers = new client.Gauge({
       name: 'outrigger_hub_subscribers',
       help: 'Open subscriber streams by API',

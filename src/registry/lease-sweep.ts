@@ -1,4 +1,5 @@
 import type { Instance } from './model.js';
+import type { RenewalMeasure } from './renewal-rate.js';
 
 export interface SelfPreservationOptions {
   enabled: boolean;
@@ -6,6 +7,10 @@ export interface SelfPreservationOptions {
   maxExpiringShare: number;
   /** Below this many leased instances, self-preservation never engages (one of two is not a crowd). */
   minInstances: number;
+  /** Pause expiry while the renewals seen in the window fall below this share (0–1) of those expected (Eureka's 85%). */
+  renewalThreshold: number;
+  /** The sliding window over which renewals are counted. */
+  windowMs: number;
 }
 
 export interface LeaseVerdict {
@@ -16,10 +21,12 @@ export interface LeaseVerdict {
   /** Instances with a live lease (held or not yet expired) before this sweep. */
   leased: number;
   preserve: boolean;
+  /** Which rule holds expiry back, when one does. */
+  reason?: 'renewal_rate' | 'expiring_share';
 }
 
 /** Decides what a lease sweep would do at `now`, without changing anything. */
-export function evaluateLeases(instances: Iterable<Instance>, now: number, sp: SelfPreservationOptions): LeaseVerdict {
+export function evaluateLeases(instances: Iterable<Instance>, now: number, sp: SelfPreservationOptions, renewals: RenewalMeasure): LeaseVerdict {
   const expire: Instance[] = [];
   const remove: Instance[] = [];
   let leased = 0;
@@ -33,6 +40,11 @@ export function evaluateLeases(instances: Iterable<Instance>, now: number, sp: S
     leased++;
     if (!lease.held && now - lease.renewedAt > lease.ttlMs) expire.push(inst);
   }
-  const preserve = sp.enabled && leased >= sp.minInstances && expire.length > sp.maxExpiringShare * leased;
-  return { expire, remove, leased, preserve };
+  const verdict: LeaseVerdict = { expire, remove, leased, preserve: false };
+  if (!sp.enabled) return verdict;
+  if (renewals.renewers >= sp.minInstances && renewals.seen < sp.renewalThreshold * renewals.expected) {
+    return { ...verdict, preserve: true, reason: 'renewal_rate' };
+  }
+  if (leased >= sp.minInstances && expire.length > sp.maxExpiringShare * leased) return { ...verdict, preserve: true, reason: 'expiring_share' };
+  return verdict;
 }

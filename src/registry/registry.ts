@@ -10,6 +10,8 @@ import { parseWith } from '../model/parse-input.js';
 import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
 import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
 import { type Instance, type Namespace, type RegistryChange, type Service, type Source } from './model.js';
+import { MemoryStore, type AnyRecord, type CommittedRecord, type RecordChange, type RecordKind, type RegistrySnapshot, type RegistryStore } from './registry-store.js';
+import { RenewalRate } from './renewal-rate.js';
 import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
 
 export interface RegistryOptions {
@@ -27,6 +29,8 @@ export interface RegistryOptions {
   /** Caps per service and per namespace, so one tenant cannot take the whole of `maxInstances`. */
   maxInstancesPerService?: number;
   maxInstancesPerNamespace?: number;
+  /** Where writes go (default: memory, applied to this registry at once). */
+  store?: RegistryStore;
   /** Told each time a cap refuses a registration (for the hub's metrics). */
   onLimit?: (limit: 'max_instances' | 'instances_per_service' | 'instances_per_namespace') => void;
 }
@@ -62,19 +66,29 @@ export interface DiscoverQuery {
 
 export type RegistryListener = (change: RegistryChange) => void;
 
+/** A record a captured write touched, with what it was before. */
+interface JournalEntry {
+  kind: RecordKind;
+  id: string;
+  before: AnyRecord | undefined;
+}
+
 interface ServiceEntry {
   service: Service;
   instances: Map<string, Instance>;
 }
 
-export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { enabled: true, maxExpiringShare: 0.5, minInstances: 10 };
+export const DEFAULT_SELF_PRESERVATION: SelfPreservationOptions = { enabled: true, maxExpiringShare: 0.5, minInstances: 10, renewalThreshold: 0.85, windowMs: 15_000 };
 
 /**
  * The registry: namespaces, services and instances with leases, in memory. Every change gets a
  * new, strictly increasing version and is delivered synchronously, in order, to subscribers.
+ * With a shared store (etcd) it is the replica's snapshot: writes go through `write`, and the
+ * changes of one etcd transaction arrive together at that transaction's revision.
  */
-export class Registry {
+export class Registry implements RegistrySnapshot {
   readonly clock: Clock;
+  readonly store: RegistryStore;
   readonly defaultNamespace: string;
   private readonly policies: LbOptionsParser;
   private readonly logger: Logger;
@@ -94,6 +108,12 @@ export class Registry {
   private sweepTimer: TimerHandle | undefined;
   private preserving = false;
   private expiries = 0;
+  /** Renewals of the leases whose TTL runs, for self-preservation. */
+  private readonly renewals: RenewalRate;
+  /** True while records from the store (or a capture's undo) are applied. */
+  private applying = false;
+  /** While a store captures a write: the records it touched, with what they were before. */
+  private journal: Map<string, JournalEntry> | undefined;
 
   constructor(options: RegistryOptions) {
     this.policies = options.policies;
@@ -102,16 +122,40 @@ export class Registry {
     this.defaultNamespace = options.defaultNamespace ?? 'default';
     this.sweepIntervalMs = options.sweepIntervalMs ?? 1000;
     this.selfPreservation = { ...DEFAULT_SELF_PRESERVATION, ...options.selfPreservation };
+    this.renewals = new RenewalRate(this.selfPreservation.windowMs);
     this.maxInstances = options.maxInstances ?? 250_000;
     this.maxPerService = options.maxInstancesPerService ?? Number.POSITIVE_INFINITY;
     this.maxPerNamespace = options.maxInstancesPerNamespace ?? Number.POSITIVE_INFINITY;
     this.onLimit = options.onLimit ?? (() => undefined);
+    this.store = options.store ?? new MemoryStore();
+  }
+
+  /**
+   * Runs a write (calls of this registry's write methods) through the store: with the memory
+   * store it applies at once; with etcd it resolves once the committed records are in the
+   * snapshot, with the record as committed.
+   */
+  write<T>(write: () => T): Promise<T> {
+    return this.store.write(write);
+  }
+
+  /** Loads the snapshot from the store (nothing to do for memory). */
+  async load(): Promise<void> {
+    await this.store.start(this);
   }
 
   /** Starts the periodic lease sweep. */
   start(): void {
     if (this.sweepTimer !== undefined) return;
-    this.sweepTimer = this.clock.setInterval(() => this.sweep(), this.sweepIntervalMs).unref();
+    const shared = this.store.kind !== 'memory';
+    const sweep = shared
+      ? () => {
+          // Only the leader expires leases, and never from a snapshot that may be behind.
+          if (!this.store.leader || this.store.stale) return;
+          this.store.write(() => this.sweep()).catch((err: unknown) => this.logger.warn('lease sweep not written to the store', { err: String(err) }));
+        }
+      : () => this.sweep();
+    this.sweepTimer = this.clock.setInterval(sweep, this.sweepIntervalMs).unref();
   }
 
   stop(): void {
@@ -167,7 +211,7 @@ export class Registry {
         'namespace',
       );
     }
-    this.namespaces.delete(name);
+    this.dropNamespace(name);
     this.emit({ kind: 'namespace', op: 'remove', version: this.bump(), namespace: ns });
     return ns;
   }
@@ -182,7 +226,7 @@ export class Registry {
     const entry = this.ensureService(namespace, name);
     if (parsed === undefined) return entry.service;
     const service: Service = { ...entry.service, config: parsed, revision: this.bump() };
-    entry.service = service;
+    this.setService(service);
     this.emit({ kind: 'service', op: 'upsert', version: service.revision, service });
     return service;
   }
@@ -223,7 +267,7 @@ export class Registry {
       );
     }
     for (const inst of entry.instances.values()) this.removeInstance(inst, 'service deleted');
-    this.services.delete(key);
+    this.dropService(key);
     this.emit({ kind: 'service', op: 'remove', version: this.bump(), service: entry.service });
     return entry.service;
   }
@@ -286,9 +330,8 @@ export class Registry {
     if (existing !== undefined && (existing.service !== instance.service || existing.namespace !== instance.namespace)) {
       this.removeInstance(existing, 'moved to another service');
     }
-    if (existing === undefined || existing.namespace !== namespace || existing.service !== req.service) this.countIn(namespace, 1);
-    entry.instances.set(id, instance);
-    this.instances.set(id, instance);
+    this.setInstance(instance);
+    this.trackRenewal(instance, existing);
     this.emit({ kind: 'instance', op: 'upsert', version: instance.revision, instance });
     return instance;
   }
@@ -311,11 +354,13 @@ export class Registry {
   heartbeat(id: string, health?: unknown): Instance {
     const inst = this.requireInstance(id);
     const reported = health === undefined ? inst.reportedHealth : parseWith(healthSchema, health, 'health');
-    return this.update(inst, {
+    const next = this.update(inst, {
       reportedHealth: reported,
       health: reported,
       lease: { ...inst.lease, renewedAt: this.clock.now(), expiredAt: undefined },
     }, inst.health === reported && inst.lease.expiredAt === undefined);
+    this.trackRenewal(next, inst);
+    return next;
   }
 
   reportHealth(id: string, health: unknown): Instance {
@@ -329,6 +374,7 @@ export class Registry {
   holdLease(id: string): Instance {
     const inst = this.requireInstance(id);
     const now = this.clock.now();
+    this.renewals.forget(id);
     return this.update(inst, {
       health: inst.reportedHealth,
       lease: { ...inst.lease, held: true, renewedAt: now, expiredAt: undefined },
@@ -339,7 +385,9 @@ export class Registry {
   releaseLease(id: string): Instance | undefined {
     const inst = this.instances.get(id);
     if (inst === undefined) return undefined;
-    return this.update(inst, { lease: { ...inst.lease, held: false, renewedAt: this.clock.now() } }, true);
+    const next = this.update(inst, { lease: { ...inst.lease, held: false, renewedAt: this.clock.now() } }, true);
+    if (next.lease.ttlMs > 0 && next.lease.expiredAt === undefined) this.renewals.start(id, next.lease.ttlMs, next.lease.renewedAt);
+    return next;
   }
 
   discover(query: DiscoverQuery): Instance[] {
@@ -373,17 +421,23 @@ export class Registry {
   }
 
   /**
-   * Checks every lease: expired ones go UNHEALTHY, long-expired ones are removed. When more than
-   * the configured share would expire at once, the hub is more likely cut off than the
-   * instances dead, so expiry pauses (Eureka's self-preservation).
+   * Checks every lease: expired ones go UNHEALTHY, long-expired ones are removed. When the
+   * renewals seen in the window fall below the threshold of those expected, or more than the
+   * configured share would expire at once, the hub is more likely cut off than the instances
+   * dead, so expiry pauses (Eureka's self-preservation).
    */
   sweep(): void {
     const now = this.clock.now();
-    const verdict = evaluateLeases(this.instances.values(), now, this.selfPreservation);
+    const renewals = this.renewals.measure(now);
+    const verdict = evaluateLeases(this.instances.values(), now, this.selfPreservation, renewals);
     if (verdict.preserve !== this.preserving) {
       this.preserving = verdict.preserve;
       if (verdict.preserve) {
         this.logger.warn('self-preservation on: lease expiry paused', {
+          reason: verdict.reason,
+          renewals_seen: renewals.seen,
+          renewals_expected: Math.round(renewals.expected),
+          renewal_threshold: this.selfPreservation.renewalThreshold,
           expiring: verdict.expire.length,
           leased: verdict.leased,
           max_expiring_share: this.selfPreservation.maxExpiringShare,
@@ -396,6 +450,7 @@ export class Registry {
     for (const inst of verdict.expire) {
       this.expiries++;
       this.logger.info('lease expired', { id: inst.id, service: serviceKey(inst.service, inst.namespace) });
+      this.renewals.forget(inst.id);
       this.update(inst, { health: 'UNHEALTHY', lease: { ...inst.lease, expiredAt: now } }, false);
     }
     for (const inst of verdict.remove) {
@@ -407,6 +462,176 @@ export class Registry {
   /** Every instance, for snapshots. */
   allInstances(): IterableIterator<Instance> {
     return this.instances.values();
+  }
+
+  // ---- the snapshot a store drives ----
+
+  capture<T>(write: () => T): { result: T; changes: RecordChange[] } {
+    if (this.journal !== undefined) throw new OutriggerError('internal', 'a registry write ran inside another');
+    const journal = new Map<string, JournalEntry>();
+    const version = this.currentVersion;
+    this.journal = journal;
+    let result: T;
+    let changes: RecordChange[] = [];
+    try {
+      result = write();
+      changes = [...journal.values()].map(({ kind, id, before }) => {
+        const after = this.recordOf(kind, id);
+        return { kind, id, before, after, quiet: before !== undefined && after !== undefined && before.revision === after.revision };
+      });
+    } finally {
+      this.journal = undefined;
+      // Taken back in reverse, so a service comes back before its instances.
+      this.applying = true;
+      try {
+        for (const { kind, id, before } of [...journal.values()].reverse()) this.putRecord(kind, id, before);
+      } finally {
+        this.applying = false;
+      }
+      this.currentVersion = version;
+    }
+    return { result, changes };
+  }
+
+  applyCommitted(records: readonly CommittedRecord[], revision: number): void {
+    this.applying = true;
+    try {
+      this.applyRecords(records);
+    } finally {
+      this.applying = false;
+    }
+    this.currentVersion = Math.max(this.currentVersion, revision);
+  }
+
+  private applyRecords(records: readonly CommittedRecord[]): void {
+    for (const c of records) {
+      const current = this.recordOf(c.kind, c.id);
+      if (c.record === undefined) {
+        if (current === undefined) continue;
+        this.putRecord(c.kind, c.id, undefined);
+        this.emitRecord(c.kind, 'remove', current, c.revision);
+        continue;
+      }
+      const quiet = c.quiet && current !== undefined;
+      const record = { ...c.record, revision: quiet ? current.revision : c.revision } as AnyRecord;
+      this.putRecord(c.kind, c.id, record);
+      if (!quiet) this.emitRecord(c.kind, 'upsert', record, c.revision);
+    }
+  }
+
+  replaceAll(records: readonly CommittedRecord[], revision: number): void {
+    const keep = new Set(records.map((r) => `${r.kind}:${r.id}`));
+    const gone: CommittedRecord[] = [];
+    for (const id of this.instances.keys()) if (!keep.has(`instance:${id}`)) gone.push({ kind: 'instance', id, record: undefined, quiet: false, revision });
+    for (const id of this.services.keys()) if (!keep.has(`service:${id}`)) gone.push({ kind: 'service', id, record: undefined, quiet: false, revision });
+    for (const id of this.namespaces.keys()) if (!keep.has(`namespace:${id}`)) gone.push({ kind: 'namespace', id, record: undefined, quiet: false, revision });
+    const order: Record<string, number> = { namespace: 0, service: 1, instance: 2 };
+    const changed = records
+      .filter((r) => this.recordOf(r.kind, r.id)?.revision !== r.revision)
+      .sort((a, b) => order[a.kind]! - order[b.kind]!);
+    this.applyCommitted([...gone, ...changed], revision);
+    this.currentVersion = revision;
+  }
+
+  heldIds(): string[] {
+    const out: string[] = [];
+    for (const inst of this.instances.values()) if (inst.lease.held) out.push(inst.id);
+    return out;
+  }
+
+  releaseHeld(id: string): void {
+    this.write(() => this.releaseLease(id)).catch((err: unknown) => this.logger.warn('releasing the lease of a gone replica failed', { id, err: String(err) }));
+  }
+
+  holdAgain(id: string): void {
+    if (this.instances.get(id) === undefined) return;
+    this.write(() => this.holdLease(id)).catch((err: unknown) => this.logger.warn('holding a session lease again failed', { id, err: String(err) }));
+  }
+
+  recordOf(kind: RecordKind, id: string): AnyRecord | undefined {
+    if (kind === 'namespace') return this.namespaces.get(id);
+    if (kind === 'service') return this.services.get(id)?.service;
+    return this.instances.get(id);
+  }
+
+  private emitRecord(kind: RecordKind, op: 'upsert' | 'remove', record: AnyRecord, version: number): void {
+    if (kind === 'namespace') this.emit({ kind, op, version, namespace: record as Namespace });
+    else if (kind === 'service') this.emit({ kind, op, version, service: record as Service });
+    else this.emit({ kind, op, version, instance: record as Instance, ...(op === 'remove' ? { reason: 'removed' } : {}) });
+  }
+
+  /** Sets or deletes one record: every change to the maps goes through here and the three below. */
+  private putRecord(kind: RecordKind, id: string, record: AnyRecord | undefined): void {
+    if (kind === 'namespace') {
+      if (record === undefined) this.dropNamespace(id);
+      else this.setNamespace(record as Namespace);
+    } else if (kind === 'service') {
+      if (record === undefined) this.dropService(id);
+      else this.setService(record as Service);
+    } else if (record === undefined) {
+      const inst = this.instances.get(id);
+      if (inst !== undefined) this.dropInstance(inst);
+    } else {
+      this.setInstance(record as Instance);
+    }
+  }
+
+  private note(kind: RecordKind, id: string): void {
+    if (this.journal === undefined) {
+      // With a shared store, a write that bypassed `write()` would change this replica alone.
+      if (!this.applying && this.store.kind !== 'memory') {
+        throw new OutriggerError('internal', `a registry write bypassed the ${this.store.kind} store (${kind} ${id})`);
+      }
+      return;
+    }
+    if (!this.journal.has(`${kind}:${id}`)) this.journal.set(`${kind}:${id}`, { kind, id, before: this.recordOf(kind, id) });
+  }
+
+  private setNamespace(ns: Namespace): void {
+    this.note('namespace', ns.name);
+    this.namespaces.set(ns.name, ns);
+  }
+
+  private dropNamespace(name: string): void {
+    this.note('namespace', name);
+    this.namespaces.delete(name);
+  }
+
+  private setService(service: Service): void {
+    const key = serviceKey(service.name, service.namespace);
+    this.note('service', key);
+    const entry = this.services.get(key);
+    if (entry !== undefined) entry.service = service;
+    else this.services.set(key, { service, instances: new Map() });
+  }
+
+  private dropService(key: string): void {
+    this.note('service', key);
+    this.services.delete(key);
+  }
+
+  /** Puts an instance in its service, out of the one it was in if it moved. */
+  private setInstance(inst: Instance): void {
+    this.note('instance', inst.id);
+    const existing = this.instances.get(inst.id);
+    if (existing !== undefined && (existing.namespace !== inst.namespace || existing.service !== inst.service)) this.dropInstance(existing);
+    if (!this.instances.has(inst.id)) this.countIn(inst.namespace, 1);
+    this.instances.set(inst.id, inst);
+    const key = serviceKey(inst.service, inst.namespace);
+    let entry = this.services.get(key);
+    if (entry === undefined) {
+      // Only when a store hands an instance before its service; the service record follows.
+      entry = { service: { namespace: inst.namespace, name: inst.service, config: DEFAULT_SERVICE_CONFIG, createdAt: inst.registeredAt, revision: inst.revision }, instances: new Map() };
+      this.services.set(key, entry);
+    }
+    entry.instances.set(inst.id, inst);
+  }
+
+  private dropInstance(inst: Instance): void {
+    this.note('instance', inst.id);
+    if (!this.instances.delete(inst.id)) return;
+    this.countIn(inst.namespace, -1);
+    this.services.get(serviceKey(inst.service, inst.namespace))?.instances.delete(inst.id);
   }
 
   // ---- internals ----
@@ -424,6 +649,15 @@ export class Registry {
       this.onLimit('instances_per_namespace');
       throw new OutriggerError('resource_exhausted', `namespace ${namespace} holds its maximum of ${this.maxPerNamespace} instances (limits.max_instances_per_namespace)`);
     }
+  }
+
+  /** A registration or heartbeat: a lease whose TTL runs was renewed (or started running again). */
+  private trackRenewal(next: Instance, previous: Instance | undefined): void {
+    const lease = next.lease;
+    if (lease.ttlMs === 0 || lease.held) return this.renewals.forget(next.id);
+    const running = previous !== undefined && !previous.lease.held && previous.lease.ttlMs > 0 && previous.lease.expiredAt === undefined;
+    if (running) this.renewals.renewed(next.id, lease.ttlMs, lease.renewedAt);
+    else this.renewals.start(next.id, lease.ttlMs, lease.renewedAt);
   }
 
   private countIn(namespace: string, delta: number): void {
@@ -447,16 +681,14 @@ export class Registry {
       updatedAt: this.clock.now(),
       revision: quiet ? inst.revision : this.bump(),
     };
-    this.instances.set(next.id, next);
-    this.services.get(serviceKey(next.service, next.namespace))!.instances.set(next.id, next);
+    this.setInstance(next);
     if (!quiet) this.emit({ kind: 'instance', op: 'upsert', version: next.revision, instance: next });
     return next;
   }
 
   private removeInstance(inst: Instance, reason: string): void {
-    this.countIn(inst.namespace, -1);
-    this.instances.delete(inst.id);
-    this.services.get(serviceKey(inst.service, inst.namespace))?.instances.delete(inst.id);
+    this.renewals.forget(inst.id);
+    this.dropInstance(inst);
     this.emit({ kind: 'instance', op: 'remove', version: this.bump(), instance: inst, reason });
   }
 
@@ -466,15 +698,14 @@ export class Registry {
     if (entry !== undefined) return entry;
     if (!this.namespaces.has(namespace)) this.putNamespace(namespace, '');
     const service: Service = { namespace, name, config: DEFAULT_SERVICE_CONFIG, createdAt: this.clock.now(), revision: this.bump() };
-    entry = { service, instances: new Map() };
-    this.services.set(key, entry);
+    this.setService(service);
     this.emit({ kind: 'service', op: 'upsert', version: service.revision, service });
-    return entry;
+    return this.services.get(key)!;
   }
 
   private putNamespace(name: string, description: string): Namespace {
     const ns: Namespace = { name, description, createdAt: this.clock.now(), revision: this.bump() };
-    this.namespaces.set(name, ns);
+    this.setNamespace(ns);
     this.emit({ kind: 'namespace', op: 'upsert', version: ns.revision, namespace: ns });
     return ns;
   }
@@ -484,6 +715,8 @@ export class Registry {
   }
 
   private emit(change: RegistryChange): void {
+    // A captured write is taken back at once; the store broadcasts it once committed.
+    if (this.journal !== undefined) return;
     for (const l of this.listeners) {
       try {
         l(change);

@@ -23,6 +23,8 @@ test('defaults work with no config at all', (t) => {
   t.is(config.default_namespace, 'default');
   t.is(config.sweep_interval, 1000);
   t.true(config.self_preservation.enabled);
+  t.is(config.self_preservation.renewal_threshold, 0.85);
+  t.is(config.self_preservation.window, 15_000);
 });
 
 test('file, then environment, then flags: a later layer wins', (t) => {
@@ -48,6 +50,7 @@ const invalid: Array<[string, () => unknown, RegExp]> = [
   ['a bad value in the file', () => load(['-c', 'badvalue.yaml']), /^http_port: .*got 99999 \(from config file badvalue.yaml\)$/],
   ['an unknown log level', () => load(['--log-level', 'loud']), /^log_level: must be one of debug, info, warn, error, silent, got "loud"/],
   ['a share above 1', () => load(['--self-preservation.max-expiring-share', '2']), /^self_preservation.max_expiring_share: must be a number from 0 to 1, got 2/],
+  ['a renewal threshold above 1', () => load(['--self-preservation.renewal-threshold', '1.5']), /^self_preservation.renewal_threshold: must be a number from 0 to 1, got 1.5/],
   ['a malformed duration', () => load(['--sweep-interval', 'soon']), /^sweep_interval: must be a duration/],
   ['an unknown flag', () => load(['--grpc-prot', '1']), /Unknown option '--grpc-prot'/],
   ['an unknown key in the file', () => loadConfig(hubConfigSchema, { args: ['-c', 'x.yaml'], env: {}, readFile: () => 'grpc_prot: 1\n' }), /^grpc_prot: unknown key/],

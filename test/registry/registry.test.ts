@@ -1,6 +1,7 @@
 import test from 'ava';
 import { OutriggerError } from '../../src/common/errors.js';
 import { ManualClock } from '../../src/common/manual-clock.js';
+import { HubMetrics } from '../../src/metrics/hub-metrics.js';
 import type { RegistryChange } from '../../src/registry/model.js';
 import type { Registry, RegistryOptions } from '../../src/registry/registry.js';
 import { newRegistry } from '../helpers/registry.js';
@@ -111,7 +112,8 @@ test('self-preservation pauses expiry when too many leases would expire at once'
       return logger;
     },
   };
-  const { clock, registry } = setup({ logger, selfPreservation: { maxExpiringShare: 0.5, minInstances: 4 } });
+  // The renewal-rate rule is set aside (threshold 0) so this shows the per-sweep share rule alone.
+  const { clock, registry } = setup({ logger, selfPreservation: { maxExpiringShare: 0.5, minInstances: 4, renewalThreshold: 0 } });
   for (let i = 0; i < 10; i++) registry.register(echo(`i${i}`, { ttl: '10s', port: 5000 + i }));
   // Six of ten keep renewing: four expiring is under half, so they expire.
   clock.advance(9000);
@@ -129,6 +131,82 @@ test('self-preservation pauses expiry when too many leases would expire at once'
   clock.advance(1000);
   t.false(registry.selfPreservationActive);
   t.true(logs.some((l) => l.includes('self-preservation off')));
+});
+
+/** Twenty leases of 10 s (removed 20 s after expiry), each renewed every 5 s, the renewals spread evenly over those 5 s. */
+function staggered(opts: Partial<RegistryOptions> = {}) {
+  const ctx = setup({ selfPreservation: { windowMs: 5000, minInstances: 10 }, ...opts });
+  const ids = Array.from({ length: 20 }, (_, i) => `s${i}`);
+  ids.forEach((id, i) => ctx.registry.register(echo(id, { ttl: '10s', deregister_critical_after: '20s', port: 6000 + i })));
+  let tick = 0;
+  /** Runs `ms` of steady renewals: every 250 ms the next lease in turn renews, unless stopped. */
+  const renewFor = (ms: number, stopped: (id: string) => boolean = () => false) => {
+    for (let elapsed = 0; elapsed < ms; elapsed += 250) {
+      ctx.clock.advance(250);
+      const id = ids[tick++ % ids.length]!;
+      if (!stopped(id) && ctx.registry.getInstance(id) !== undefined) ctx.registry.heartbeat(id);
+    }
+  };
+  const present = () => ctx.registry.discover({ namespace: 'demo.local', service: 'echo', healthyOnly: false }).length;
+  return { ...ctx, ids, renewFor, present };
+}
+
+test('self-preservation engages when renewals spread over time all stop (the renewal rate drops below 85%)', async (t) => {
+  const { clock, registry, renewFor, present } = staggered();
+  renewFor(20_000);
+  t.false(registry.selfPreservationActive, 'steady renewals keep the rate at what is expected');
+  t.is(present(), 20);
+  // Every renewal stops. Per sweep only a few leases would run out (about four a second), never
+  // more than half, so the per-sweep rule alone would let all twenty go.
+  clock.advance(1000);
+  clock.advance(1000);
+  t.true(registry.selfPreservationActive, 'a second without 15% of the expected renewals turns it on');
+  clock.advance(120_000);
+  t.true(registry.selfPreservationActive);
+  t.is(present(), 20, 'no lease expired while renewals were missing');
+  t.is(registry.discover({ namespace: 'demo.local', service: 'echo' }).length, 20, 'all still HEALTHY');
+  t.is(registry.leaseExpiries, 0);
+  const gauge = await new HubMetrics(registry).register.getSingleMetricAsString('outrigger_hub_self_preservation');
+  t.regex(gauge, /^outrigger_hub_self_preservation 1$/m, 'the gauge reads 1 while expiry is paused');
+  // The renewals come back: after about one window the rate is back and expiry resumes.
+  renewFor(10_000);
+  t.false(registry.selfPreservationActive);
+  t.is(present(), 20);
+});
+
+test('the renewal threshold is configurable: at 0 staggered stops expire as before', (t) => {
+  const { clock, registry, renewFor, present } = staggered({ selfPreservation: { windowMs: 5000, minInstances: 10, renewalThreshold: 0 } });
+  renewFor(20_000);
+  clock.advance(60_000);
+  t.false(registry.selfPreservationActive);
+  t.is(present(), 0, 'expired a few per sweep, then removed');
+});
+
+test('with the rest renewing, a single lease that stops still expires and is removed', (t) => {
+  const { registry, renewFor, present } = staggered();
+  renewFor(20_000);
+  renewFor(11_000, (id) => id === 's7');
+  t.false(registry.selfPreservationActive);
+  t.is(registry.getInstance('s7')?.health, 'UNHEALTHY', 'the lease ran out');
+  t.is(registry.leaseExpiries, 1);
+  renewFor(60_000, (id) => id === 's7');
+  t.false(registry.selfPreservationActive);
+  t.is(registry.getInstance('s7'), undefined, 'removed after deregister_critical_after');
+  t.is(present(), 19);
+});
+
+test('the bunched case: leases renewed together that stop together pause expiry by the renewal rate too', (t) => {
+  const { clock, registry } = setup({ selfPreservation: { windowMs: 5000, minInstances: 10, maxExpiringShare: 1 } });
+  for (let i = 0; i < 20; i++) registry.register(echo(`b${i}`, { ttl: '10s', port: 7000 + i }));
+  for (let round = 0; round < 4; round++) {
+    clock.advance(5000);
+    for (let i = 0; i < 20; i++) registry.heartbeat(`b${i}`);
+  }
+  t.false(registry.selfPreservationActive);
+  clock.advance(60_000);
+  t.true(registry.selfPreservationActive);
+  t.is(registry.leaseExpiries, 0);
+  t.is(registry.discover({ namespace: 'demo.local', service: 'echo' }).length, 20);
 });
 
 test('self-preservation can be turned off', (t) => {
