@@ -6,6 +6,9 @@
  * shared service to the last subscriber receiving it, a reconnect storm, the hub's CPU and RSS,
  * and the REST discover endpoint's throughput with wrk.
  */
+import { copyFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../src/common/logger.js';
@@ -13,6 +16,7 @@ import { HubCredentials } from '../src/wire/hub-credentials.js';
 import { createRegistryClient, callUnary, type RegistryClient } from '../src/wire/registry-client.js';
 import type { SwarmCommand, SwarmReport, SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
+import { monotonicMicros, topSelfTime, type SelfTimeEntry } from './lib/cpu-profile.js';
 import { percentile, wrk, type LoadResult } from './lib/load.js';
 import { NAMESPACE, startHub, type HubProc } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
@@ -152,8 +156,12 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const shape = shapeFromEnv(process.env.BENCH_HUB_SHAPE) ?? (ctx.quick ? QUICK : FULL);
   const skipped: string[] = [];
   const total = shape.services * shape.instancesPerService;
-  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2) }, ctx.cpus.proxy);
+  // BENCH_HUB_PROFILE=1: the hub runs under --cpu-prof, and the change phase of the largest
+  // subscriber set is reported as top self-time entries.
+  const profileDir = process.env.BENCH_HUB_PROFILE === '1' ? tempDir('hub-profile') : undefined;
+  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2) }, ctx.cpus.proxy, profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const log = ctx.log;
+  let changeWindows: Array<[number, number]> = [];
 
   log(`hub: registering ${total.toLocaleString('en-US')} instances over gRPC Register (${shape.services} services × ${shape.instancesPerService})`);
   let cpu0 = cpuSeconds(hub.proc.pid);
@@ -176,13 +184,16 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     const changes: Dist[] = [];
     const perUpdate: number[] = [];
     cpu0 = cpuSeconds(hub.proc.pid);
+    changeWindows = [];
     for (let c = 0; c < CHANGES; c++) {
       const marked = swarm.ask({ kind: 'mark' }, 'update', 120_000);
       await sleep(200);
       const n2 = total + extra++;
       const t0 = performance.timeOrigin + performance.now();
+      const w0 = monotonicMicros();
       await callUnary(changer, 'Register', { id: `extra-${n2}`, service: 'svc-0', namespace: NAMESPACE, address: address(n2), port: 8080, source: 'SOURCE_STATIC', health: 'HEALTHY' });
       const update: SwarmUpdate = await marked;
+      changeWindows.push([w0, monotonicMicros()]);
       const d = dist(update.receivedAt, t0);
       changes.push(d);
       perUpdate.push(...update.resources);
@@ -238,7 +249,20 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     }
   } else skipped.push(`REST discover: ${missingReasons.get('wrk')}`);
   const hubPeakRss = peakRssMb(hub.proc.pid);
-  await hub.proc.kill();
+  let profile: { file: string; totalMs: number; top: SelfTimeEntry[] } | undefined;
+  if (profileDir !== undefined) {
+    // The profile is written when the process exits normally.
+    await hub.proc.kill('SIGTERM');
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) skipped.push('CPU profile: the hub wrote no .cpuprofile');
+    else {
+      // Kept outside the run's temp dirs, which are removed at the end.
+      const kept = path.join(tmpdir(), 'outrigger-hub-change.cpuprofile');
+      copyFileSync(path.join(profileDir, file), kept);
+      profile = { file: kept, ...topSelfTime(kept, 10, changeWindows) };
+      log(`  CPU profile of the change phase (${fmt(profile.totalMs)} ms sampled): ${kept}`);
+    }
+  } else await hub.proc.kill();
 
   const biggest = fanouts[fanouts.length - 1]!;
   const table = [
@@ -268,6 +292,9 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
         )
       : []),
     '',
+    ...(profile !== undefined
+      ? [`Hub CPU profile of the change phase at ${biggest.subscribers.toLocaleString('en-US')} subscribers (${fmt(profile.totalMs)} ms sampled), top self time`, '', ...markdownTable(['self ms', 'share', 'function'], profile.top.map((e) => [fmt(e.ms), `${fmt(e.share * 100, 1)}%`, `\`${e.function}\``])), '']
+      : []),
     'Targets (reported, not asserted)',
     '',
     ...markdownTable(
@@ -296,7 +323,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       pinning: ctx.cpus.note,
       quick: ctx.quick,
     },
-    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu }, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss },
+    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu }, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: profile } : {}) },
     skipped,
     table,
   };
