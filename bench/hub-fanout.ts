@@ -159,7 +159,10 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   // BENCH_HUB_PROFILE=1: the hub runs under --cpu-prof, and the change phase of the largest
   // subscriber set is reported as top self-time entries.
   const profileDir = process.env.BENCH_HUB_PROFILE === '1' ? tempDir('hub-profile') : undefined;
-  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2) }, ctx.cpus.proxy, profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  // The shape puts every instance in one namespace and every stream under one token, so the
+  // per-namespace and per-identity limits are raised with the hub's size.
+  const limits = { writes_per_second: 0, max_instances_per_namespace: Math.max(100_000, total * 2), max_streams_per_identity: Math.max(10_000, 4 * Math.max(...shape.subscriberSets, shape.storm)) };
+  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2), limits }, ctx.cpus.proxy, profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const log = ctx.log;
   let changeWindows: Array<[number, number]> = [];
 
