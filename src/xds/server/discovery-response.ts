@@ -13,66 +13,73 @@ const CONTROL_PLANE = (6 << 3) | 2;
 const CONTROL_PLANE_IDENTIFIER = (1 << 3) | 2;
 
 export interface EncoderLimits {
-  /** Bodies kept at most (distinct type, version and resource list combinations). */
+  /** Responses kept at most (distinct type, version and resource list combinations). */
   maxEntries: number;
-  /** Bytes of bodies and their keys (a key lists resource names) kept at most. */
+  /** Bytes of responses and their keys (a key lists resource names) kept at most. */
   maxBytes: number;
+}
+
+/** One DiscoveryResponse, encoded once and written as the same bytes to every stream that needs it. */
+export interface EncodedResponse {
+  /** The whole message, nonce included. */
+  readonly bytes: Buffer;
+  readonly nonce: string;
+  readonly version: string;
 }
 
 /**
  * Writes envoy.service.discovery.v3.DiscoveryResponse bytes straight from the cached Any
- * encodings, without decoding or re-encoding a resource. Protobuf fields may come in any
- * order, so everything but the nonce forms a body that streams asking for the same thing at
- * the same version share; a stream's response is that body plus its own nonce field.
+ * encodings, without decoding or re-encoding a resource, once per (type, version, resource
+ * list): every stream asking for the same thing at the same version gets the same Buffer, so a
+ * push to thousands of streams costs one encoding and no per-stream copy of ours.
+ *
+ * That needs a shareable nonce. A nonce only has to be unique within one stream (xDS: it pairs
+ * a request with the response it answers), so it is derived from the response itself: its
+ * version and the sequence number of its (type, version, resource list) entry. The sequence
+ * grows for every encoding and is never reused, so two different responses never carry the same
+ * nonce, on one stream or across streams; the same response sent twice carries the same one.
  */
 export class ResponseEncoder {
-  private readonly bodies = new Map<string, Buffer>();
+  private readonly responses = new Map<string, EncodedResponse>();
   private bytes = 0;
   private built = 0;
 
   constructor(private readonly limits: EncoderLimits = { maxEntries: 512, maxBytes: 64 * 1024 * 1024 }) {}
 
   /**
-   * The shared body for `key` (which must identify the resource list) at `version`; `resources`
-   * is called only when it is not cached.
+   * The shared response for `key` (which must identify the resource list) at `version`;
+   * `resources` is called only when it is not cached.
    */
-  body(typeUrl: string, version: string, key: string, resources: () => Iterable<CachedResource>): Buffer {
+  response(typeUrl: string, version: string, key: string, resources: () => Iterable<CachedResource>): EncodedResponse {
     const id = `${typeUrl}\u0000${version}\u0000${key}`;
-    const cached = this.bodies.get(id);
+    const cached = this.responses.get(id);
     if (cached !== undefined) return cached;
+    const nonce = `${version}-${++this.built}`;
     const w = protobuf.Writer.create();
     for (const r of resources()) w.uint32(RESOURCES).bytes(r.any);
     w.uint32(VERSION_INFO).string(version);
     w.uint32(TYPE_URL).string(typeUrl);
     w.uint32(CONTROL_PLANE).fork().uint32(CONTROL_PLANE_IDENTIFIER).string(CONTROL_PLANE_ID).ldelim();
+    w.uint32(NONCE).string(nonce);
     const u8 = w.finish();
-    const body = Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-    this.built++;
-    // Bounded: past the limits a body is still returned, just not kept.
-    const size = body.length + id.length;
-    if (this.bodies.size < this.limits.maxEntries && this.bytes + size <= this.limits.maxBytes) {
-      this.bodies.set(id, body);
+    const out: EncodedResponse = { bytes: Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength), nonce, version };
+    // Bounded: past the limits a response is still returned, just not kept.
+    const size = out.bytes.length + id.length;
+    if (this.responses.size < this.limits.maxEntries && this.bytes + size <= this.limits.maxBytes) {
+      this.responses.set(id, out);
       this.bytes += size;
     }
-    return body;
+    return out;
   }
 
-  /** Forgets every body: called when resources change, since bodies of old versions are dead. */
+  /** Forgets every response: called when resources change, since responses of old versions are dead. */
   clear(): void {
-    this.bodies.clear();
+    this.responses.clear();
     this.bytes = 0;
   }
 
-  /** Bodies encoded so far (cache misses), for tests and metrics. */
+  /** Responses encoded so far (cache misses), for tests and metrics. */
   get encodedBodies(): number {
     return this.built;
-  }
-
-  /** A stream's response: the shared body followed by its nonce. */
-  static withNonce(body: Buffer, nonce: string): Buffer {
-    const w = protobuf.Writer.create();
-    w.uint32(NONCE).string(nonce);
-    const tail = w.finish();
-    return Buffer.concat([body, tail]);
   }
 }

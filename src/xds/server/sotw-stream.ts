@@ -5,7 +5,7 @@ import type { Logger } from '../../common/logger.js';
 import type { HubMetrics } from '../../metrics/hub-metrics.js';
 import type { DiscoveryRequest, SotwCall } from '../ads-service.js';
 import { XDS_TYPE_URLS, isFullStateType, isXdsTypeUrl, shortTypeName, type XdsTypeUrl } from '../type-urls.js';
-import { ResponseEncoder } from './discovery-response.js';
+import type { EncodedResponse, ResponseEncoder } from './discovery-response.js';
 import type { CachedResource, ResourceCache, TypeResources } from './resource-cache.js';
 import type { SendQueue } from './send-queue.js';
 import type { AdsStreamAccess } from './stream-access.js';
@@ -50,7 +50,6 @@ export class SotwStream {
   /** Names the stream asked for and may not receive, each reported once. */
   private readonly refusedNames = new Set<string>();
   private nodeId: string | undefined;
-  private nonces = 0;
   private writing = false;
   private closed = false;
 
@@ -115,9 +114,14 @@ export class SotwStream {
       const out = this.response(st);
       const changeAt = st.clearPending();
       if (out === undefined) continue;
-      this.write(st, out.body, out.version, changeAt);
+      this.write(st, out, changeAt);
       return;
     }
+  }
+
+  private hasPending(): boolean {
+    for (const st of this.types.values()) if (st.hasPending) return true;
+    return false;
   }
 
   /** Ends the stream with a status (the server is closing, or the client broke the protocol). */
@@ -195,32 +199,32 @@ export class SotwStream {
   }
 
   /** The response for a type at the cache's current version, or nothing when there is nothing to say. */
-  private response(st: TypeSubscription<SotwStream>): { body: Buffer; version: string } | undefined {
+  private response(st: TypeSubscription<SotwStream>): EncodedResponse | undefined {
     const resources = this.env.cache.of(st.type);
     const version = resources.version;
     const encoder = this.env.encoder;
     if (isFullStateType(st.type)) {
       if (st.wildcard) {
         const visible = this.access.visible;
-        if (visible === undefined) return { body: encoder.body(st.type, version, '*', () => resources.all()), version };
-        return { body: encoder.body(st.type, version, `*\u0000${this.access.key}`, () => [...resources.all()].filter((r) => visible(r.name))), version };
+        if (visible === undefined) return encoder.response(st.type, version, '*', () => resources.all());
+        return encoder.response(st.type, version, `*\u0000${this.access.key}`, () => [...resources.all()].filter((r) => visible(r.name)));
       }
-      return { body: encoder.body(st.type, version, st.namesKey, () => present(resources, st.names)), version };
+      return encoder.response(st.type, version, st.namesKey, () => present(resources, st.names));
     }
     const wanted = st.pendingAll ? st.names : st.pendingNames;
     const list = present(resources, wanted).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (list.length === 0) return undefined;
-    return { body: encoder.body(st.type, version, list.map((r) => r.name).join('\n'), () => list), version };
+    return encoder.response(st.type, version, list.length === 1 ? list[0]!.name : list.map((r) => r.name).join('\n'), () => list);
   }
 
-  private write(st: TypeSubscription<SotwStream>, body: Buffer, version: string, changeAt: number | undefined): void {
+  /** Writes the shared bytes as they are: the service definition's response serializer is the identity. */
+  private write(st: TypeSubscription<SotwStream>, out: EncodedResponse, changeAt: number | undefined): void {
     if (this.call.writableEnded || this.call.destroyed) return;
-    const nonce = String(++this.nonces);
-    st.sent(nonce, version);
+    st.sent(out.nonce, out.version);
     this.writing = true;
-    this.call.write(ResponseEncoder.withNonce(body, nonce), () => {
+    this.call.write(out.bytes, () => {
       this.writing = false;
-      if (!this.closed && [...this.types.values()].some((t) => t.hasPending)) this.env.queue.enqueue(this);
+      if (!this.closed && this.hasPending()) this.env.queue.enqueue(this);
     });
     this.env.metrics.pushes.inc({ api: 'xds', type: st.type });
     if (changeAt !== undefined) {
