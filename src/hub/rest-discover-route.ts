@@ -1,10 +1,8 @@
-import type { Caller } from '../auth/caller.js';
-import { listScopes } from '../auth/identity.js';
 import { invalidArgument } from '../common/errors.js';
 import { parseWith } from '../model/parse-input.js';
 import type { DiscoverQuery, Registry } from '../registry/registry.js';
 import { metadataSchema } from '../registry/validation.js';
-import { readableOnly, visibleServices } from './access-rules.js';
+import { readScopeKey, readableOnly, visibleServices } from './access-rules.js';
 import type { RestRoute } from './rest-context.js';
 import { DiscoverAnswerCache, matchesEtag } from './rest-discover-cache.js';
 import { instanceToJson } from './rest-instance-json.js';
@@ -57,7 +55,7 @@ export function discoverRoute(registry: Registry): RestRoute {
 
       const readable = readableOnly(ctx.caller, namespace, service !== undefined && namespace !== undefined ? service : undefined);
       const healthy = includeUnhealthy !== undefined ? !includeUnhealthy : (healthyOnly ?? true);
-      const key = JSON.stringify([service, namespace, version, zone, healthy, limit, Object.entries(metadata).sort(), readable === undefined ? '' : visibilityKey(ctx.caller)]);
+      const key = JSON.stringify([service, namespace, version, zone, healthy, limit, Object.entries(metadata).sort(), readable === undefined ? '' : readScopeKey(ctx.caller.identity)]);
       const answer = cache.get(key, () => {
         const query: DiscoverQuery = {
           ...visibleServices(readable),
@@ -79,8 +77,3 @@ export function discoverRoute(registry: Registry): RestRoute {
   };
 }
 
-/** Everything the caller's read filter depends on: callers with equal keys see the same services. */
-function visibilityKey(caller: Caller): string {
-  const id = caller.identity;
-  return `${id.role}\u0000${listScopes(id.scopes)}\u0000${listScopes(id.reads)}`;
-}
