@@ -10,11 +10,12 @@ import { readScopeKey } from './access-rules.js';
 import { grpcCaller } from './grpc-access.js';
 import type { OpenStreams } from './open-streams.js';
 
-const OP = 'StreamAggregatedResources';
+const SOTW = 'StreamAggregatedResources';
+const DELTA = 'DeltaAggregatedResources';
 
 export function xdsAccess(access: AccessControl, streams: OpenStreams): AdsAccess {
   return async (call) => {
-    const caller = await grpcCaller(access, call, OP);
+    const caller = await grpcCaller(access, call, call.getPath().endsWith(DELTA) ? DELTA : SOTW);
     const open = streams.acquire(caller.identity, caller.site.peer);
     const filter = caller.reads;
     const readable = (name: string): boolean => {
