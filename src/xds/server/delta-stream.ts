@@ -10,7 +10,8 @@ import type { AdsStreamAccess } from './stream-access.js';
 /**
  * One delta (incremental) ADS stream (xDS protocol, "incremental xDS"): the client subscribes
  * and unsubscribes by name, and each response carries only the resources whose version the
- * client does not hold, each with its own version, plus the names removed. On reconnect the
+ * client does not hold, each with its own version, plus the names removed (and names subscribed
+ * that do not exist, so the client learns it at once). On reconnect the
  * client's initial_resource_versions say what it holds, so only what changed meanwhile is sent.
  * As on a state-of-the-world stream, changes only mark names pending and at most one response
  * is in flight; a response many streams need (same resources at the same versions) is encoded
@@ -70,7 +71,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
         const r = st.wants(name) && (visible === undefined || visible(name)) ? resources.get(name) : undefined;
         if (r !== undefined) {
           if (st.known.get(name) !== r.version) updated.push(r);
-        } else if (st.known.has(name)) removed.push(name);
+        } else if (st.known.has(name) || st.unanswered.has(name)) removed.push(name);
+        st.unanswered.delete(name);
       }
       if (updated.length === 0 && removed.length === 0) continue;
       if (!this.writable) return;

@@ -37,6 +37,8 @@ export class DeltaSubscription<Owner> {
   /** Every resource of the type may have to be compared (a new wildcard, or a fresh stream). */
   pendingAll = false;
   readonly pending = new Set<string>();
+  /** Subscribed and not yet answered: if absent, the client is told so (removed_resources), not left to time out. */
+  readonly unanswered = new Set<string>();
   changeAt: number | undefined;
   responses = 0;
   started = false;
@@ -86,6 +88,7 @@ export class DeltaSubscription<Owner> {
     }
     if (!this.names.has(name)) {
       this.names.add(name);
+      this.unanswered.add(name);
       this.index.add(this.type, name, this.owner);
     }
     this.pending.add(name);
@@ -99,6 +102,7 @@ export class DeltaSubscription<Owner> {
     if (!this.names.delete(name)) return;
     this.index.delete(this.type, name, this.owner);
     this.pending.delete(name);
+    this.unanswered.delete(name);
     this.known.delete(name);
   }
 
