@@ -14,6 +14,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../src/common/logger.js';
 import { HubCredentials } from '../src/wire/hub-credentials.js';
 import { createRegistryClient, callUnary, type RegistryClient } from '../src/wire/registry-client.js';
+import type { FloorCommand, FloorReport } from './lib/ads-floor.js';
 import type { SwarmCommand, SwarmReport, SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
 import { monotonicMicros, topSelfTime, type SelfTimeEntry } from './lib/cpu-profile.js';
@@ -125,8 +126,37 @@ function hubClient(hub: HubProc, options: grpc.ChannelOptions = {}): RegistryCli
   return createRegistryClient(hub.grpc, undefined, { ...options, ...auth });
 }
 
-async function registerAll(hub: HubProc, shape: Shape, log: (l: string) => void): Promise<{ seconds: number; perSecond: number; failed: number }> {
+const BATCH = 1000;
+
+const registration = (n: number, services: number) => ({ id: `i-${n}`, service: `svc-${n % services}`, namespace: NAMESPACE, address: address(n), port: 8080, source: 'SOURCE_STATIC' as const, health: 'HEALTHY' as const });
+
+/** Every instance through gRPC RegisterBatch, BATCH items a call, 4 calls in flight over 4 connections. */
+async function registerBulk(hub: HubProc, shape: Shape, log: (l: string) => void): Promise<{ seconds: number; perSecond: number; failed: number }> {
   const total = shape.services * shape.instancesPerService;
+  const clients: RegistryClient[] = Array.from({ length: 4 }, () => hubClient(hub, { 'grpc.use_local_subchannel_pool': 1 }));
+  let next = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      for (;;) {
+        const from = next;
+        if (from >= total) return;
+        next = Math.min(total, from + BATCH);
+        const items = Array.from({ length: next - from }, (_, k) => registration(from + k, shape.services));
+        const r = await callUnary(client, 'RegisterBatch', { items });
+        failed += r.failed ?? 0;
+        if (next % 20_000 === 0) log(`  registered ${next.toLocaleString('en-US')} (${fmt(next / ((performance.now() - t0) / 1000))}/s so far)`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  for (const c of clients) c.close();
+  return { seconds, perSecond: total / seconds, failed };
+}
+
+/** `count` single gRPC Register calls (registering existing instances again), 256 in flight over 4 connections. */
+async function registerSingle(hub: HubProc, shape: Shape, count: number): Promise<{ seconds: number; perSecond: number; failed: number }> {
   const clients: RegistryClient[] = Array.from({ length: 4 }, () => hubClient(hub, { 'grpc.use_local_subchannel_pool': 1 }));
   let next = 0;
   let failed = 0;
@@ -136,20 +166,18 @@ async function registerAll(hub: HubProc, shape: Shape, log: (l: string) => void)
       const client = clients[w % clients.length]!;
       for (;;) {
         const n = next++;
-        if (n >= total) return;
-        const s = n % shape.services;
+        if (n >= count) return;
         try {
-          await callUnary(client, 'Register', { id: `i-${n}`, service: `svc-${s}`, namespace: NAMESPACE, address: address(n), port: 8080, source: 'SOURCE_STATIC', health: 'HEALTHY' });
+          await callUnary(client, 'Register', registration(n, shape.services));
         } catch {
           failed++;
         }
-        if (n > 0 && n % 10_000 === 0) log(`  registered ${n.toLocaleString('en-US')} (${fmt(n / ((performance.now() - t0) / 1000))}/s so far)`);
       }
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
   for (const c of clients) c.close();
-  return { seconds, perSecond: total / seconds, failed };
+  return { seconds, perSecond: count / seconds, failed };
 }
 
 async function run(ctx: BenchContext): Promise<BenchOutcome> {
@@ -165,12 +193,23 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2), limits }, ctx.cpus.proxy, profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const log = ctx.log;
   let changeWindows: Array<[number, number]> = [];
+  let updateBytes = 0;
 
-  log(`hub: registering ${total.toLocaleString('en-US')} instances over gRPC Register (${shape.services} services × ${shape.instancesPerService})`);
+  log(`hub: registering ${total.toLocaleString('en-US')} instances over gRPC RegisterBatch, ${BATCH} a call (${shape.services} services × ${shape.instancesPerService})`);
   let cpu0 = cpuSeconds(hub.proc.pid);
-  const reg = await registerAll(hub, shape, log);
+  const regWindow: [number, number] = [monotonicMicros(), 0];
+  const reg = await registerBulk(hub, shape, log);
+  regWindow[1] = monotonicMicros();
   const regCpu = cpuSeconds(hub.proc.pid) - cpu0;
   log(`  ${fmt(reg.perSecond)} registrations/s, hub CPU ${fmt(regCpu)} s, hub RSS ${fmt(rssMb(hub.proc.pid))} MB`);
+  const singles = Math.min(total, ctx.quick ? 1000 : 10_000);
+  log(`hub: ${singles.toLocaleString('en-US')} single gRPC Register calls (existing instances again)`);
+  cpu0 = cpuSeconds(hub.proc.pid);
+  const singleWindow: [number, number] = [monotonicMicros(), 0];
+  const single = await registerSingle(hub, shape, singles);
+  singleWindow[1] = monotonicMicros();
+  const singleCpu = cpuSeconds(hub.proc.pid) - cpu0;
+  log(`  ${fmt(single.perSecond)} registrations/s, hub CPU ${fmt(singleCpu)} s`);
 
   const changer = hubClient(hub);
   let extra = 0;
@@ -200,6 +239,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       const d = dist(update.receivedAt, t0);
       changes.push(d);
       perUpdate.push(...update.resources);
+      updateBytes = Math.max(updateBytes, ...update.bytes);
       log(`  change ${c + 1}: p50 ${fmt(d.p50Ms)} ms, p99 ${fmt(d.p99Ms)} ms, max ${fmt(d.maxMs)} ms, missing ${d.missing}`);
       await sleep(500);
     }
@@ -252,7 +292,9 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     }
   } else skipped.push(`REST discover: ${missingReasons.get('wrk')}`);
   const hubPeakRss = peakRssMb(hub.proc.pid);
-  let profile: { file: string; totalMs: number; top: SelfTimeEntry[] } | undefined;
+  type Profiled = { totalMs: number; top: SelfTimeEntry[] };
+  let profile: ({ file: string } & Profiled) | undefined;
+  let regProfiles: { bulk: Profiled; single: Profiled } | undefined;
   if (profileDir !== undefined) {
     // The profile is written when the process exits normally.
     await hub.proc.kill('SIGTERM');
@@ -263,11 +305,14 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       const kept = path.join(tmpdir(), 'outrigger-hub-change.cpuprofile');
       copyFileSync(path.join(profileDir, file), kept);
       profile = { file: kept, ...topSelfTime(kept, 10, changeWindows) };
+      regProfiles = { bulk: topSelfTime(kept, 10, [regWindow]), single: topSelfTime(kept, 10, [singleWindow]) };
       log(`  CPU profile of the change phase (${fmt(profile.totalMs)} ms sampled): ${kept}`);
     }
   } else await hub.proc.kill();
 
   const biggest = fanouts[fanouts.length - 1]!;
+  const floor = await measureFloor(ctx, shape, biggest.subscribers, updateBytes, log);
+  const ratio = floor !== undefined && floor.p99Ms > 0 ? biggest.convergence.p99Ms / floor.p99Ms : NaN;
   const table = [
     `${total.toLocaleString('en-US')} instances (${shape.services} services × ${shape.instancesPerService}); each subscriber watches ${WATCHED} services (CDS + EDS), svc-0 shared by all; ${PER_CONNECTION} streams per gRPC connection`,
     '',
@@ -279,8 +324,16 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     ...markdownTable(
       ['measure', 'value'],
       [
-        ['registrations/s (gRPC Register, 256 in flight over 4 connections)', fmt(reg.perSecond, 0)],
-        ['hub CPU s per 1,000 registrations', fmt((regCpu / total) * 1000, 3)],
+        [`registrations/s, bulk (gRPC RegisterBatch, ${BATCH} a call, 4 in flight over 4 connections)`, fmt(reg.perSecond, 0)],
+        ['hub CPU s per 1,000 registrations, bulk', fmt((regCpu / total) * 1000, 3)],
+        [`registrations/s, single calls (gRPC Register of ${singles.toLocaleString('en-US')} instances again, 256 in flight over 4 connections)`, fmt(single.perSecond, 0)],
+        ['hub CPU s per 1,000 registrations, single calls', fmt((singleCpu / singles) * 1000, 3)],
+        ...(floor !== undefined
+          ? [
+              [`floor: a bare grpc-js server writes one pre-encoded ${updateBytes.toLocaleString('en-US')}-byte message to the same ${biggest.subscribers.toLocaleString('en-US')} streams, p50 / p99 / max`, `${fmt(floor.p50Ms)} / ${fmt(floor.p99Ms)} / ${fmt(floor.maxMs)} ms`],
+              [`hub change → ${biggest.subscribers.toLocaleString('en-US')} subscribers p99 as a ratio to the floor's p99`, `${fmt(ratio, 2)}×`],
+            ]
+          : []),
         [`reconnect storm: ${shape.storm.toLocaleString('en-US')} streams at once, last first response`, `${fmt(stormFirst.maxMs)} ms`],
         ['reconnect storm: last full config (CDS + EDS of 10 services)', `${fmt(stormFull.maxMs)} ms`],
         ['reconnect storm: hub CPU', `${fmt(stormCpu, 2)} s`],
@@ -296,7 +349,10 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       : []),
     '',
     ...(profile !== undefined
-      ? [`Hub CPU profile of the change phase at ${biggest.subscribers.toLocaleString('en-US')} subscribers (${fmt(profile.totalMs)} ms sampled), top self time`, '', ...markdownTable(['self ms', 'share', 'function'], profile.top.map((e) => [fmt(e.ms), `${fmt(e.share * 100, 1)}%`, `\`${e.function}\``])), '']
+      ? [
+          ...profileTable(`Hub CPU profile of the change phase at ${biggest.subscribers.toLocaleString('en-US')} subscribers`, profile),
+          ...(regProfiles !== undefined ? [...profileTable('Hub CPU profile of bulk registration', regProfiles.bulk), ...profileTable('Hub CPU profile of single Register calls', regProfiles.single)] : []),
+        ]
       : []),
     'Targets (reported, not asserted)',
     '',
@@ -314,7 +370,8 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     method: {
       hub: 'one `outrigger hub` process (in-memory store, default xds.coalesce 10 ms and max_concurrent_initial 256), pinned to the measured core',
       shape: { ...shape, custom: process.env.BENCH_HUB_SHAPE !== undefined, watchedPerSubscriber: WATCHED, streamsPerConnection: PER_CONNECTION, sharedService: cluster(0), changesPerSet: CHANGES },
-      registration: 'gRPC Register (the API has no bulk call), source SOURCE_STATIC (no lease), 256 calls in flight over 4 connections',
+      registration: `bulk: gRPC RegisterBatch, ${BATCH} items a call, 4 calls in flight over 4 connections; single: gRPC Register of existing instances again, 256 calls in flight over 4 connections; source SOURCE_STATIC (no lease)`,
+      floor: 'a bare grpc-js server (bench/lib/ads-floor.ts) on the hub\'s core, after the hub has stopped, with the same simulated sidecars as the largest set; it writes one pre-encoded message of the size of the hub\'s update to every stream, three times; time from the push command to each stream receiving it',
       subscribers:
         'simulated sidecars in one separate Node process on the load core: raw state-of-the-world ADS streams (CDS then EDS, every response ACKed), many per HTTP/2 connection; responses are read only for version, type, nonce and resource count',
       convergence:
@@ -326,10 +383,47 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       pinning: ctx.cpus.note,
       quick: ctx.quick,
     },
-    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu }, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: profile } : {}) },
+    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: profile, registrationProfiles: regProfiles } : {}) },
     skipped,
     table,
   };
+}
+
+function profileTable(title: string, p: { totalMs: number; top: SelfTimeEntry[] }): string[] {
+  return [`${title} (${fmt(p.totalMs)} ms sampled), top self time`, '', ...markdownTable(['self ms', 'share', 'function'], p.top.map((e) => [fmt(e.ms), `${fmt(e.share * 100, 1)}%`, `\`${e.function}\``])), ''];
+}
+
+const FLOOR = fileURLToPath(new URL('./lib/ads-floor.js', import.meta.url));
+
+/** The floor in the same run: a bare grpc-js server writing one pre-encoded message to the same streams. */
+async function measureFloor(ctx: BenchContext, shape: Shape, subscribers: number, bytes: number, log: (l: string) => void): Promise<Dist | undefined> {
+  if (bytes === 0) return undefined;
+  log(`hub: floor, a bare grpc-js server writing one ${bytes}-byte message to ${subscribers.toLocaleString('en-US')} streams`);
+  const server = start('ads floor', process.execPath, [FLOOR], { cpus: ctx.cpus.proxy, ipc: true });
+  const address = await new Promise<string>((resolve, reject) => {
+    server.child.once('message', (r: FloorReport) => (r.kind === 'listening' ? resolve(r.address) : reject(new Error('ads floor: no address'))));
+    void server.exited.then((code) => reject(new Error(`ads floor exited (${code}): ${server.stderr().slice(-1500)}`)));
+  });
+  const swarm = new Swarm(start('ads swarm', process.execPath, [SWARM], { cpus: ctx.cpus.load, ipc: true }));
+  const opened = await swarm.ask({ kind: 'open', hub: address, streams: Array.from({ length: subscribers }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
+  if (opened.failed > 0) log(`  ${opened.failed} floor streams failed`);
+  await sleep(1000);
+  const runs: Dist[] = [];
+  for (let c = 0; c < CHANGES; c++) {
+    const marked = swarm.ask({ kind: 'mark' }, 'update', 120_000);
+    await sleep(200);
+    const t0 = performance.timeOrigin + performance.now();
+    server.child.send({ kind: 'push', bytes } satisfies FloorCommand);
+    const d = dist((await marked).receivedAt, t0);
+    runs.push(d);
+    log(`  floor push ${c + 1}: p50 ${fmt(d.p50Ms)} ms, p99 ${fmt(d.p99Ms)} ms, max ${fmt(d.maxMs)} ms, missing ${d.missing}`);
+    await sleep(500);
+  }
+  await swarm.ask({ kind: 'close' }, 'closed', 60_000);
+  await swarm.proc.kill();
+  await server.kill();
+  // The best of the runs: the floor is what the writes cost at least.
+  return runs.reduce((a, b) => (b.p99Ms < a.p99Ms ? b : a));
 }
 
 export const hubBenchmark: Benchmark = { name: 'hub', summary: 'hub fan-out: registrations/s, xDS convergence, reconnect storm, REST discover', run };
