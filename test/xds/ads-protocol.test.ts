@@ -338,3 +338,23 @@ test('instances with a hostname address are left out of EDS and logged once', as
   t.is(warnings.length, 1);
   t.is(warnings[0]!['address'], 'db.internal');
 });
+
+test('endpoints of a service nobody watched are encoded when first asked for, with every change so far', async (t) => {
+  const f = await fixture(t);
+  for (let i = 1; i <= 3; i++) {
+    registerInstance(f.hub.registry, { id: `late-${i}`, service: 'late', address: `10.0.9.${i}`, port: 80 });
+    f.flush();
+  }
+  const s = f.open();
+  s.request(ENDPOINT_TYPE_URL, ['late.demo.local']);
+  const r = await s.next();
+  t.deepEqual(r.names, ['late.demo.local']);
+  const endpoints = (r.resources[0]!['endpoints'] as Array<{ lb_endpoints: unknown[] }>).flatMap((e) => e.lb_endpoints);
+  t.is(endpoints.length, 3);
+  t.is(r.version_info, String(f.hub.registry.version));
+  await acked(f, s, r, ['late.demo.local']);
+  registerInstance(f.hub.registry, { id: 'late-4', service: 'late', address: '10.0.9.4', port: 80 });
+  f.flush();
+  const next = await s.next();
+  t.is((next.resources[0]!['endpoints'] as Array<{ lb_endpoints: unknown[] }>).flatMap((e) => e.lb_endpoints).length, 4, 'now watched, a change is pushed');
+});

@@ -194,7 +194,8 @@ export class AdsServer {
     if (this.closed) return;
     const services = [...this.dirty.values()];
     this.dirty.clear();
-    const changed = this.env.cache.rebuild(services);
+    const { index } = this.env;
+    const changed = this.env.cache.rebuild(services, (type, name) => index.subscribers(type, name).size > 0 || index.wildcard(type).size > 0);
     if (changed.size === 0) return;
     this.env.encoder.clear();
     this.notify(changed, this.firstChangeAt);

@@ -105,8 +105,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
     for (const st of this.types.values()) st.release();
   }
 
-  private *allNames(type: XdsTypeUrl): Iterable<string> {
-    for (const r of this.env.cache.of(type).all()) yield r.name;
+  private allNames(type: XdsTypeUrl): Iterable<string> {
+    return this.env.cache.of(type).names();
   }
 
   private state(type: XdsTypeUrl): DeltaSubscription<ServedStream> {
