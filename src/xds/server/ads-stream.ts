@@ -46,6 +46,13 @@ export interface AdsStreamInfo {
   types: Array<AdsTypeInfo | DeltaTypeInfo>;
 }
 
+/** One type's state on a stream, as the stream's shared parts see it. */
+interface TypeState {
+  readonly hasPending: boolean;
+  release(): void;
+  info(): AdsTypeInfo | DeltaTypeInfo;
+}
+
 /**
  * What state-of-the-world and delta streams share: the node's first request logged, unknown
  * types ignored (each reported once), names the caller may not read left out, one shared
@@ -74,14 +81,29 @@ export abstract class AdsStream<Req> implements ServedStream {
     return this.closed;
   }
 
+  protected abstract readonly protocol: AdsStreamInfo['protocol'];
+  protected abstract readonly types: ReadonlyMap<XdsTypeUrl, TypeState>;
+
   /** Handles one request; throws an OutriggerError for one the hub will not take. */
   abstract onRequest(req: Req): void;
   abstract markChanged(type: XdsTypeUrl, names: Iterable<string>, changeAt: number): void;
   abstract flush(): void;
-  abstract describe(): AdsStreamInfo;
-  /** Drops the types' subscriptions from the server's index. */
-  protected abstract releaseTypes(): void;
-  protected abstract hasPending(): boolean;
+
+  describe(): AdsStreamInfo {
+    return {
+      id: this.id,
+      node: this.node,
+      peer: this.call.getPeer(),
+      protocol: this.protocol,
+      writing: this.writing,
+      types: [...this.types.values()].map((st) => st.info()),
+    };
+  }
+
+  protected hasPending(): boolean {
+    for (const st of this.types.values()) if (st.hasPending) return true;
+    return false;
+  }
 
   /** Ends the stream with a status (the server is closing, or the client broke the protocol). */
   terminate(code: grpc.status, details: string): void {
@@ -105,7 +127,7 @@ export abstract class AdsStream<Req> implements ServedStream {
     this.closed = true;
     this.access.release();
     this.env.queue.remove(this);
-    this.releaseTypes();
+    for (const st of this.types.values()) st.release();
   }
 
   /** Logs the node on its first request; returns the type when the hub serves it. */

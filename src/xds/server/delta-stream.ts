@@ -1,7 +1,7 @@
 import { invalidArgument } from '../../common/errors.js';
 import type { DeltaCall, DeltaDiscoveryRequest } from '../ads-service.js';
 import { XDS_TYPE_URLS, isFullStateType, type XdsTypeUrl } from '../type-urls.js';
-import { AdsStream, REQUEST_LIMITS, checkNames, clip, type AdsStreamInfo, type ServedStream, type StreamEnv } from './ads-stream.js';
+import { AdsStream, REQUEST_LIMITS, checkNames, clip, type ServedStream, type StreamEnv } from './ads-stream.js';
 import { DeltaSubscription } from './delta-subscription.js';
 import type { CachedResource } from './resource-cache.js';
 import { byName } from './sotw-stream.js';
@@ -18,7 +18,8 @@ import type { AdsStreamAccess } from './stream-access.js';
  * once and shared, nonce included.
  */
 export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
-  private readonly types = new Map<XdsTypeUrl, DeltaSubscription<ServedStream>>();
+  protected readonly protocol = 'delta';
+  protected readonly types = new Map<XdsTypeUrl, DeltaSubscription<ServedStream>>();
 
   constructor(id: number, call: DeltaCall, env: StreamEnv, access: AdsStreamAccess) {
     super(id, call, env, access);
@@ -83,26 +84,6 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
       this.write(type, out, changeAt);
       return;
     }
-  }
-
-  describe(): AdsStreamInfo {
-    return {
-      id: this.id,
-      node: this.node,
-      peer: this.call.getPeer(),
-      protocol: 'delta',
-      writing: this.writing,
-      types: [...this.types.values()].map((st) => st.info()),
-    };
-  }
-
-  protected hasPending(): boolean {
-    for (const st of this.types.values()) if (st.hasPending) return true;
-    return false;
-  }
-
-  protected releaseTypes(): void {
-    for (const st of this.types.values()) st.release();
   }
 
   private allNames(type: XdsTypeUrl): Iterable<string> {

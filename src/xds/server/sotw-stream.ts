@@ -1,6 +1,6 @@
 import type { DiscoveryRequest, SotwCall } from '../ads-service.js';
 import { XDS_TYPE_URLS, isFullStateType, type XdsTypeUrl } from '../type-urls.js';
-import { AdsStream, checkNames, clip, type AdsStreamInfo, type ServedStream, type StreamEnv } from './ads-stream.js';
+import { AdsStream, checkNames, clip, type ServedStream, type StreamEnv } from './ads-stream.js';
 import type { EncodedResponse } from './discovery-response.js';
 import type { CachedResource, TypeResources } from './resource-cache.js';
 import type { AdsStreamAccess } from './stream-access.js';
@@ -17,7 +17,8 @@ export { REQUEST_LIMITS, type AdsStreamInfo, type StreamEnv } from './ads-stream
  * of the world lets it skip straight to the latest versions once it drains.
  */
 export class SotwStream extends AdsStream<DiscoveryRequest> {
-  private readonly types = new Map<XdsTypeUrl, TypeSubscription<ServedStream>>();
+  protected readonly protocol = 'sotw';
+  protected readonly types = new Map<XdsTypeUrl, TypeSubscription<ServedStream>>();
 
   constructor(id: number, call: SotwCall, env: StreamEnv, access: AdsStreamAccess) {
     super(id, call, env, access);
@@ -58,26 +59,6 @@ export class SotwStream extends AdsStream<DiscoveryRequest> {
       this.write(type, out, changeAt);
       return;
     }
-  }
-
-  describe(): AdsStreamInfo {
-    return {
-      id: this.id,
-      node: this.node,
-      peer: this.call.getPeer(),
-      protocol: 'sotw',
-      writing: this.writing,
-      types: [...this.types.values()].map((st) => st.info()),
-    };
-  }
-
-  protected hasPending(): boolean {
-    for (const st of this.types.values()) if (st.hasPending) return true;
-    return false;
-  }
-
-  protected releaseTypes(): void {
-    for (const st of this.types.values()) st.release();
   }
 
   private state(type: XdsTypeUrl): TypeSubscription<ServedStream> {
