@@ -140,6 +140,26 @@ test('delta: the hub says at once that a cluster added mid-stream does not exist
   t.is(c.stats().reconnects, 0);
 });
 
+test('delta reconnect: the versions held go out as initial_resource_versions; with nothing changed the client is in sync again and nobody is notified', async (t) => {
+  const hub = await hubWith(t);
+  registerInstance(hub.registry, { id: 'api-1', service: 'api', port: 7001 });
+  const c = client(t, [hub.address], 'delta-reconnect');
+  const api = new RecordingWatcher();
+  c.watch('api.demo.local', api);
+  c.start();
+  await api.until('api', () => api.cluster !== undefined && api.ids.length === 1);
+  await until('in sync', () => c.inSync);
+  await hub.stop();
+  await until('the stream lost', () => !c.inSync);
+  await hub.start();
+  await until('in sync again', () => c.inSync);
+  const types = hub.ads.describeStreams()[0]!.types as Array<{ type_url: string; resource_versions?: Record<string, string> }>;
+  t.truthy(types.find((ty) => ty.type_url === CLUSTER_TYPE_URL)?.resource_versions?.['api.demo.local'], 'the hub knows the version the client holds');
+  t.is(api.clusters.length, 1, 'the same config again notifies nobody');
+  t.is(api.endpoints.length, 1);
+  t.is(c.stats().reconnects, 1);
+});
+
 test('a cluster added mid-stream that the hub never sends is reported absent after the does-not-exist timeout (state of the world)', async (t) => {
   const hub = await hubWith(t);
   registerInstance(hub.registry, { id: 'api-1', service: 'api', port: 7001 });

@@ -75,7 +75,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
         } else if (st.known.has(name) || st.unanswered.has(name)) removed.push(name);
         st.unanswered.delete(name);
       }
-      if (updated.length === 0 && removed.length === 0) continue;
+      if (updated.length === 0 && removed.length === 0 && !st.mustAnswer) continue;
       if (!this.writable) return;
       updated.sort(byName);
       removed.sort();

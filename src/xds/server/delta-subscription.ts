@@ -42,6 +42,8 @@ export class DeltaSubscription<Owner> {
   changeAt: number | undefined;
   responses = 0;
   started = false;
+  /** The first request of the type on the stream gets a response even when the client holds everything (so it knows it is in sync). */
+  mustAnswer = false;
   private last: SentResponse | undefined;
   private rejected: { nonce: string; message: string } | undefined;
   private sentVersion: string | undefined;
@@ -54,7 +56,7 @@ export class DeltaSubscription<Owner> {
   ) {}
 
   get hasPending(): boolean {
-    return this.pendingAll || this.pending.size > 0;
+    return this.pendingAll || this.pending.size > 0 || this.mustAnswer;
   }
 
   /** An ACK or NACK of the last response; one of an older response carries nothing. Returns what it was. */
@@ -78,6 +80,7 @@ export class DeltaSubscription<Owner> {
   /** The client's first request for the type on this stream: what it already holds (reconnect). */
   start(initialVersions: Iterable<[string, string]>): void {
     this.started = true;
+    this.mustAnswer = true;
     for (const [name, version] of initialVersions) this.known.set(name, version);
   }
 
@@ -153,6 +156,7 @@ export class DeltaSubscription<Owner> {
       this.known.delete(name);
     }
     this.last = { nonce, version, before };
+    this.mustAnswer = false;
     this.sentVersion = version;
     this.responses++;
   }
