@@ -3,6 +3,7 @@
  * reconnect with initial_resource_versions, ACK and NACK, and the same access filtering as a
  * state-of-the-world stream.
  */
+import * as grpc from '@grpc/grpc-js';
 import test from 'ava';
 import { ManualClock } from '../../src/common/manual-clock.js';
 import type { DeltaTypeInfo } from '../../src/xds/server/delta-subscription.js';
@@ -146,4 +147,16 @@ test('delta streams see only what their identity may read, as state-of-the-world
   s.request(ENDPOINT_TYPE_URL, { subscribe: ['cart.shop.local', 'vault.secret.local'] });
   const eds = await s.next();
   t.deepEqual(eds.versions.map(([n]) => n), ['cart.shop.local'], 'vault.secret.local is absent to this stream');
+});
+
+test('subscriptions add up over requests, so they are bounded per type: past the bound the stream ends with INVALID_ARGUMENT naming the field', async (t) => {
+  const f = await deltaHub(t, 0);
+  const s = f.open('greedy');
+  const batch = (from: number): string[] => Array.from({ length: 6000 }, (_, i) => `n-${from + i}.demo.local`);
+  s.request(ENDPOINT_TYPE_URL, { subscribe: batch(0) });
+  await until('the first 6,000 names subscribed', () => (typeInfo(f.hub, 'greedy')?.names.length ?? 0) === 6000);
+  s.request(ENDPOINT_TYPE_URL, { subscribe: batch(6000) });
+  const status = await s.status();
+  t.is(status.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(status.details, /^resource_names_subscribe: at most 10000 resource names may be subscribed per type on one stream; this request would make 12000$/);
 });

@@ -46,7 +46,14 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
       // What the client holds is compared with the hub's, so stale or removed ones are corrected.
       for (const name of st.known.keys()) st.pending.add(name);
     }
-    for (const name of this.permitted(req.resource_names_subscribe)) st.subscribe(name);
+    const subscribe = this.permitted(req.resource_names_subscribe);
+    // Subscriptions add up over requests: bounded per type, as one state-of-the-world request is.
+    let adding = 0;
+    for (const name of subscribe) if (name !== '*' && !st.names.has(name)) adding++;
+    if (st.names.size + adding > REQUEST_LIMITS.resourceNames) {
+      throw invalidArgument('resource_names_subscribe', `at most ${REQUEST_LIMITS.resourceNames} resource names may be subscribed per type on one stream; this request would make ${st.names.size + adding}`);
+    }
+    for (const name of subscribe) st.subscribe(name);
     for (const name of req.resource_names_unsubscribe) st.unsubscribe(name);
     if (st.hasPending) this.env.queue.enqueue(this);
   }
