@@ -384,7 +384,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       pinning: ctx.cpus.note,
       quick: ctx.quick,
     },
-    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: profile, registrationProfiles: regProfiles } : {}) },
+    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: { totalMs: profile.totalMs, top: profile.top }, registrationProfiles: regProfiles } : {}) },
     skipped,
     table,
   };
