@@ -6,13 +6,18 @@
  * shared service to the last subscriber receiving it, a reconnect storm, the hub's CPU and RSS,
  * and the REST discover endpoint's throughput with wrk.
  */
+import { copyFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as grpc from '@grpc/grpc-js';
 import { silentLogger } from '../src/common/logger.js';
 import { HubCredentials } from '../src/wire/hub-credentials.js';
 import { createRegistryClient, callUnary, type RegistryClient } from '../src/wire/registry-client.js';
+import type { FloorCommand, FloorReport } from './lib/ads-floor.js';
 import type { SwarmCommand, SwarmReport, SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
+import { monotonicMicros, topSelfTime, type SelfTimeEntry } from './lib/cpu-profile.js';
 import { percentile, wrk, type LoadResult } from './lib/load.js';
 import { NAMESPACE, startHub, type HubProc } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
@@ -121,8 +126,37 @@ function hubClient(hub: HubProc, options: grpc.ChannelOptions = {}): RegistryCli
   return createRegistryClient(hub.grpc, undefined, { ...options, ...auth });
 }
 
-async function registerAll(hub: HubProc, shape: Shape, log: (l: string) => void): Promise<{ seconds: number; perSecond: number; failed: number }> {
+const BATCH = 1000;
+
+const registration = (n: number, services: number) => ({ id: `i-${n}`, service: `svc-${n % services}`, namespace: NAMESPACE, address: address(n), port: 8080, source: 'SOURCE_STATIC' as const, health: 'HEALTHY' as const });
+
+/** Every instance through gRPC RegisterBatch, BATCH items a call, 4 calls in flight over 4 connections. */
+async function registerBulk(hub: HubProc, shape: Shape, log: (l: string) => void): Promise<{ seconds: number; perSecond: number; failed: number }> {
   const total = shape.services * shape.instancesPerService;
+  const clients: RegistryClient[] = Array.from({ length: 4 }, () => hubClient(hub, { 'grpc.use_local_subchannel_pool': 1 }));
+  let next = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      for (;;) {
+        const from = next;
+        if (from >= total) return;
+        next = Math.min(total, from + BATCH);
+        const items = Array.from({ length: next - from }, (_, k) => registration(from + k, shape.services));
+        const r = await callUnary(client, 'RegisterBatch', { items });
+        failed += r.failed ?? 0;
+        if (next % 20_000 === 0) log(`  registered ${next.toLocaleString('en-US')} (${fmt(next / ((performance.now() - t0) / 1000))}/s so far)`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  for (const c of clients) c.close();
+  return { seconds, perSecond: total / seconds, failed };
+}
+
+/** `count` single gRPC Register calls (registering existing instances again), 256 in flight over 4 connections. */
+async function registerSingle(hub: HubProc, shape: Shape, count: number): Promise<{ seconds: number; perSecond: number; failed: number }> {
   const clients: RegistryClient[] = Array.from({ length: 4 }, () => hubClient(hub, { 'grpc.use_local_subchannel_pool': 1 }));
   let next = 0;
   let failed = 0;
@@ -132,34 +166,50 @@ async function registerAll(hub: HubProc, shape: Shape, log: (l: string) => void)
       const client = clients[w % clients.length]!;
       for (;;) {
         const n = next++;
-        if (n >= total) return;
-        const s = n % shape.services;
+        if (n >= count) return;
         try {
-          await callUnary(client, 'Register', { id: `i-${n}`, service: `svc-${s}`, namespace: NAMESPACE, address: address(n), port: 8080, source: 'SOURCE_STATIC', health: 'HEALTHY' });
+          await callUnary(client, 'Register', registration(n, shape.services));
         } catch {
           failed++;
         }
-        if (n > 0 && n % 10_000 === 0) log(`  registered ${n.toLocaleString('en-US')} (${fmt(n / ((performance.now() - t0) / 1000))}/s so far)`);
       }
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
   for (const c of clients) c.close();
-  return { seconds, perSecond: total / seconds, failed };
+  return { seconds, perSecond: count / seconds, failed };
 }
 
 async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const shape = shapeFromEnv(process.env.BENCH_HUB_SHAPE) ?? (ctx.quick ? QUICK : FULL);
   const skipped: string[] = [];
   const total = shape.services * shape.instancesPerService;
-  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2) }, ctx.cpus.proxy);
+  // BENCH_HUB_PROFILE=1: the hub runs under --cpu-prof, and the change phase of the largest
+  // subscriber set is reported as top self-time entries.
+  const profileDir = process.env.BENCH_HUB_PROFILE === '1' ? tempDir('hub-profile') : undefined;
+  // The shape puts every instance in one namespace and every stream under one token, so the
+  // per-namespace and per-identity limits are raised with the hub's size.
+  const limits = { writes_per_second: 0, max_instances_per_namespace: Math.max(100_000, total * 2), max_streams_per_identity: Math.max(10_000, 4 * Math.max(...shape.subscriberSets, shape.storm)) };
+  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2), limits }, ctx.cpus.proxy, profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const log = ctx.log;
+  let changeWindows: Array<[number, number]> = [];
+  let updateBytes = 0;
 
-  log(`hub: registering ${total.toLocaleString('en-US')} instances over gRPC Register (${shape.services} services × ${shape.instancesPerService})`);
+  log(`hub: registering ${total.toLocaleString('en-US')} instances over gRPC RegisterBatch, ${BATCH} a call (${shape.services} services × ${shape.instancesPerService})`);
   let cpu0 = cpuSeconds(hub.proc.pid);
-  const reg = await registerAll(hub, shape, log);
+  const regWindow: [number, number] = [monotonicMicros(), 0];
+  const reg = await registerBulk(hub, shape, log);
+  regWindow[1] = monotonicMicros();
   const regCpu = cpuSeconds(hub.proc.pid) - cpu0;
   log(`  ${fmt(reg.perSecond)} registrations/s, hub CPU ${fmt(regCpu)} s, hub RSS ${fmt(rssMb(hub.proc.pid))} MB`);
+  const singles = Math.min(total, ctx.quick ? 1000 : 10_000);
+  log(`hub: ${singles.toLocaleString('en-US')} single gRPC Register calls (existing instances again)`);
+  cpu0 = cpuSeconds(hub.proc.pid);
+  const singleWindow: [number, number] = [monotonicMicros(), 0];
+  const single = await registerSingle(hub, shape, singles);
+  singleWindow[1] = monotonicMicros();
+  const singleCpu = cpuSeconds(hub.proc.pid) - cpu0;
+  log(`  ${fmt(single.perSecond)} registrations/s, hub CPU ${fmt(singleCpu)} s`);
 
   const changer = hubClient(hub);
   let extra = 0;
@@ -176,16 +226,20 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     const changes: Dist[] = [];
     const perUpdate: number[] = [];
     cpu0 = cpuSeconds(hub.proc.pid);
+    changeWindows = [];
     for (let c = 0; c < CHANGES; c++) {
       const marked = swarm.ask({ kind: 'mark' }, 'update', 120_000);
       await sleep(200);
       const n2 = total + extra++;
       const t0 = performance.timeOrigin + performance.now();
+      const w0 = monotonicMicros();
       await callUnary(changer, 'Register', { id: `extra-${n2}`, service: 'svc-0', namespace: NAMESPACE, address: address(n2), port: 8080, source: 'SOURCE_STATIC', health: 'HEALTHY' });
       const update: SwarmUpdate = await marked;
+      changeWindows.push([w0, monotonicMicros()]);
       const d = dist(update.receivedAt, t0);
       changes.push(d);
       perUpdate.push(...update.resources);
+      updateBytes = Math.max(updateBytes, ...update.bytes);
       log(`  change ${c + 1}: p50 ${fmt(d.p50Ms)} ms, p99 ${fmt(d.p99Ms)} ms, max ${fmt(d.maxMs)} ms, missing ${d.missing}`);
       await sleep(500);
     }
@@ -238,9 +292,28 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     }
   } else skipped.push(`REST discover: ${missingReasons.get('wrk')}`);
   const hubPeakRss = peakRssMb(hub.proc.pid);
-  await hub.proc.kill();
+  type Profiled = { totalMs: number; top: SelfTimeEntry[] };
+  let profile: ({ file: string } & Profiled) | undefined;
+  let regProfiles: { bulk: Profiled; single: Profiled } | undefined;
+  if (profileDir !== undefined) {
+    // The profile is written when the process exits normally.
+    await hub.proc.kill('SIGTERM');
+    const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) skipped.push('CPU profile: the hub wrote no .cpuprofile');
+    else {
+      // Kept outside the run's temp dirs, which are removed at the end.
+      const kept = path.join(tmpdir(), 'outrigger-hub-change.cpuprofile');
+      copyFileSync(path.join(profileDir, file), kept);
+      profile = { file: kept, ...topSelfTime(kept, 10, changeWindows) };
+      regProfiles = { bulk: topSelfTime(kept, 10, [regWindow]), single: topSelfTime(kept, 10, [singleWindow]) };
+      log(`  CPU profile of the change phase (${fmt(profile.totalMs)} ms sampled): ${kept}`);
+    }
+  } else await hub.proc.kill();
 
   const biggest = fanouts[fanouts.length - 1]!;
+  const floor = await measureFloor(ctx, shape, biggest.subscribers, updateBytes, log);
+  const hubMedian = medianByP99(biggest.changes);
+  const ratio = floor !== undefined && floor.p99Ms > 0 ? hubMedian.p99Ms / floor.p99Ms : NaN;
   const table = [
     `${total.toLocaleString('en-US')} instances (${shape.services} services × ${shape.instancesPerService}); each subscriber watches ${WATCHED} services (CDS + EDS), svc-0 shared by all; ${PER_CONNECTION} streams per gRPC connection`,
     '',
@@ -252,8 +325,16 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     ...markdownTable(
       ['measure', 'value'],
       [
-        ['registrations/s (gRPC Register, 256 in flight over 4 connections)', fmt(reg.perSecond, 0)],
-        ['hub CPU s per 1,000 registrations', fmt((regCpu / total) * 1000, 3)],
+        [`registrations/s, bulk (gRPC RegisterBatch, ${BATCH} a call, 4 in flight over 4 connections)`, fmt(reg.perSecond, 0)],
+        ['hub CPU s per 1,000 registrations, bulk', fmt((regCpu / total) * 1000, 3)],
+        [`registrations/s, single calls (gRPC Register of ${singles.toLocaleString('en-US')} instances again, 256 in flight over 4 connections)`, fmt(single.perSecond, 0)],
+        ['hub CPU s per 1,000 registrations, single calls', fmt((singleCpu / singles) * 1000, 3)],
+        ...(floor !== undefined
+          ? [
+              [`floor: a bare grpc-js server writes one pre-encoded ${updateBytes.toLocaleString('en-US')}-byte message to the same ${biggest.subscribers.toLocaleString('en-US')} streams, p50 / p99 / max (median of ${CHANGES} pushes by p99)`, `${fmt(floor.p50Ms)} / ${fmt(floor.p99Ms)} / ${fmt(floor.maxMs)} ms`],
+              [`hub change → ${biggest.subscribers.toLocaleString('en-US')} subscribers, p99 of the median change (${fmt(hubMedian.p99Ms)} ms) as a ratio to the floor's`, `${fmt(ratio, 2)}×`],
+            ]
+          : []),
         [`reconnect storm: ${shape.storm.toLocaleString('en-US')} streams at once, last first response`, `${fmt(stormFirst.maxMs)} ms`],
         ['reconnect storm: last full config (CDS + EDS of 10 services)', `${fmt(stormFull.maxMs)} ms`],
         ['reconnect storm: hub CPU', `${fmt(stormCpu, 2)} s`],
@@ -268,6 +349,12 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
         )
       : []),
     '',
+    ...(profile !== undefined
+      ? [
+          ...profileTable(`Hub CPU profile of the change phase at ${biggest.subscribers.toLocaleString('en-US')} subscribers`, profile),
+          ...(regProfiles !== undefined ? [...profileTable('Hub CPU profile of bulk registration', regProfiles.bulk), ...profileTable('Hub CPU profile of single Register calls', regProfiles.single)] : []),
+        ]
+      : []),
     'Targets (reported, not asserted)',
     '',
     ...markdownTable(
@@ -284,7 +371,8 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     method: {
       hub: 'one `outrigger hub` process (in-memory store, default xds.coalesce 10 ms and max_concurrent_initial 256), pinned to the measured core',
       shape: { ...shape, custom: process.env.BENCH_HUB_SHAPE !== undefined, watchedPerSubscriber: WATCHED, streamsPerConnection: PER_CONNECTION, sharedService: cluster(0), changesPerSet: CHANGES },
-      registration: 'gRPC Register (the API has no bulk call), source SOURCE_STATIC (no lease), 256 calls in flight over 4 connections',
+      registration: `bulk: gRPC RegisterBatch, ${BATCH} items a call, 4 calls in flight over 4 connections; single: gRPC Register of existing instances again, 256 calls in flight over 4 connections; source SOURCE_STATIC (no lease)`,
+      floor: 'a bare grpc-js server (bench/lib/ads-floor.ts) on the hub\'s core, after the hub has stopped, with the same simulated sidecars as the largest set; it writes one pre-encoded message of the size of the hub\'s update to every stream, three times; time from the push command to each stream receiving it',
       subscribers:
         'simulated sidecars in one separate Node process on the load core: raw state-of-the-world ADS streams (CDS then EDS, every response ACKed), many per HTTP/2 connection; responses are read only for version, type, nonce and resource count',
       convergence:
@@ -296,10 +384,51 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       pinning: ctx.cpus.note,
       quick: ctx.quick,
     },
-    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu }, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss },
+    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: { totalMs: profile.totalMs, top: profile.top }, registrationProfiles: regProfiles } : {}) },
     skipped,
     table,
   };
+}
+
+function medianByP99(runs: Dist[]): Dist {
+  return [...runs].sort((a, b) => a.p99Ms - b.p99Ms)[Math.floor(runs.length / 2)]!;
+}
+
+function profileTable(title: string, p: { totalMs: number; top: SelfTimeEntry[] }): string[] {
+  return [`${title} (${fmt(p.totalMs)} ms sampled), top self time`, '', ...markdownTable(['self ms', 'share', 'function'], p.top.map((e) => [fmt(e.ms), `${fmt(e.share * 100, 1)}%`, `\`${e.function}\``])), ''];
+}
+
+const FLOOR = fileURLToPath(new URL('./lib/ads-floor.js', import.meta.url));
+
+/** The floor in the same run: a bare grpc-js server writing one pre-encoded message to the same streams. */
+async function measureFloor(ctx: BenchContext, shape: Shape, subscribers: number, bytes: number, log: (l: string) => void): Promise<Dist | undefined> {
+  if (bytes === 0) return undefined;
+  log(`hub: floor, a bare grpc-js server writing one ${bytes}-byte message to ${subscribers.toLocaleString('en-US')} streams`);
+  const server = start('ads floor', process.execPath, [FLOOR], { cpus: ctx.cpus.proxy, ipc: true });
+  const address = await new Promise<string>((resolve, reject) => {
+    server.child.once('message', (r: FloorReport) => (r.kind === 'listening' ? resolve(r.address) : reject(new Error('ads floor: no address'))));
+    void server.exited.then((code) => reject(new Error(`ads floor exited (${code}): ${server.stderr().slice(-1500)}`)));
+  });
+  const swarm = new Swarm(start('ads swarm', process.execPath, [SWARM], { cpus: ctx.cpus.load, ipc: true }));
+  const opened = await swarm.ask({ kind: 'open', hub: address, streams: Array.from({ length: subscribers }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
+  if (opened.failed > 0) log(`  ${opened.failed} floor streams failed`);
+  await sleep(1000);
+  const runs: Dist[] = [];
+  for (let c = 0; c < CHANGES; c++) {
+    const marked = swarm.ask({ kind: 'mark' }, 'update', 120_000);
+    await sleep(200);
+    const t0 = performance.timeOrigin + performance.now();
+    server.child.send({ kind: 'push', bytes } satisfies FloorCommand);
+    const d = dist((await marked).receivedAt, t0);
+    runs.push(d);
+    log(`  floor push ${c + 1}: p50 ${fmt(d.p50Ms)} ms, p99 ${fmt(d.p99Ms)} ms, max ${fmt(d.maxMs)} ms, missing ${d.missing}`);
+    await sleep(500);
+  }
+  await swarm.ask({ kind: 'close' }, 'closed', 60_000);
+  await swarm.proc.kill();
+  await server.kill();
+  // The median run by p99, compared with the hub's median change.
+  return medianByP99(runs);
 }
 
 export const hubBenchmark: Benchmark = { name: 'hub', summary: 'hub fan-out: registrations/s, xDS convergence, reconnect storm, REST discover', run };

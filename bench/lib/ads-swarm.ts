@@ -42,6 +42,8 @@ export interface SwarmUpdate {
   receivedAt: number[];
   /** Resources in that response (1 when only the changed ClusterLoadAssignment is sent). */
   resources: number[];
+  /** Bytes of that response (the DiscoveryResponse message). */
+  bytes: number[];
 }
 export type SwarmReport = SwarmOpened | SwarmUpdate | { kind: 'closed' } | { kind: 'error'; message: string };
 
@@ -50,6 +52,7 @@ interface Header {
   typeUrl: string;
   nonce: string;
   resources: number;
+  bytes: number;
 }
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -67,7 +70,7 @@ function varint(b: Buffer, at: number): [number, number] {
 
 /** DiscoveryResponse's fields 1 (version_info), 2 (resources, counted), 4 (type_url), 5 (nonce). */
 function readHeader(b: Buffer): Header {
-  const h: Header = { version: '', typeUrl: '', nonce: '', resources: 0 };
+  const h: Header = { version: '', typeUrl: '', nonce: '', resources: 0, bytes: b.length };
   let at = 0;
   while (at < b.length) {
     let tag: number;
@@ -109,6 +112,7 @@ interface Stream {
   fullConfigAt: number;
   updateAt: number;
   updateResources: number;
+  updateBytes: number;
 }
 
 let clients: grpc.Client[] = [];
@@ -138,7 +142,7 @@ function open(cmd: SwarmOpen): void {
     if (cmd.token !== undefined) metadata.set('authorization', `Bearer ${cmd.token}`);
     const call = client.makeBidiStreamRequest<object, Header>(method.path, serialize, readHeader, metadata);
     const node = { id: `sim-${process.pid}-${i}`, cluster: 'bench-sim', user_agent_name: 'outrigger-bench' };
-    const s: Stream = { call, names, edsResources: 0, firstResponseAt: NaN, fullConfigAt: NaN, updateAt: NaN, updateResources: 0 };
+    const s: Stream = { call, names, edsResources: 0, firstResponseAt: NaN, fullConfigAt: NaN, updateAt: NaN, updateResources: 0, updateBytes: 0 };
     streams.push(s);
     let counted = false;
     let edsAsked = false;
@@ -149,6 +153,7 @@ function open(cmd: SwarmOpen): void {
         if (marked && Number.isNaN(s.updateAt)) {
           s.updateAt = t;
           s.updateResources = h.resources;
+          s.updateBytes = h.bytes;
         }
         s.edsResources += h.resources;
         if (!counted && s.edsResources >= names.length) {
@@ -185,7 +190,7 @@ process.on('message', (cmd: SwarmCommand) => {
       const check = (): void => {
         if (streams.every((s) => !Number.isNaN(s.updateAt)) || Date.now() > end) {
           marked = false;
-          send(process, { kind: 'update', receivedAt: streams.map((s) => s.updateAt), resources: streams.map((s) => s.updateResources) });
+          send(process, { kind: 'update', receivedAt: streams.map((s) => s.updateAt), resources: streams.map((s) => s.updateResources), bytes: streams.map((s) => s.updateBytes) });
         } else setTimeout(check, 20);
       };
       check();

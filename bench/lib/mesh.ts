@@ -24,7 +24,7 @@ export interface HubProc {
   tokenFile?: string;
 }
 
-export async function startHub(name: string, config: Record<string, unknown>, cpus?: string): Promise<HubProc> {
+export async function startHub(name: string, config: Record<string, unknown>, cpus?: string, nodeArgs: readonly string[] = []): Promise<HubProc> {
   const dir = tempDir(name);
   const file = path.join(dir, 'hub.yaml');
   // JSON is YAML. The hub keeps its tokens in a data dir of its own; DNS is off unless a bench
@@ -34,7 +34,7 @@ export async function startHub(name: string, config: Record<string, unknown>, cp
     file,
     JSON.stringify({ bind: '127.0.0.1', grpc_port: 0, http_port: 0, dns: { listen: 'off' }, log_level: 'warn', data_dir: dir, limits: { writes_per_second: 0 }, ...config }),
   );
-  const proc = start(name, process.execPath, [CLI, 'hub', '--config', file], { cpus });
+  const proc = start(name, process.execPath, [...nodeArgs, CLI, 'hub', '--config', file], { cpus });
   const [, rest] = (await proc.waitFor(/REST \+ metrics\s+(\S+)/, 120_000)) as unknown as [string, string];
   const [, grpc] = (await proc.waitFor(/gRPC \+ xDS\s+(\S+)/)) as unknown as [string, string];
   const tokenFile = path.join(dir, 'bootstrap-token');

@@ -6,7 +6,8 @@ export interface HttpReply {
   status: number;
   /** Serialized as JSON unless `text` is given. */
   json?: unknown;
-  text?: { body: string; contentType: string };
+  /** A body already encoded (bytes are written as they are). */
+  text?: { body: string | Buffer; contentType: string };
   headers?: Readonly<Record<string, string>>;
   /** A long-lived answer (a stream of events) that writes the response itself. */
   stream?: (res: http.ServerResponse) => void;
@@ -23,6 +24,12 @@ export function errorReply(err: OutriggerError, headers?: Record<string, string>
 export function writeReply(res: http.ServerResponse, r: HttpReply): void {
   if (r.stream !== undefined) {
     r.stream(res);
+    return;
+  }
+  if (r.status === 304) {
+    // Not Modified has no body, so no Content-Length of one.
+    res.writeHead(304, { ...r.headers });
+    res.end();
     return;
   }
   const body = r.text !== undefined ? r.text.body : r.json === undefined ? '' : `${JSON.stringify(r.json)}\n`;

@@ -4,6 +4,7 @@
  */
 import type { ReadFilter } from '../auth/access-check.js';
 import type { Caller } from '../auth/caller.js';
+import { listScopes, type Identity } from '../auth/identity.js';
 import type { Action } from '../auth/roles.js';
 import type { Instance } from '../registry/model.js';
 import type { Registry, RegistrationCheck } from '../registry/registry.js';
@@ -43,4 +44,12 @@ export function readableOnly(caller: Caller, namespace: string | undefined, serv
 /** The registry's `visible` predicate for a read filter. */
 export function visibleServices(filter: ReadFilter | undefined): { visible?: (namespace: string, service: string) => boolean } {
   return filter === undefined ? {} : { visible: (ns, svc) => filter.service(ns, svc) };
+}
+
+/**
+ * Everything a caller's read filter depends on (role, scopes, reads): callers with equal keys
+ * see the same services, so answers encoded for one may be served to the other.
+ */
+export function readScopeKey(identity: Identity): string {
+  return `${identity.role}\u0000${listScopes(identity.scopes)}\u0000${listScopes(identity.reads)}`;
 }

@@ -11,7 +11,7 @@ import { OutriggerError, notFound } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Registry } from '../registry/registry.js';
-import { codedError, statusName, toGrpcError } from '../wire/grpc-errors.js';
+import { codedError, statusName, toGrpcError, toWireError } from '../wire/grpc-errors.js';
 import type * as m from '../wire/messages.js';
 import { registryServiceDefinition } from '../wire/registry-proto.js';
 import {
@@ -30,6 +30,7 @@ import {
 } from './grpc-mapping.js';
 import { checkInstance, readableOnly, registrationCheck, visibleServices } from './access-rules.js';
 import { grpcCaller } from './grpc-access.js';
+import { registerBatch } from './registration-batch.js';
 import { SessionLeases } from './session-leases.js';
 import { SessionStream, type SessionCall } from './session-stream.js';
 import { WatchHub } from './watch-hub.js';
@@ -126,6 +127,16 @@ export function addRegistryService(
       const inst = await registry.write(() => registry.register(registerInput(req), registrationCheck(caller)));
       metrics.registrations.inc({ api: 'grpc' });
       return instanceToWire(inst);
+    }),
+    RegisterBatch: unary<m.RegisterBatchRequest, m.RegisterBatchResponse>('RegisterBatch', 'write', async (req, caller) => {
+      const results = await registry.write(() => registerBatch(registry, req.items ?? [], registrationCheck(caller), (item) => ({ input: registerInput(item as m.RegisterRequest) })));
+      const registered = results.filter((r) => r.instance !== undefined).length;
+      if (registered > 0) metrics.registrations.inc({ api: 'grpc' }, registered);
+      return {
+        results: results.map((r) => (r.instance !== undefined ? { instance: instanceToWire(r.instance) } : { error: toWireError(r.error) })),
+        registered,
+        failed: results.length - registered,
+      };
     }),
     Deregister: unary<m.DeregisterRequest, m.WireInstance>('Deregister', 'write', async (req, caller) => {
       checkInstance(registry, caller, req.id ?? '', 'instance:write');

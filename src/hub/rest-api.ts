@@ -149,6 +149,10 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
       params,
       query: new QueryReader(url.searchParams, route.query),
       body: () => (body ??= readJsonBody(req, maxBodyBytes)),
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v.join(', ') : v;
+      },
       caller,
     };
   }

@@ -12,6 +12,8 @@ export interface RestContext {
   readonly query: QueryReader;
   /** The JSON body, or undefined when none was sent. Reads it on first call. */
   body(): Promise<unknown>;
+  /** A request header (repeated ones joined with ", "), or undefined. */
+  header(name: string): string | undefined;
   /** Who is calling; every handler checks what it does through it. */
   readonly caller: Caller;
 }

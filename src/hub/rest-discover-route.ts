@@ -1,10 +1,10 @@
 import { invalidArgument } from '../common/errors.js';
-import { reply } from '../http/response.js';
 import { parseWith } from '../model/parse-input.js';
 import type { DiscoverQuery, Registry } from '../registry/registry.js';
 import { metadataSchema } from '../registry/validation.js';
-import { readableOnly, visibleServices } from './access-rules.js';
+import { readScopeKey, readableOnly, visibleServices } from './access-rules.js';
 import type { RestRoute } from './rest-context.js';
+import { DiscoverAnswerCache, matchesEtag } from './rest-discover-cache.js';
 import { instanceToJson } from './rest-instance-json.js';
 import { serviceFilter } from './rest-service-filter.js';
 
@@ -17,8 +17,11 @@ const METADATA_PREFIX = 'metadata.';
  * `healthy_only=false` (AI-CORE's `include_unhealthy=true` means the same), filtered by version,
  * zone and `metadata.<key>=<value>` pairs. The answer is AI-CORE's shape, `data.services`.
  * AI-CORE's `load_balancing_strategy` is refused with a reason: here the caller's sidecar picks.
+ * Answers are encoded once per registry revision, query and visibility (DiscoverAnswerCache) and
+ * carry an ETag; a request whose If-None-Match names it gets 304 Not Modified.
  */
 export function discoverRoute(registry: Registry): RestRoute {
+  const cache = new DiscoverAnswerCache(registry);
   return {
     method: 'GET',
     pattern: '/api/v1/discover',
@@ -51,18 +54,26 @@ export function discoverRoute(registry: Registry): RestRoute {
       }
 
       const readable = readableOnly(ctx.caller, namespace, service !== undefined && namespace !== undefined ? service : undefined);
-      const query: DiscoverQuery = {
-        ...visibleServices(readable),
-        healthyOnly: includeUnhealthy !== undefined ? !includeUnhealthy : (healthyOnly ?? true),
-        ...(service !== undefined ? { service } : {}),
-        ...(namespace !== undefined ? { namespace } : {}),
-        ...(version !== undefined ? { version } : {}),
-        ...(zone !== undefined ? { zone } : {}),
-        ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-      };
-      const found = registry.discover(query);
-      return reply(200, { data: { services: found.map(instanceToJson), count: found.length, registry_version: registry.version } });
+      const healthy = includeUnhealthy !== undefined ? !includeUnhealthy : (healthyOnly ?? true);
+      const key = JSON.stringify([service, namespace, version, zone, healthy, limit, Object.entries(metadata).sort(), readable === undefined ? '' : readScopeKey(ctx.caller.identity)]);
+      const answer = cache.get(key, () => {
+        const query: DiscoverQuery = {
+          ...visibleServices(readable),
+          healthyOnly: healthy,
+          ...(service !== undefined ? { service } : {}),
+          ...(namespace !== undefined ? { namespace } : {}),
+          ...(version !== undefined ? { version } : {}),
+          ...(zone !== undefined ? { zone } : {}),
+          ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+        };
+        const found = registry.discover(query);
+        return { data: { services: found.map(instanceToJson), count: found.length, registry_version: registry.version } };
+      });
+      const headers = { etag: answer.etag, 'cache-control': 'no-cache' };
+      if (matchesEtag(ctx.header('if-none-match'), answer.etag)) return { status: 304, headers };
+      return { status: 200, text: { body: answer.body, contentType: 'application/json; charset=utf-8' }, headers };
     },
   };
 }
+

@@ -9,6 +9,7 @@ import { checkInstance, readableOnly, registrationCheck, visibleServices } from 
 import { objectBody, onlyKeys, pathParam, type RestRoute } from './rest-context.js';
 import { parseHealthList, parseHealthWord } from './rest-health-state.js';
 import { instanceToJson } from './rest-instance-json.js';
+import { registerBatch } from './registration-batch.js';
 import { inCallerTerms, registrationFromBody } from './rest-registration.js';
 import { serviceFilter } from './rest-service-filter.js';
 
@@ -34,6 +35,30 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
         metrics.registrations.inc({ api: 'rest' });
         const headers = { location: `/api/v1/services/${encodeURIComponent(inst.id)}` };
         return reply(replaced ? 200 : 201, { data: instanceToJson(inst) }, headers);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/api/v1/services:batch',
+      async handle(ctx) {
+        const body = await objectBody(ctx, true);
+        onlyKeys(body, ['items']);
+        const results = await registry.write(() =>
+          registerBatch(registry, body.items, registrationCheck(ctx.caller), (item, at) => {
+            if (item === null || typeof item !== 'object' || Array.isArray(item)) throw invalidArgument(at, `${at}: must be a JSON object (one registration)`);
+            const { input, serviceField } = registrationFromBody(item as Record<string, unknown>);
+            return { input, inCallerTerms: (err) => inCallerTerms(err, serviceField) };
+          }),
+        );
+        const registered = results.filter((r) => r.instance !== undefined).length;
+        if (registered > 0) metrics.registrations.inc({ api: 'rest' }, registered);
+        return reply(200, {
+          data: {
+            results: results.map((r) => (r.instance !== undefined ? { index: r.index, data: instanceToJson(r.instance) } : { index: r.index, ...r.error.toJSON() })),
+            registered,
+            failed: results.length - registered,
+          },
+        });
       },
     },
     {

@@ -4,17 +4,18 @@
  * read. A resource it asks for and may not read is absent to it, and the refusal is audited.
  */
 import type { AccessControl } from '../auth/access-control.js';
-import { listScopes } from '../auth/identity.js';
 import { splitServiceKey } from '../model/names.js';
 import type { AdsAccess } from '../xds/server/stream-access.js';
+import { readScopeKey } from './access-rules.js';
 import { grpcCaller } from './grpc-access.js';
 import type { OpenStreams } from './open-streams.js';
 
-const OP = 'StreamAggregatedResources';
+const SOTW = 'StreamAggregatedResources';
+const DELTA = 'DeltaAggregatedResources';
 
 export function xdsAccess(access: AccessControl, streams: OpenStreams): AdsAccess {
   return async (call) => {
-    const caller = await grpcCaller(access, call, OP);
+    const caller = await grpcCaller(access, call, call.getPath().endsWith(DELTA) ? DELTA : SOTW);
     const open = streams.acquire(caller.identity, caller.site.peer);
     const filter = caller.reads;
     const readable = (name: string): boolean => {
@@ -23,7 +24,7 @@ export function xdsAccess(access: AccessControl, streams: OpenStreams): AdsAcces
     };
     return {
       ...(filter !== undefined ? { visible: readable } : {}),
-      key: filter === undefined ? '' : listScopes(caller.identity.reads),
+      key: filter === undefined ? '' : readScopeKey(caller.identity),
       refused(name) {
         const parts = splitServiceKey(name);
         try {

@@ -105,6 +105,7 @@ export class Registry implements RegistrySnapshot {
   /** Instances per namespace, for the per-namespace cap. */
   private readonly namespaceCounts = new Map<string, number>();
   private currentVersion = 0;
+  private quietChanges = 0;
   private sweepTimer: TimerHandle | undefined;
   private preserving = false;
   private expiries = 0;
@@ -165,6 +166,14 @@ export class Registry implements RegistrySnapshot {
 
   get version(): number {
     return this.currentVersion;
+  }
+
+  /**
+   * Changes as a reader of whole instances sees them: the version, and lease bookkeeping that is
+   * not broadcast (a renewal's renewed_at). Answers cached by it are never stale.
+   */
+  get readRevision(): string {
+    return `${this.currentVersion}.${this.quietChanges}`;
   }
 
   /** True while self-preservation holds back lease expiry. */
@@ -681,6 +690,7 @@ export class Registry implements RegistrySnapshot {
       updatedAt: this.clock.now(),
       revision: quiet ? inst.revision : this.bump(),
     };
+    if (quiet) this.quietChanges++;
     this.setInstance(next);
     if (!quiet) this.emit({ kind: 'instance', op: 'upsert', version: next.revision, instance: next });
     return next;

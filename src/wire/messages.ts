@@ -110,6 +110,22 @@ export interface RegisterRequest {
   deregister_critical_after?: WireDuration;
 }
 
+export interface RegisterBatchRequest {
+  items?: RegisterRequest[];
+}
+
+export interface RegisterBatchResult {
+  instance?: WireInstance;
+  error?: WireError;
+  result?: 'instance' | 'error';
+}
+
+export interface RegisterBatchResponse {
+  results?: RegisterBatchResult[];
+  registered?: number;
+  failed?: number;
+}
+
 export interface DeregisterRequest {
   id?: string;
 }

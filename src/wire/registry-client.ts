@@ -16,6 +16,7 @@ export interface UnaryMethod<Req, Res> {
 
 export interface RegistryUnaryMethods {
   Register: UnaryMethod<m.RegisterRequest, m.WireInstance>;
+  RegisterBatch: UnaryMethod<m.RegisterBatchRequest, m.RegisterBatchResponse>;
   Deregister: UnaryMethod<m.DeregisterRequest, m.WireInstance>;
   Heartbeat: UnaryMethod<m.HeartbeatRequest, m.WireInstance>;
   ReportHealth: UnaryMethod<m.ReportHealthRequest, m.WireInstance>;

@@ -35,15 +35,32 @@ export interface DiscoveryRequest {
 /** A SotW stream as the hub sees it: requests decoded, responses already encoded bytes. */
 export type SotwCall = grpc.ServerDuplexStream<DiscoveryRequest, Buffer>;
 
+/** envoy.service.discovery.v3.DeltaDiscoveryRequest as proto-loader decodes it. */
+export interface DeltaDiscoveryRequest {
+  node: NodeInfo | null;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  initial_resource_versions: Record<string, string>;
+  response_nonce: string;
+  error_detail: { code: number; message: string } | null;
+}
+
+/** A delta (incremental) stream as the hub sees it. */
+export type DeltaCall = grpc.ServerDuplexStream<DeltaDiscoveryRequest, Buffer>;
+
+/** Either kind of ADS stream, before it is told apart (admission looks only at the call's metadata and peer). */
+export type AdsCall = SotwCall | DeltaCall;
+
 export interface AdsServiceImplementation extends grpc.UntypedServiceImplementation {
   StreamAggregatedResources: grpc.handleBidiStreamingCall<DiscoveryRequest, Buffer>;
-  DeltaAggregatedResources: grpc.handleBidiStreamingCall<unknown, unknown>;
+  DeltaAggregatedResources: grpc.handleBidiStreamingCall<DeltaDiscoveryRequest, Buffer>;
 }
 
 /**
  * The ADS service definition, loaded with proto-loader from the shipped Envoy protos, with one
- * change: StreamAggregatedResources takes responses as ready-made DiscoveryResponse bytes
- * (see ResponseEncoder), so grpc-js does not encode the same resources again per stream.
+ * change: both methods take responses as ready-made bytes (see ResponseEncoder), so grpc-js does
+ * not encode the same resources again per stream. Requests are decoded as usual.
  */
 export function adsServiceDefinition(): grpc.ServiceDefinition<AdsServiceImplementation> {
   const pkg = protoLoader.loadSync(ADS_PROTO, ADS_LOADER_OPTIONS);
@@ -67,10 +84,10 @@ export function adsServiceDefinition(): grpc.ServiceDefinition<AdsServiceImpleme
       originalName: delta.originalName,
       requestStream: true,
       responseStream: true,
-      requestSerialize: delta.requestSerialize,
-      requestDeserialize: delta.requestDeserialize,
-      responseSerialize: delta.responseSerialize,
-      responseDeserialize: delta.responseDeserialize,
+      requestSerialize: delta.requestSerialize as (r: DeltaDiscoveryRequest) => Buffer,
+      requestDeserialize: delta.requestDeserialize as (b: Buffer) => DeltaDiscoveryRequest,
+      responseSerialize: identity,
+      responseDeserialize: identity,
     },
   };
 }

@@ -14,6 +14,8 @@ import { typeUrlOf } from './type-urls.js';
 const FILE_OF: Readonly<Record<string, string>> = {
   'envoy.service.discovery.v3.DiscoveryRequest': 'envoy/service/discovery/v3/discovery.proto',
   'envoy.service.discovery.v3.DiscoveryResponse': 'envoy/service/discovery/v3/discovery.proto',
+  'envoy.service.discovery.v3.DeltaDiscoveryRequest': 'envoy/service/discovery/v3/discovery.proto',
+  'envoy.service.discovery.v3.DeltaDiscoveryResponse': 'envoy/service/discovery/v3/discovery.proto',
   'envoy.config.cluster.v3.Cluster': 'envoy/config/cluster/v3/cluster.proto',
   'envoy.config.endpoint.v3.ClusterLoadAssignment': 'envoy/config/endpoint/v3/endpoint.proto',
   'envoy.config.listener.v3.Listener': 'envoy/config/listener/v3/listener.proto',

@@ -163,6 +163,7 @@ type UnaryCase = { [K in keyof RegistryUnaryMethods]: { method: K; request: Para
 
 const unaryCase: fc.Arbitrary<UnaryCase> = fc.oneof(
   registerRequest.map((request) => ({ method: 'Register' as const, request })),
+  fc.array(registerRequest, { maxLength: 4 }).map((items) => ({ method: 'RegisterBatch' as const, request: { items } })),
   fc.record({ id: ids }, { requiredKeys: [] }).map((request) => ({ method: 'Deregister' as const, request })),
   fc.record({ id: ids, health }, { requiredKeys: [] }).map((request) => ({ method: 'Heartbeat' as const, request })),
   fc.record({ id: ids, health }, { requiredKeys: [] }).map((request) => ({ method: 'ReportHealth' as const, request })),

@@ -47,6 +47,11 @@ const ROUTES: readonly FuzzRoute[] = [
     pattern: '/api/v1/services',
     body: { id: 'fz-1', name: 'echo', namespace: 'demo.local', address: '10.0.0.9', port: 8080, protocol: 'http', version: 'v1', zone: 'z1', region: 'r1', weight: 10, metadata: { team: 'a' }, health: 'HEALTHY', ttl: 0, deregister_critical_after: '1m' },
   },
+  {
+    method: 'POST',
+    pattern: '/api/v1/services:batch',
+    body: { items: [{ id: 'fz-b1', name: 'echo', namespace: 'demo.local', address: '10.0.0.10', port: 8080, ttl: 0 }, { id: 'fz-b2', service: 'echo', namespace: 'demo.local', address: '10.0.0.11', port: 8081, health: 'HEALTHY', ttl: 0 }] },
+  },
   { method: 'GET', pattern: '/api/v1/services', query: ['namespace', 'service_name', 'health'] },
   { method: 'GET', pattern: '/api/v1/services/{id}' },
   { method: 'DELETE', pattern: '/api/v1/services/{id}' },

@@ -40,6 +40,21 @@ test('a stream sees only the clusters its identity may read; a named one out of 
   t.is(status.code, grpc.status.UNAUTHENTICATED);
 });
 
+test('two viewers with different scopes never share a wildcard response', async (t) => {
+  const h = await startAuthHub({}, { logLevel: 'warn' });
+  t.teardown(() => h.close());
+  h.hub.registry.register({ id: 'a-1', service: 'api', namespace: 'a.local', address: '127.0.0.1', port: 9000, ttl: 0 });
+  h.hub.registry.register({ id: 'b-1', service: 'api', namespace: 'b.local', address: '127.0.0.1', port: 9000, ttl: 0 });
+  const views: string[][] = [];
+  for (const scope of ['a.local', 'b.local']) {
+    const s = AdsTestStream.open(h.addresses.grpc, `viewer-${scope}`, await h.token('viewer', [scope]));
+    t.teardown(() => s.closeClient());
+    s.request(CLUSTER_TYPE_URL, []);
+    views.push((await s.next()).names);
+  }
+  t.deepEqual(views, [['api.a.local'], ['api.b.local']]);
+});
+
 test('streams count against their identity: past limits.max_streams_per_identity a new one is refused', async (t) => {
   const h = await startAuthHub({ limits: { max_streams_per_identity: 2 } });
   t.teardown(() => h.close());

@@ -153,3 +153,16 @@ test('a new stream re-subscribes with the versions held; the same state sent aga
   t.is(w.endpoints.length, 1);
   t.is(client.stats().reconnects, 1);
 });
+
+test('a hub that does not serve delta xDS (UNIMPLEMENTED) is spoken to in state of the world at once: no backoff, not a reconnect', async (t) => {
+  const { fake, client } = await setup(t);
+  const states: string[] = [];
+  client.on('state', (s) => states.push(s));
+  client.watch('api.demo.local', new RecordingWatcher());
+  client.start();
+  const cds = await fake.nextRequest();
+  t.like(cds, { type_url: CLUSTER_TYPE_URL, response_nonce: '', resource_names: ['api.demo.local'] });
+  t.is(fake.streams, 1, 'the state-of-the-world stream is the first the fake hub sees');
+  t.false(states.includes('backoff'));
+  t.is(client.stats().reconnects, 0);
+});

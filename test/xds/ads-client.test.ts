@@ -116,11 +116,55 @@ test('a cluster the hub does not have is reported absent from the first response
   t.is(later.cluster!.name, 'later.demo.local');
 });
 
-test('a cluster added mid-stream that the hub never sends is reported absent after the does-not-exist timeout', async (t) => {
+test('delta: the hub says at once that a cluster added mid-stream does not exist; only the changed cluster comes back', async (t) => {
+  const hub = await hubWith(t);
+  registerInstance(hub.registry, { id: 'api-1', service: 'api', port: 7001 });
+  registerInstance(hub.registry, { id: 'web-1', service: 'web', port: 7101 });
+  const clock = new ManualClock();
+  const c = new AdsClient({ hubs: [hub.address], node: { id: 'delta' }, clock, doesNotExistTimeoutMs: 15_000 });
+  t.teardown(() => c.stop());
+  const api = new RecordingWatcher();
+  const web = new RecordingWatcher();
+  c.watch('api.demo.local', api);
+  c.watch('web.demo.local', web);
+  c.start();
+  await api.until('api', () => api.ids.length === 1);
+  await web.until('web', () => web.ids.length === 1);
+  t.is(hub.ads.describeStreams()[0]?.protocol, 'delta');
+  const missing = new RecordingWatcher();
+  c.watch('missing.demo.local', missing);
+  await missing.until('missing reported absent, no timer needed', () => missing.absent === 1);
+  registerInstance(hub.registry, { id: 'api-2', service: 'api', port: 7002 });
+  await api.until('api-2', () => api.ids.join() === 'api-1,api-2');
+  t.is(web.endpoints.length, 1, 'web heard nothing');
+  t.is(c.stats().reconnects, 0);
+});
+
+test('delta reconnect: the versions held go out as initial_resource_versions; with nothing changed the client is in sync again and nobody is notified', async (t) => {
+  const hub = await hubWith(t);
+  registerInstance(hub.registry, { id: 'api-1', service: 'api', port: 7001 });
+  const c = client(t, [hub.address], 'delta-reconnect');
+  const api = new RecordingWatcher();
+  c.watch('api.demo.local', api);
+  c.start();
+  await api.until('api', () => api.cluster !== undefined && api.ids.length === 1);
+  await until('in sync', () => c.inSync);
+  await hub.stop();
+  await until('the stream lost', () => !c.inSync);
+  await hub.start();
+  await until('in sync again', () => c.inSync);
+  const types = hub.ads.describeStreams()[0]!.types as Array<{ type_url: string; resource_versions?: Record<string, string> }>;
+  t.truthy(types.find((ty) => ty.type_url === CLUSTER_TYPE_URL)?.resource_versions?.['api.demo.local'], 'the hub knows the version the client holds');
+  t.is(api.clusters.length, 1, 'the same config again notifies nobody');
+  t.is(api.endpoints.length, 1);
+  t.is(c.stats().reconnects, 1);
+});
+
+test('a cluster added mid-stream that the hub never sends is reported absent after the does-not-exist timeout (state of the world)', async (t) => {
   const hub = await hubWith(t);
   registerInstance(hub.registry, { id: 'api-1', service: 'api', port: 7001 });
   const clock = new ManualClock();
-  const c = new AdsClient({ hubs: [hub.address], node: { id: 'dne' }, clock, doesNotExistTimeoutMs: 15_000 });
+  const c = new AdsClient({ hubs: [hub.address], node: { id: 'dne' }, clock, doesNotExistTimeoutMs: 15_000, protocol: 'sotw' });
   t.teardown(() => c.stop());
   const api = new RecordingWatcher();
   c.watch('api.demo.local', api);

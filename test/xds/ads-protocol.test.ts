@@ -300,19 +300,8 @@ test('an oversized request ends the stream with INVALID_ARGUMENT naming the fiel
   await until('the stream to be dropped', () => f.hub.ads.streamCount === 0);
 });
 
-test('delta xDS answers UNIMPLEMENTED; close() ends every stream with UNAVAILABLE', async (t) => {
+test('close() ends every stream with UNAVAILABLE', async (t) => {
   const f = await fixture(t);
-  const client = new grpc.Client(f.hub.address, grpc.credentials.createInsecure());
-  t.teardown(() => client.close());
-  const delta = client.makeBidiStreamRequest<Buffer, Buffer>(
-    '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources',
-    (b) => b,
-    (b) => b,
-  );
-  delta.on('error', () => {});
-  const deltaStatus = await new Promise<grpc.StatusObject>((resolve) => delta.on('status', resolve));
-  t.is(deltaStatus.code, grpc.status.UNIMPLEMENTED);
-
   const s = f.open();
   s.request(CLUSTER_TYPE_URL, []);
   await s.next();
@@ -348,4 +337,24 @@ test('instances with a hostname address are left out of EDS and logged once', as
   const warnings = f.logs.filter((l) => l['level'] === 'warn' && l['id'] === 'by-name');
   t.is(warnings.length, 1);
   t.is(warnings[0]!['address'], 'db.internal');
+});
+
+test('endpoints of a service nobody watched are encoded when first asked for, with every change so far', async (t) => {
+  const f = await fixture(t);
+  for (let i = 1; i <= 3; i++) {
+    registerInstance(f.hub.registry, { id: `late-${i}`, service: 'late', address: `10.0.9.${i}`, port: 80 });
+    f.flush();
+  }
+  const s = f.open();
+  s.request(ENDPOINT_TYPE_URL, ['late.demo.local']);
+  const r = await s.next();
+  t.deepEqual(r.names, ['late.demo.local']);
+  const endpoints = (r.resources[0]!['endpoints'] as Array<{ lb_endpoints: unknown[] }>).flatMap((e) => e.lb_endpoints);
+  t.is(endpoints.length, 3);
+  t.is(r.version_info, String(f.hub.registry.version));
+  await acked(f, s, r, ['late.demo.local']);
+  registerInstance(f.hub.registry, { id: 'late-4', service: 'late', address: '10.0.9.4', port: 80 });
+  f.flush();
+  const next = await s.next();
+  t.is((next.resources[0]!['endpoints'] as Array<{ lb_endpoints: unknown[] }>).flatMap((e) => e.lb_endpoints).length, 4, 'now watched, a change is pushed');
 });

@@ -30,6 +30,8 @@ export interface AdsClientOptions {
    * not existing (state of the world cannot say "absent" for it any sooner). Default 15 s, as grpc-js.
    */
   doesNotExistTimeoutMs?: number;
+  /** delta: incremental xDS, falling back to state of the world on a hub that does not serve it (default); sotw: state of the world only. */
+  protocol?: 'delta' | 'sotw';
   /** Merged over ADS_CHANNEL_OPTIONS. */
   channelOptions?: grpc.ChannelOptions;
   /** How to reach the hub: TLS credentials (made anew per stream) and client options such as a token interceptor. Default: plaintext. */
@@ -49,6 +51,7 @@ export interface ResolvedAdsClientOptions {
   logger: Logger;
   backoff: BackoffOptions;
   doesNotExistTimeoutMs: number;
+  protocol: 'delta' | 'sotw';
   channelOptions: grpc.ClientOptions;
   credentials: () => grpc.ChannelCredentials;
 }
@@ -97,6 +100,7 @@ export function resolveAdsClientOptions(options: AdsClientOptions): ResolvedAdsC
     logger: options.logger ?? silentLogger,
     backoff,
     doesNotExistTimeoutMs: dne,
+    protocol: options.protocol ?? 'delta',
     channelOptions: { ...ADS_CHANNEL_OPTIONS, ...options.channelOptions, ...options.connection?.clientOptions },
     credentials: options.connection !== undefined ? () => options.connection!.credentials() : () => grpc.credentials.createInsecure(),
   };

@@ -62,3 +62,47 @@ export function adsClientMethod(): AdsMethod {
   }
   return method;
 }
+
+/** envoy.service.discovery.v3.DeltaDiscoveryRequest. */
+export interface ClientDeltaRequest {
+  node: NodeMessage | null;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  initial_resource_versions: Record<string, string>;
+  response_nonce: string;
+  error_detail: { code: number; message: string } | null;
+}
+
+/** envoy.service.discovery.v3.DeltaDiscoveryResponse, resources still packed. */
+export interface ClientDeltaResponse {
+  system_version_info: string;
+  resources: Array<{ name: string; version: string; resource: AnyMessage | null }>;
+  type_url: string;
+  removed_resources: string[];
+  nonce: string;
+}
+
+export interface DeltaMethod {
+  path: string;
+  serialize: (req: ClientDeltaRequest) => Buffer;
+  deserialize: (bytes: Buffer) => ClientDeltaResponse;
+}
+
+let delta: DeltaMethod | undefined;
+
+export function deltaClientMethod(): DeltaMethod {
+  if (delta === undefined) {
+    const request = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+    const response = messageType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+    delta = {
+      path: `/${ADS_SERVICE}/DeltaAggregatedResources`,
+      serialize: (req) => {
+        const bytes = request.encode(request.fromObject(req as unknown as Record<string, unknown>)).finish();
+        return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      },
+      deserialize: (bytes) => response.toObject(response.decode(bytes), READ_AS) as unknown as ClientDeltaResponse,
+    };
+  }
+  return delta;
+}

@@ -1,6 +1,11 @@
 /**
- * The sidecar's xDS client: one Envoy v3 ADS stream (state of the world) carrying CDS and EDS
- * for the clusters the sidecar watches, by name (`<service>.<namespace>`).
+ * The sidecar's xDS client: one Envoy v3 ADS stream carrying CDS and EDS for the clusters the
+ * sidecar watches, by name (`<service>.<namespace>`).
+ *
+ * - Delta (incremental) xDS when the hub offers it: a change of one cluster brings only that
+ *   cluster, and a reconnect sends the versions held (initial_resource_versions), so only what
+ *   changed meanwhile comes back. A hub that answers UNIMPLEMENTED is spoken to in state of the
+ *   world from then on (the fallback is not a reconnect and costs no backoff).
  *
  * - Watching a name adds it to both subscriptions; dropping its last watcher sends the reduced
  *   lists. Changes made in one turn of the event loop go out as one request per type.
@@ -24,7 +29,7 @@ import { endpointsDecoder, type DecodedEndpoints } from '../resources/endpoints-
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../type-urls.js';
 import { resolveAdsClientOptions, type AdsClientOptions, type ResolvedAdsClientOptions } from './ads-client-options.js';
 import { decodeResponse, type ResourceRejection } from './ads-client-response.js';
-import { adsClientMethod, type ClientDiscoveryRequest, type ClientDiscoveryResponse } from './ads-client-wire.js';
+import { adsClientMethod, deltaClientMethod, type ClientDeltaRequest, type ClientDeltaResponse, type ClientDiscoveryRequest, type ClientDiscoveryResponse } from './ads-client-wire.js';
 
 export type { AdsClientOptions, AdsNodeIdentity } from './ads-client-options.js';
 
@@ -102,6 +107,8 @@ interface TypeState {
   /** On the current stream: the last nonce received and the last names sent. */
   nonce: string;
   sentNames: string[] | undefined;
+  /** Delta: the version of each resource held, kept across streams (a new stream's initial_resource_versions). */
+  readonly held: Map<string, string>;
 }
 
 interface Entry {
@@ -118,7 +125,8 @@ interface Entry {
 interface Stream {
   readonly hub: string;
   readonly client: grpc.Client;
-  readonly call: grpc.ClientDuplexStream<ClientDiscoveryRequest, ClientDiscoveryResponse>;
+  readonly delta: boolean;
+  readonly call: grpc.ClientDuplexStream<ClientDiscoveryRequest | ClientDeltaRequest, ClientDiscoveryResponse | ClientDeltaResponse>;
   nodeSent: boolean;
   /** The names of the stream's first CDS request: every CDS response on the stream answers them. */
   initialNames: Set<string> | undefined;
@@ -143,6 +151,8 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
   private lastInSync: number | undefined;
   private lastError: string | undefined;
   private lastNack: AdsNackInfo | undefined;
+  /** Hubs that answered a delta stream with UNIMPLEMENTED: spoken to in state of the world. */
+  private readonly sotwHubs = new Set<string>();
 
   constructor(options: AdsClientOptions) {
     super();
@@ -157,6 +167,7 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
       nacks: 0,
       nonce: '',
       sentNames: undefined,
+      held: new Map(),
     });
     this.types = { cds: type('cds', CLUSTER_TYPE_URL, clusterDecoder), eds: type('eds', ENDPOINT_TYPE_URL, endpointsDecoder) };
   }
@@ -249,7 +260,8 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     const hub = hubs[this.hubIndex % hubs.length]!;
     this.hubIndex++;
     this.streamsOpened++;
-    const method = adsClientMethod();
+    const delta = this.opts.protocol === 'delta' && !this.sotwHubs.has(hub);
+    const method = delta ? deltaClientMethod() : adsClientMethod();
     let client: grpc.Client;
     try {
       client = new grpc.Client(hub, this.opts.credentials(), this.opts.channelOptions);
@@ -261,10 +273,17 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
       this.setState('backoff');
       return;
     }
-    const call = client.makeBidiStreamRequest<ClientDiscoveryRequest, ClientDiscoveryResponse>(method.path, method.serialize, method.deserialize);
-    const stream: Stream = { hub, client, call, nodeSent: false, initialNames: undefined, cdsAnswered: false, connected: false };
+    const call = client.makeBidiStreamRequest<ClientDiscoveryRequest | ClientDeltaRequest, ClientDiscoveryResponse | ClientDeltaResponse>(
+      method.path,
+      method.serialize as (r: ClientDiscoveryRequest | ClientDeltaRequest) => Buffer,
+      method.deserialize as (b: Buffer) => ClientDiscoveryResponse | ClientDeltaResponse,
+    );
+    const stream: Stream = { hub, client, delta, call, nodeSent: false, initialNames: undefined, cdsAnswered: false, connected: false };
     this.stream = stream;
-    call.on('data', (res: ClientDiscoveryResponse) => this.onResponse(stream, res));
+    call.on('data', (res: ClientDiscoveryResponse | ClientDeltaResponse) => {
+      if (stream.delta) this.onDeltaResponse(stream, res as ClientDeltaResponse);
+      else this.onResponse(stream, res as ClientDiscoveryResponse);
+    });
     // The 'status' event follows every error and says the same.
     call.on('error', () => {});
     call.on('status', (s: grpc.StatusObject) => this.onStreamEnd(stream, s));
@@ -273,12 +292,22 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
       if (err === undefined && this.stream === stream) this.markConnected(stream);
     });
     this.setState('connecting');
-    this.opts.logger.debug('xds: opening an ADS stream', { hub, attempt: this.streamsOpened });
+    this.opts.logger.debug('xds: opening an ADS stream', { hub, attempt: this.streamsOpened, protocol: delta ? 'delta' : 'sotw' });
     this.sendSubscriptions(stream);
   }
 
   private onStreamEnd(stream: Stream, status: grpc.StatusObject): void {
     if (this.stream !== stream) return;
+    if (stream.delta && status.code === grpc.status.UNIMPLEMENTED) {
+      this.sotwHubs.add(stream.hub);
+      this.opts.logger.info('xds: the hub does not serve delta xDS; using state of the world', { hub: stream.hub });
+      this.endStream('delta xDS unimplemented');
+      // The same hub again, in state of the world: not a reconnect.
+      this.hubIndex--;
+      this.streamsOpened--;
+      this.connect();
+      return;
+    }
     const reason = `${grpc.status[status.code] ?? status.code}: ${status.details}`;
     this.lastError = reason;
     if (status.code === grpc.status.UNAUTHENTICATED || status.code === grpc.status.PERMISSION_DENIED) {
@@ -353,11 +382,49 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
       const sent = t.sentNames;
       // An empty first request would subscribe to every cluster (the wildcard).
       if (sent === undefined ? names.length === 0 : sameList(sent, names)) continue;
-      this.send(stream, t, names, null);
+      if (stream.delta) this.sendDelta(stream, t, names, '', null);
+      else this.send(stream, t, names, null);
     }
   }
 
+  /**
+   * A delta request: the names added and dropped since the last one, and on the stream's first
+   * request for the type the versions already held; with a nonce, it ACKs (or NACKs) a response.
+   */
+  private sendDelta(stream: Stream, t: TypeState, names: string[], nonce: string, error: string | null): void {
+    const before = t.sentNames;
+    const wanted = new Set(names);
+    const had = new Set(before ?? []);
+    const initial: Record<string, string> = {};
+    if (before === undefined) for (const name of names) {
+      const v = t.held.get(name);
+      if (v !== undefined) initial[name] = v;
+    }
+    for (const name of t.held.keys()) if (!wanted.has(name)) t.held.delete(name);
+    const request: ClientDeltaRequest = {
+      node: stream.nodeSent ? null : this.opts.node,
+      type_url: t.typeUrl,
+      resource_names_subscribe: names.filter((n) => !had.has(n)),
+      resource_names_unsubscribe: [...had].filter((n) => !wanted.has(n)),
+      initial_resource_versions: initial,
+      response_nonce: nonce,
+      error_detail: error === null ? null : { code: INVALID_ARGUMENT, message: error },
+    };
+    stream.nodeSent = true;
+    t.sentNames = names;
+    // Delta has no full-state answer to settle absence: every name waits for the hub's word or the timer.
+    if (t.key === 'cds') {
+      stream.initialNames ??= new Set();
+      this.noteSentClusters(stream, request.resource_names_subscribe);
+    }
+    stream.call.write(request);
+  }
+
   private send(stream: Stream, t: TypeState, names: string[], error: string | null): void {
+    if (stream.delta) {
+      this.sendDelta(stream, t, names, t.nonce, error);
+      return;
+    }
     const request: ClientDiscoveryRequest = {
       version_info: t.version,
       node: stream.nodeSent ? null : this.opts.node,
@@ -422,6 +489,42 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     this.setState(this.current);
   }
 
+  /** A delta response: only changed resources (each with its version) and removed names. */
+  private onDeltaResponse(stream: Stream, response: ClientDeltaResponse): void {
+    if (this.stream !== stream) return;
+    const t = response.type_url === CLUSTER_TYPE_URL ? this.types.cds : response.type_url === ENDPOINT_TYPE_URL ? this.types.eds : undefined;
+    if (t === undefined) return;
+    t.nonce = response.nonce;
+    if (t.key === 'cds') stream.cdsAnswered = true;
+    this.markConnected(stream);
+    const asSotw: ClientDiscoveryResponse = {
+      version_info: response.system_version_info,
+      resources: response.resources.map((r) => r.resource ?? { type_url: '', value: Buffer.alloc(0) }),
+      type_url: response.type_url,
+      nonce: response.nonce,
+    };
+    const result = t.key === 'cds' ? decodeResponse(clusterDecoder, asSotw) : decodeResponse(endpointsDecoder, asSotw);
+    if (!result.ok) {
+      this.nack(stream, t, asSotw, result.detail, result.rejections);
+    } else {
+      t.version = response.system_version_info;
+      t.updates++;
+      this.lastUpdateAt = this.opts.clock.now();
+      for (const r of response.resources) if (this.entries.has(r.name)) t.held.set(r.name, r.version);
+      for (const name of response.removed_resources) t.held.delete(name);
+      this.send(stream, t, this.subscriptions(), null);
+      if (t.key === 'cds') {
+        this.applyClusters(result.resources as ReadonlyMap<string, DecodedCluster>, undefined, false);
+        for (const name of response.removed_resources) {
+          const e = this.entries.get(name);
+          if (e !== undefined) this.markAbsent(e);
+        }
+      } else this.applyEndpoints(result.resources as ReadonlyMap<string, DecodedEndpoints>);
+    }
+    this.backoff.reset();
+    this.setState(this.current);
+  }
+
   private nack(stream: Stream, t: TypeState, response: ClientDiscoveryResponse, detail: string, rejections: readonly ResourceRejection[]): void {
     t.nacks++;
     const info: AdsNackInfo = { type: t.key, version: response.version_info, nonce: response.nonce, message: detail, at: this.opts.clock.now() };
@@ -443,10 +546,12 @@ export class AdsClient extends EventEmitter<AdsClientEvents> {
     }
   }
 
-  private applyClusters(clusters: ReadonlyMap<string, DecodedCluster>, covered: ReadonlySet<string> | undefined): void {
+  private applyClusters(clusters: ReadonlyMap<string, DecodedCluster>, covered: ReadonlySet<string> | undefined, fullState = true): void {
     for (const e of [...this.entries.values()]) {
       const c = clusters.get(e.name);
       if (c === undefined) {
+        // A delta response names only what changed: a cluster left out is unchanged.
+        if (!fullState) continue;
         // Absent from a full-state response: deleted if the hub had sent it, never there if
         // the response certainly answers a request naming it.
         if (e.presence === 'present' || (e.presence === 'unknown' && covered?.has(e.name) === true)) this.markAbsent(e);

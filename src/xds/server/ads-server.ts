@@ -6,11 +6,13 @@ import type { HubMetrics } from '../../metrics/hub-metrics.js';
 import { serviceKey } from '../../model/names.js';
 import { type RegistryChange } from '../../registry/model.js';
 import type { Registry } from '../../registry/registry.js';
-import { adsServiceDefinition, type AdsServiceImplementation, type DiscoveryRequest, type SotwCall } from '../ads-service.js';
+import { adsServiceDefinition, type AdsServiceImplementation, type DeltaCall, type SotwCall } from '../ads-service.js';
 import { ResponseEncoder } from './discovery-response.js';
 import { ResourceCache, type ChangedResources, type DirtyService } from './resource-cache.js';
 import { SendQueue } from './send-queue.js';
-import { SotwStream, type AdsStreamInfo, type StreamEnv } from './sotw-stream.js';
+import type { AdsStream, AdsStreamInfo, ServedStream, StreamEnv } from './ads-stream.js';
+import { DeltaStream } from './delta-stream.js';
+import { SotwStream } from './sotw-stream.js';
 import { openAdsAccess, type AdsAccess, type AdsStreamAccess } from './stream-access.js';
 import { SubscriptionIndex } from './subscription-index.js';
 
@@ -47,7 +49,7 @@ export class AdsServer {
   private readonly coalesceMs: number;
   private readonly access: AdsAccess;
   private readonly env: StreamEnv;
-  private readonly streams = new Set<SotwStream>();
+  private readonly streams = new Set<AdsStream<never>>();
   private readonly dirty = new Map<string, DirtyService>();
   private readonly unsubscribe: () => void;
   private timer: TimerHandle | undefined;
@@ -66,8 +68,8 @@ export class AdsServer {
     this.env = {
       cache,
       encoder: new ResponseEncoder(),
-      index: new SubscriptionIndex<SotwStream>(),
-      queue: new SendQueue<SotwStream>(Math.max(1, opts.maxConcurrentInitial ?? DEFAULT_MAX_CONCURRENT_INITIAL)),
+      index: new SubscriptionIndex<ServedStream>(),
+      queue: new SendQueue<ServedStream>(Math.max(1, opts.maxConcurrentInitial ?? DEFAULT_MAX_CONCURRENT_INITIAL)),
       metrics: opts.metrics,
       logger: this.logger,
       clock: this.clock,
@@ -78,10 +80,8 @@ export class AdsServer {
   addTo(server: grpc.Server): void {
     definition ??= adsServiceDefinition();
     server.addService(definition, {
-      StreamAggregatedResources: (call: SotwCall) => this.accept(call),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'delta xDS is not served yet; use StreamAggregatedResources (state of the world)' });
-      },
+      StreamAggregatedResources: (call: SotwCall) => this.accept(call, (id, access) => new SotwStream(id, call, this.env, access)),
+      DeltaAggregatedResources: (call: DeltaCall) => this.accept(call, (id, access) => new DeltaStream(id, call, this.env, access)),
     });
   }
 
@@ -116,7 +116,7 @@ export class AdsServer {
     return [...this.streams].map((s) => s.describe());
   }
 
-  private accept(call: SotwCall): void {
+  private accept<Req>(call: grpc.ServerDuplexStream<Req, Buffer>, make: (id: number, access: AdsStreamAccess) => AdsStream<Req>): void {
     if (this.closed) {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the hub is shutting down' });
       return;
@@ -129,7 +129,7 @@ export class AdsServer {
           if (!call.cancelled) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the hub is shutting down' });
           return;
         }
-        this.serve(call, access);
+        this.serve(call, make(++this.nextId, access), access);
       },
       (err: unknown) => {
         const e = asOutriggerError(err);
@@ -138,15 +138,14 @@ export class AdsServer {
     );
   }
 
-  private serve(call: SotwCall, access: AdsStreamAccess): void {
-    const stream = new SotwStream(++this.nextId, call, this.env, access);
+  private serve<Req>(call: grpc.ServerDuplexStream<Req, Buffer>, stream: AdsStream<Req>, access: AdsStreamAccess): void {
     this.streams.add(stream);
     access.attach((code, details) => {
       stream.terminate(code, details);
       this.drop(stream);
     });
     this.env.metrics.subscribers.inc({ api: 'xds' });
-    call.on('data', (req: DiscoveryRequest) => {
+    call.on('data', (req: Req) => {
       try {
         stream.onRequest(req);
       } catch (err) {
@@ -166,7 +165,7 @@ export class AdsServer {
     call.on('close', gone);
   }
 
-  private drop(stream: SotwStream): void {
+  private drop(stream: AdsStream<never>): void {
     stream.dispose();
     if (!this.streams.delete(stream)) return;
     this.env.metrics.subscribers.dec({ api: 'xds' });
@@ -195,7 +194,8 @@ export class AdsServer {
     if (this.closed) return;
     const services = [...this.dirty.values()];
     this.dirty.clear();
-    const changed = this.env.cache.rebuild(services);
+    const { index } = this.env;
+    const changed = this.env.cache.rebuild(services, (type, name) => index.subscribers(type, name).size > 0 || index.wildcard(type).size > 0);
     if (changed.size === 0) return;
     this.env.encoder.clear();
     this.notify(changed, this.firstChangeAt);

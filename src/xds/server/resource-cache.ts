@@ -15,9 +15,16 @@ export interface CachedResource {
   readonly any: Buffer;
 }
 
+/** A resource whose bytes are encoded when a stream first needs them (nobody subscribed when it changed). */
+interface LazyResource {
+  readonly name: string;
+  readonly version: string;
+  readonly build: () => Buffer | undefined;
+}
+
 /** The resources of one type, and the version of the type as a whole (a response's version_info). */
 export class TypeResources {
-  private readonly entries = new Map<string, CachedResource>();
+  private readonly entries = new Map<string, CachedResource | LazyResource>();
   private current = '0';
 
   constructor(readonly typeUrl: XdsTypeUrl) {}
@@ -31,18 +38,34 @@ export class TypeResources {
   }
 
   get(name: string): CachedResource | undefined {
-    return this.entries.get(name);
+    const e = this.entries.get(name);
+    return e === undefined ? undefined : this.materialize(e);
   }
 
-  all(): IterableIterator<CachedResource> {
-    return this.entries.values();
+  *all(): IterableIterator<CachedResource> {
+    for (const e of this.entries.values()) {
+      const r = this.materialize(e);
+      if (r !== undefined) yield r;
+    }
+  }
+
+  /** Every resource name, without encoding anything. */
+  names(): IterableIterator<string> {
+    return this.entries.keys();
   }
 
   /** Stores new bytes; false (and no new version) when they equal what is stored. */
   put(name: string, any: Buffer, version: string): boolean {
     const old = this.entries.get(name);
-    if (old !== undefined && old.any.equals(any)) return false;
+    if (old !== undefined && 'any' in old && old.any.equals(any)) return false;
     this.entries.set(name, { name, version, any });
+    this.current = version;
+    return true;
+  }
+
+  /** A new version whose bytes are built on first use; it cannot be compared with the old, so it always counts as a change. */
+  putLazy(name: string, version: string, build: () => Buffer | undefined): boolean {
+    this.entries.set(name, { name, version, build });
     this.current = version;
     return true;
   }
@@ -51,6 +74,15 @@ export class TypeResources {
     if (!this.entries.delete(name)) return false;
     this.current = version;
     return true;
+  }
+
+  private materialize(e: CachedResource | LazyResource): CachedResource | undefined {
+    if ('any' in e) return e;
+    const any = e.build();
+    if (any === undefined) return undefined;
+    const r: CachedResource = { name: e.name, version: e.version, any };
+    this.entries.set(e.name, r);
+    return r;
   }
 }
 
@@ -89,7 +121,12 @@ export class ResourceCache {
     return this.rebuild(dirty);
   }
 
-  rebuild(services: Iterable<DirtyService>): ChangedResources {
+  /**
+   * `subscribed` says whether any stream wants a resource: the endpoints of a service nobody
+   * subscribes to are encoded when a stream first asks, not on every change (registering 100,000
+   * instances would otherwise re-encode each service's whole assignment per registration).
+   */
+  rebuild(services: Iterable<DirtyService>, subscribed: (type: XdsTypeUrl, name: string) => boolean = () => true): ChangedResources {
     const version = String(this.registry.version);
     const changed: ChangedResources = new Map();
     const note = (type: XdsTypeUrl, name: string, didChange: boolean): void => {
@@ -106,10 +143,11 @@ export class ResourceCache {
         this.skipped.delete(key);
         continue;
       }
+      const lazyEndpoints = !subscribed(ENDPOINT_TYPE_URL, key);
       // Encode everything first, so that a service that fails to encode changes nothing.
       let encoded: Array<[XdsTypeUrl, Buffer]>;
       try {
-        encoded = [[ENDPOINT_TYPE_URL, encodeClusterLoadAssignment(key, this.registry.instancesOf(d.namespace, d.name), this.skipReporter(key))]];
+        encoded = lazyEndpoints ? [] : [[ENDPOINT_TYPE_URL, this.encodeEndpoints(d.namespace, d.name, key)]];
         if (d.config) {
           encoded.push(
             [CLUSTER_TYPE_URL, encodeCluster(service)],
@@ -122,8 +160,26 @@ export class ResourceCache {
         continue;
       }
       for (const [type, any] of encoded) note(type, key, this.of(type).put(key, any, version));
+      if (lazyEndpoints) {
+        note(
+          ENDPOINT_TYPE_URL,
+          key,
+          this.of(ENDPOINT_TYPE_URL).putLazy(key, version, () => {
+            try {
+              return this.encodeEndpoints(d.namespace, d.name, key);
+            } catch (err) {
+              this.logger.error('xds: cannot encode the endpoints of a service', { service: key, err: String(err) });
+              return undefined;
+            }
+          }),
+        );
+      }
     }
     return changed;
+  }
+
+  private encodeEndpoints(namespace: string, name: string, key: string): Buffer {
+    return encodeClusterLoadAssignment(key, this.registry.instancesOf(namespace, name), this.skipReporter(key));
   }
 
   /** Logs each hostname instance once while it stays one; forgets those that went away. */

@@ -3,7 +3,7 @@
  * resources the stream may receive. The server knows nothing of identities; it only filters.
  */
 import type { status as GrpcStatus } from '@grpc/grpc-js';
-import type { SotwCall } from '../ads-service.js';
+import type { AdsCall } from '../ads-service.js';
 
 export interface AdsStreamAccess {
   /** Whether the stream may receive the resource `<service>.<namespace>`; undefined: everything. */
@@ -19,7 +19,7 @@ export interface AdsStreamAccess {
 }
 
 /** Admits a new stream, or rejects with an OutriggerError (unauthenticated, resource_exhausted). */
-export type AdsAccess = (call: SotwCall) => Promise<AdsStreamAccess>;
+export type AdsAccess = (call: AdsCall) => Promise<AdsStreamAccess>;
 
 /** Everything to everyone: for an ADS server run without access control (tests, auth off). */
 export const openAdsAccess: AdsAccess = () => Promise.resolve({ key: '', refused: () => undefined, release: () => undefined, attach: () => undefined });

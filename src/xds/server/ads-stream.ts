@@ -1,0 +1,209 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { Clock } from '../../common/clock.js';
+import { invalidArgument } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import type { HubMetrics } from '../../metrics/hub-metrics.js';
+import type { NodeInfo } from '../ads-service.js';
+import { isXdsTypeUrl, shortTypeName, type XdsTypeUrl } from '../type-urls.js';
+import type { DeltaTypeInfo } from './delta-subscription.js';
+import type { EncodedResponse, ResponseEncoder } from './discovery-response.js';
+import type { ResourceCache } from './resource-cache.js';
+import type { SendQueue } from './send-queue.js';
+import type { AdsStreamAccess } from './stream-access.js';
+import type { SubscriptionIndex } from './subscription-index.js';
+import type { AdsTypeInfo } from './type-subscription.js';
+
+/** Bounds on one request, so that one client cannot make the hub hold arbitrary state. */
+export const REQUEST_LIMITS = { resourceNames: 10_000, nameLength: 512 } as const;
+
+/** What the server asks of a stream, whatever its protocol (state of the world or delta). */
+export interface ServedStream {
+  /** Registry changes touched these resources of the type (all of them for a full-state type). */
+  markChanged(type: XdsTypeUrl, names: Iterable<string>, changeAt: number): void;
+  /** Writes the first pending response, unless one is still on its way out. */
+  flush(): void;
+}
+
+/** What a stream shares with every other stream of the server. */
+export interface StreamEnv {
+  readonly cache: ResourceCache;
+  readonly encoder: ResponseEncoder;
+  readonly index: SubscriptionIndex<ServedStream>;
+  readonly queue: SendQueue<ServedStream>;
+  readonly metrics: HubMetrics;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+export interface AdsStreamInfo {
+  id: number;
+  node: string | undefined;
+  peer: string;
+  /** sotw or delta. */
+  protocol: 'sotw' | 'delta';
+  /** A response is handed to grpc-js and not yet flushed to the connection (at most one). */
+  writing: boolean;
+  types: Array<AdsTypeInfo | DeltaTypeInfo>;
+}
+
+/** One type's state on a stream, as the stream's shared parts see it. */
+interface TypeState {
+  readonly hasPending: boolean;
+  release(): void;
+  info(): AdsTypeInfo | DeltaTypeInfo;
+}
+
+/**
+ * What state-of-the-world and delta streams share: the node's first request logged, unknown
+ * types ignored (each reported once), names the caller may not read left out, one shared
+ * response in flight at a time, and the ways a stream ends.
+ */
+export abstract class AdsStream<Req> implements ServedStream {
+  private readonly warnedTypes = new Set<string>();
+  /** Names the stream asked for and may not receive, each reported once. */
+  private readonly refusedNames = new Set<string>();
+  private nodeId: string | undefined;
+  protected writing = false;
+  protected closed = false;
+
+  constructor(
+    readonly id: number,
+    protected readonly call: grpc.ServerDuplexStream<Req, Buffer>,
+    protected readonly env: StreamEnv,
+    protected readonly access: AdsStreamAccess,
+  ) {}
+
+  get node(): string | undefined {
+    return this.nodeId;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  protected abstract readonly protocol: AdsStreamInfo['protocol'];
+  protected abstract readonly types: ReadonlyMap<XdsTypeUrl, TypeState>;
+
+  /** Handles one request; throws an OutriggerError for one the hub will not take. */
+  abstract onRequest(req: Req): void;
+  abstract markChanged(type: XdsTypeUrl, names: Iterable<string>, changeAt: number): void;
+  abstract flush(): void;
+
+  describe(): AdsStreamInfo {
+    return {
+      id: this.id,
+      node: this.node,
+      peer: this.call.getPeer(),
+      protocol: this.protocol,
+      writing: this.writing,
+      types: [...this.types.values()].map((st) => st.info()),
+    };
+  }
+
+  protected hasPending(): boolean {
+    for (const st of this.types.values()) if (st.hasPending) return true;
+    return false;
+  }
+
+  /** Ends the stream with a status (the server is closing, or the client broke the protocol). */
+  terminate(code: grpc.status, details: string): void {
+    if (this.closed) return;
+    this.dispose();
+    if (this.call.writableEnded || this.call.destroyed) return;
+    // grpc-js turns an 'error' emitted on a server stream into the stream's status.
+    this.call.emit('error', { code, details });
+  }
+
+  /** The client half-closed: close our side with OK. */
+  end(): void {
+    if (this.closed) return;
+    this.dispose();
+    if (!this.call.writableEnded && !this.call.destroyed) this.call.end();
+  }
+
+  /** Drops the stream's subscriptions; idempotent. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.access.release();
+    this.env.queue.remove(this);
+    for (const st of this.types.values()) st.release();
+  }
+
+  /** Logs the node on its first request; returns the type when the hub serves it. */
+  protected accept(node: NodeInfo | null, typeUrl: string, protocol: string): XdsTypeUrl | undefined {
+    if (this.nodeId === undefined) {
+      this.nodeId = clip(node?.id ?? '', 256);
+      this.env.logger.info('xds stream opened', {
+        stream: this.id,
+        protocol,
+        node: this.nodeId,
+        node_cluster: node?.cluster ?? '',
+        user_agent: node?.user_agent_name ?? '',
+        peer: this.call.getPeer(),
+      });
+    }
+    if (isXdsTypeUrl(typeUrl)) return typeUrl;
+    if (!this.warnedTypes.has(typeUrl) && this.warnedTypes.size < 16) {
+      this.warnedTypes.add(typeUrl);
+      this.env.logger.warn('xds: ignoring a request for a type the hub does not serve', { stream: this.id, node: this.nodeId, type_url: typeUrl });
+    }
+    return undefined;
+  }
+
+  /**
+   * The requested names the stream may receive. The others are left out of the subscription, so
+   * the client sees them as absent (does-not-exist), as it would a resource no one registered.
+   */
+  protected permitted(names: readonly string[]): string[] {
+    const visible = this.access.visible;
+    if (visible === undefined) return [...names];
+    return names.filter((name) => {
+      if (name === '*' || visible(name)) return true;
+      if (!this.refusedNames.has(name) && this.refusedNames.size < REQUEST_LIMITS.resourceNames) {
+        this.refusedNames.add(name);
+        this.access.refused(name);
+      }
+      return false;
+    });
+  }
+
+  protected logNack(type: XdsTypeUrl, fields: Record<string, unknown>): void {
+    this.env.metrics.nacks.inc({ type });
+    this.env.logger.warn('xds: client rejected a response (NACK) and keeps its last accepted version', { stream: this.id, node: this.nodeId, type: shortTypeName(type), ...fields });
+  }
+
+  /** Writes shared bytes as they are: the service definition's response serializer is the identity. */
+  protected write(type: XdsTypeUrl, out: EncodedResponse, changeAt: number | undefined): void {
+    this.writing = true;
+    this.call.write(out.bytes, () => {
+      this.writing = false;
+      if (!this.closed && this.hasPending()) this.env.queue.enqueue(this);
+    });
+    this.env.metrics.pushes.inc({ api: 'xds', type });
+    if (changeAt !== undefined) {
+      this.env.metrics.pushLatency.observe({ api: 'xds' }, Math.max(0, this.env.clock.monotonic() - changeAt) / 1000);
+    }
+  }
+
+  protected get writable(): boolean {
+    return !this.call.writableEnded && !this.call.destroyed;
+  }
+}
+
+/** Client-supplied text is logged and kept, so it is bounded. */
+export function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}
+
+/** Throws INVALID_ARGUMENT naming the field when a list of names is too long or holds a too-long name. */
+export function checkNames(names: readonly string[], field: string): void {
+  if (names.length > REQUEST_LIMITS.resourceNames) {
+    throw invalidArgument(field, `at most ${REQUEST_LIMITS.resourceNames} resource names are allowed per request, got ${names.length}`);
+  }
+  for (const [i, name] of names.entries()) {
+    if (name.length > REQUEST_LIMITS.nameLength) {
+      throw invalidArgument(`${field}[${i}]`, `must be at most ${REQUEST_LIMITS.nameLength} characters, got ${name.length}`);
+    }
+  }
+}
