@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { Registry } from '../registry/registry.js';
+import { collectDefaultMetrics } from './default-metrics.js';
 import { DnsMetrics } from './dns-metrics.js';
 
 /** API a subscriber or push belongs to: the xDS ADS stream, the Watch stream or a Session. */
@@ -28,7 +29,7 @@ export class HubMetrics {
 
   constructor(registry: Registry) {
     const register = this.register;
-    client.collectDefaultMetrics({ register, prefix: 'outrigger_hub_' });
+    collectDefaultMetrics(register, 'outrigger_hub_');
     this.dns = new DnsMetrics(register, 'outrigger_hub_');
     new client.Gauge({
       name: 'outrigger_hub_instances',
