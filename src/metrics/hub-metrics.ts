@@ -26,6 +26,8 @@ export class HubMetrics {
   readonly tlsReloads: client.Counter<'result'>;
   readonly tlsCertificateExpiry: client.Gauge;
   readonly dns: DnsMetrics;
+  /** Counts the xDS subscribers that are stale, read at scrape time; the hub sets it once its xDS server exists. */
+  staleSubscribers: () => number = () => 0;
 
   constructor(registry: Registry) {
     const register = this.register;
@@ -68,6 +70,15 @@ export class HubMetrics {
       registers: [register],
       collect() {
         this.set(registry.selfPreservationActive ? 1 : 0);
+      },
+    });
+    const stale = (): number => this.staleSubscribers();
+    new client.Gauge({
+      name: 'outrigger_hub_xds_stale_subscribers',
+      help: 'xDS subscribers that have left a response un-ACKed (unanswered or NACKed) for 30 s or more',
+      registers: [register],
+      collect() {
+        this.set(stale());
       },
     });
     this.subscribers = new client.Gauge({

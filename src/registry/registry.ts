@@ -10,7 +10,7 @@ import { parseWith } from '../model/parse-input.js';
 import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
 import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
 import { type Instance, type Namespace, type RegistryChange, type Service, type Source } from './model.js';
-import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
+import { instanceIdSchema, namespaceInputSchema, registerInputSchema, weightSchema } from './validation.js';
 
 export interface RegistryOptions {
   /** Checks each policy's own lb_options in service configs (the balancers' PolicyRegistry). */
@@ -323,6 +323,13 @@ export class Registry {
     const reported = parseWith(healthSchema, health, 'health');
     const expired = inst.lease.expiredAt !== undefined;
     return this.update(inst, { reportedHealth: reported, health: expired ? 'UNHEALTHY' : reported }, inst.reportedHealth === reported);
+  }
+
+  /** Sets an instance's weight (an operator's change: it lasts until the owner registers again). */
+  setWeight(id: string, weight: unknown): Instance {
+    const inst = this.requireInstance(id);
+    const next = parseWith(weightSchema, weight, 'weight');
+    return this.update(inst, { weight: next }, inst.weight === next);
   }
 
   /** A Session stream took the lease: it cannot expire while the stream lives. */

@@ -35,6 +35,11 @@ export interface AdsStreamInfo {
   /** A response is handed to grpc-js and not yet flushed to the connection (at most one). */
   writing: boolean;
   types: AdsTypeInfo[];
+  /** When the stream opened, and when the client last ACKed a response (epoch ms, on the hub's Clock). */
+  opened_at: number;
+  last_ack_at: number | undefined;
+  /** Since when the oldest response not yet ACKed (unanswered or NACKed) was written; undefined when all are ACKed. */
+  unacked_since: number | undefined;
 }
 
 /**
@@ -53,13 +58,19 @@ export class SotwStream {
   private nonces = 0;
   private writing = false;
   private closed = false;
+  private readonly openedAt: number;
+  private lastAckAt: number | undefined;
+  /** Per type, when the first response the client has not ACKed yet was written. */
+  private readonly unackedSince = new Map<XdsTypeUrl, number>();
 
   constructor(
     readonly id: number,
     private readonly call: SotwCall,
     private readonly env: StreamEnv,
     private readonly access: AdsStreamAccess,
-  ) {}
+  ) {
+    this.openedAt = env.clock.now();
+  }
 
   get node(): string | undefined {
     return this.nodeId;
@@ -95,6 +106,10 @@ export class SotwStream {
     const kind = st.classify(req, detail);
     if (kind === 'stale') return;
     if (kind === 'nack') this.logNack(st, req, detail);
+    if (kind === 'ack') {
+      this.lastAckAt = this.env.clock.now();
+      this.unackedSince.delete(st.type);
+    }
     st.apply(kind, this.permitted(req.resource_names));
     if (st.hasPending) this.env.queue.enqueue(this);
   }
@@ -152,6 +167,9 @@ export class SotwStream {
       peer: this.call.getPeer(),
       writing: this.writing,
       types: [...this.types.values()].map((st) => st.info()),
+      opened_at: this.openedAt,
+      last_ack_at: this.lastAckAt,
+      unacked_since: this.unackedSince.size === 0 ? undefined : Math.min(...this.unackedSince.values()),
     };
   }
 
@@ -217,6 +235,7 @@ export class SotwStream {
     if (this.call.writableEnded || this.call.destroyed) return;
     const nonce = String(++this.nonces);
     st.sent(nonce, version);
+    if (!this.unackedSince.has(st.type)) this.unackedSince.set(st.type, this.env.clock.now());
     this.writing = true;
     this.call.write(ResponseEncoder.withNonce(body, nonce), () => {
       this.writing = false;
