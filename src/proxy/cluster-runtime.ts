@@ -151,6 +151,8 @@ export class ClusterRuntime {
   finishRequest(protocol: 'http' | 'http2' | 'grpc', status: number, call: LoggedCall | undefined, method: string, authority: string, path: string): void {
     this.requestCounters?.inc(protocol, status);
     const clock = this.deps.clock;
+    const durationMs = call !== undefined ? clock.monotonic() - call.startedAt : 0;
+    if (call !== undefined) this.requestCounters?.observe(durationMs);
     const tried = call?.retry.tried;
     this.recent.push({
       at: clock.now(),
@@ -160,7 +162,7 @@ export class ClusterRuntime {
       path,
       status,
       endpoint: tried !== undefined && tried.length > 0 ? tried[tried.length - 1]! : '',
-      durationMs: call !== undefined ? clock.monotonic() - call.startedAt : 0,
+      durationMs,
       retries: call?.retry.retries ?? 0,
     });
   }

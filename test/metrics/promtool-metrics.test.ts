@@ -21,6 +21,7 @@ test('the hub and the sidecar serve /metrics that promtool check metrics accepts
   t.regex(hubText, /^outrigger_hub_process_cpu_seconds_total /m);
   t.regex(sidecarText, /^outrigger_sidecar_nodejs_active_handles\{type="/m);
   t.regex(sidecarText, /^outrigger_proxy_requests_total\{/m);
+  t.regex(sidecarText, /^outrigger_proxy_request_duration_seconds_bucket\{le="\+Inf",cluster="echo.demo.local"\} 3$/m);
 
   for (const [name, text] of [['hub', hubText], ['sidecar', sidecarText]] as const) {
     const result = await promtool(['check', 'metrics'], text);
