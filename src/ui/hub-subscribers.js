@@ -21,8 +21,8 @@ export function SubscriberTable({ subscribers }) {
         ? html`<p class="muted none">No sidecar or proxyless client is subscribed.</p>`
         : html`<table>
             <thead><tr><th>node</th><th>address</th><th>subscriptions · ACKed version</th><th>last ACK</th><th>state</th></tr></thead>
-            <tbody>${subscribers.map((s) => html`<tr key=${s.stream} data-node=${s.node}>
-              <td class="mono">${s.node || html`<span class="muted">(no request yet)</span>`}</td>
+            <tbody>${[...subscribers].sort((a, b) => (a.node === '') - (b.node === '')).map((s) => html`<tr key=${s.stream} data-node=${s.node}>
+              <td class="mono">${s.node || html`<span class="muted">(nothing subscribed yet)</span>`}</td>
               <td class="mono">${s.address}</td>
               <td>${s.types.map((t) => html`<${TypeCell} t=${t} />`)}</td>
               <td>${s.last_ack_at ? `${ago(s.last_ack_at)} ago` : '—'}</td>
