@@ -26,7 +26,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' \) -delete
 
-# Runtime: node, the production dependencies, the compiled code and the .proto files.
+# Runtime: node, the production dependencies, the compiled code, the .proto files and the dashboards.
 FROM ${NODE_IMAGE}
 # npm and yarn are not needed to run, so they are left out of the final image.
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx \
@@ -40,6 +40,8 @@ COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY proto ./proto
 COPY --from=build /src/dist/src ./dist/src
+# The dashboards' browser files (plain ES modules, served as they are).
+COPY src/ui ./src/ui
 # `outrigger` on the PATH too: the injected sidecar's postStart hook runs
 # `outrigger sidecar wait-ready` when it is not a native sidecar.
 RUN chmod 0755 /app/dist/src/cli/main.js && ln -s /app/dist/src/cli/main.js /usr/local/bin/outrigger \

@@ -22,6 +22,8 @@ const MAY_IMPORT = {
   // The Eureka dialect: the same pieces as Cloud Map.
   eureka: ['common', 'model', 'registry', 'http', 'auth'],
   metrics: ['common', 'model', 'registry'],
+  // The dashboards' browser files: plain ES modules that import only preact and htm.
+  ui: [],
   config: ['common', 'model', 'registry', 'health', 'auth'],
   xds: ['common', 'model', 'registry', 'balancers', 'metrics'],
   proxy: ['common', 'model', 'balancers', 'metrics'],

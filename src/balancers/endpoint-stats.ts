@@ -4,6 +4,8 @@
  * (per cluster), keyed by endpoint id.
  */
 
+import { OutcomeWindow } from './outcome-window.js';
+
 /** A picker that indexes load (least_connections) registers here to hear of changes. */
 export interface LoadObserver {
   loadChanged(slot: number, stats: EndpointStats): void;
@@ -19,6 +21,8 @@ export interface EndpointStatsSnapshot {
 }
 
 export class EndpointStats {
+  /** Outcomes over the last minute (the dashboard's success rate). */
+  readonly outcomes = new OutcomeWindow();
   private active = 0;
   private connections = 0;
   private total = 0;

@@ -7,7 +7,7 @@
  * Wrappers (outlier detection) implement the same interface around a child balancer.
  */
 import { systemClock, type Clock } from '../common/clock.js';
-import { LOCAL_ORIGIN_FAILURE } from './call-outcome.js';
+import { LOCAL_ORIGIN_FAILURE, isFailure } from './call-outcome.js';
 import type { Endpoint } from './endpoint.js';
 import { DEFAULT_EWMA_DECAY_MS, EndpointStatsStore } from './endpoint-stats.js';
 import { EMPTY_PICKER, type LbPolicy, type Picker, type PickerEnv, type RandomSource } from './picker.js';
@@ -110,8 +110,11 @@ export class PolicyBalancer implements LoadBalancer {
     const s = this.stats.peek(endpoint.id);
     if (s === undefined) return;
     s.requestEnded();
+    const now = this.clock.monotonic();
+    // 499: the client went away, which says nothing of the endpoint.
+    if (status !== 499) s.outcomes.record(!isFailure(status), now);
     if (latencyMs !== undefined && status !== LOCAL_ORIGIN_FAILURE) {
-      s.observeLatency(latencyMs, this.clock.monotonic(), this.stats.ewmaDecayMs);
+      s.observeLatency(latencyMs, now, this.stats.ewmaDecayMs);
     }
   }
 

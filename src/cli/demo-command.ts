@@ -43,6 +43,9 @@ export const demoCommand: Command = {
       [
         'Outrigger demo is running (Ctrl-C to stop).',
         '',
+        `  hub dashboard         ${http}/ui/   (${demo.adminToken !== undefined ? 'sign in with the admin token below' : 'open to anyone: auth is off'})`,
+        `  sidecar dashboard     ${web}/ui/   (web's sidecar: its calls to echo, live)`,
+        '',
         `  hub REST, /metrics    ${http}`,
         `  hub gRPC + xDS        ${grpc}   (registration API, Watch, Session, Envoy v3 ADS)`,
         ...demo.echoes.map((m) => `  ${m.app.name} app         http://127.0.0.1:${m.app.port}   sidecar admin ${m.admin.admin}`),

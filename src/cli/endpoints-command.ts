@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { OutriggerError } from '../common/errors.js';
 import { endpointsReport } from '../sidecar/endpoints-report.js';
 import { parseCommandArgs } from './command-args.js';
+import { HUB_CLIENT_OPTIONS, hubTlsFiles, hubToken, optional } from './hub-client-args.js';
 import type { Command } from './command.js';
 
 const HELP = `Usage: outrigger endpoints <service>.<namespace> [--hub http://127.0.0.1:15080] [--sidecar http://127.0.0.1:15000] [--token-file <path>]
@@ -27,11 +27,7 @@ export const endpointsCommand: Command = {
     const options = {
       hub: { type: 'string' },
       sidecar: { type: 'string' },
-      token: { type: 'string' },
-      'token-file': { type: 'string' },
-      'ca-file': { type: 'string' },
-      'cert-file': { type: 'string' },
-      'key-file': { type: 'string' },
+      ...HUB_CLIENT_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     } as const;
     const parsed = parseCommandArgs(args, options);
@@ -47,12 +43,8 @@ export const endpointsCommand: Command = {
     const hub = parsed.values.hub ?? env.OUTRIGGER_HUB_URL ?? 'http://127.0.0.1:15080';
     let report: string;
     try {
-      const token = parsed.values.token ?? tokenFromFile(parsed.values['token-file'] ?? nonEmpty(env.OUTRIGGER_TOKEN_FILE)) ?? nonEmpty(env.OUTRIGGER_TOKEN);
-      const tls = {
-        ...optional('caFile', parsed.values['ca-file'] ?? nonEmpty(env.OUTRIGGER_CA_FILE)),
-        ...optional('certFile', parsed.values['cert-file'] ?? nonEmpty(env.OUTRIGGER_CERT_FILE)),
-        ...optional('keyFile', parsed.values['key-file'] ?? nonEmpty(env.OUTRIGGER_KEY_FILE)),
-      };
+      const token = hubToken(parsed.values, env);
+      const tls = hubTlsFiles(parsed.values, env);
       report = await endpointsReport(name, { hub, ...optional('sidecar', parsed.values.sidecar), ...optional('token', token), tls });
     } catch (err) {
       if (!(err instanceof OutriggerError && err.code === 'not_found')) throw err;
@@ -63,19 +55,3 @@ export const endpointsCommand: Command = {
     return 0;
   },
 };
-
-/** The token in a file (one trailing newline ignored); a file that cannot be read or is empty is bad input. */
-function tokenFromFile(file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (err) {
-    throw new OutriggerError('invalid_argument', `--token-file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, '--token-file');
-  }
-  if (text.trim() === '') throw new OutriggerError('invalid_argument', `--token-file: ${file} is empty; it must hold the token`, '--token-file');
-  return text;
-}
-
-const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined && v !== '' ? v : undefined);
-const optional = <K extends string>(key: K, v: string | undefined): { [P in K]?: string } => (v !== undefined ? ({ [key]: v } as { [P in K]?: string }) : {});

@@ -8,6 +8,7 @@ import type { CommandEntry } from './command.js';
 const COMMANDS: readonly CommandEntry[] = [
   { name: 'hub', summary: 'Run the registry hub (REST, gRPC registration API, Watch, xDS)', load: async () => (await import('./hub-command.js')).hubCommand },
   { name: 'sidecar', summary: 'Run the sidecar beside an app (`sidecar wait-ready` waits until it can route)', load: async () => (await import('./sidecar-command.js')).sidecarCommand },
+  { name: 'status', summary: 'Tell whether the mesh is well: hubs, auth, registry by health, subscribers, warnings', load: async () => (await import('./status-command.js')).statusCommand },
   { name: 'endpoints', summary: "Show a service's endpoints as the hub and a sidecar see them", load: async () => (await import('./endpoints-command.js')).endpointsCommand },
   { name: 'inject', summary: 'Add the sidecar to the workloads of a YAML manifest (offline, as the injector would)', load: async () => (await import('./inject-command.js')).injectCommand },
   { name: 'injector', summary: 'Run the Kubernetes sidecar injector (mutating admission webhook)', load: async () => (await import('./injector-command.js')).injectorCommand },

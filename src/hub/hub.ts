@@ -31,6 +31,7 @@ import { HubTls } from './hub-tls.js';
 import { registrationCheck } from './access-rules.js';
 import { createRestHandler } from './rest-api.js';
 import { xdsAccess } from './xds-access.js';
+import { isStale } from './xds-subscribers.js';
 
 export interface HubAddresses {
   grpc: string;
@@ -120,6 +121,10 @@ export class Hub {
       coalesceMs: config.xds.coalesce,
       maxConcurrentInitial: config.xds.max_concurrent_initial,
     });
+    this.metrics.staleSubscribers = () => {
+      const now = this.clock.now();
+      return this.ads.describeStreams().filter((s) => isStale(s, now)).length;
+    };
     this.grpcServer = new grpc.Server(grpcServerOptions(config.limits));
     const rest = createRestHandler({
       registry: this.registry,
@@ -137,6 +142,7 @@ export class Hub {
       writeLimiter: this.security.writeLimiter,
       openStreams: this.security.openStreams,
       live: { heartbeatMs: config.rest.live_heartbeat, bufferBytes: config.rest.live_buffer_bytes },
+      subscribers: () => this.ads.describeStreams(),
       ...(this.security.tokens !== undefined ? { tokens: this.security.tokens } : {}),
     });
     this.cloudMapStore = config.cloudmap.enabled ? new CloudMapStore(this.registry, this.clock) : undefined;

@@ -18,6 +18,7 @@ import { Router } from '../http/router.js';
 import type { RestContext, RestRoute } from './rest-context.js';
 import { discoverRoute } from './rest-discover-route.js';
 import { instanceRoutes } from './rest-instance-routes.js';
+import { dashboardRoutes } from './rest-dashboard-routes.js';
 import { liveRoutes } from './rest-live-routes.js';
 import { namespaceRoutes } from './rest-namespace-routes.js';
 import { QueryReader } from './rest-query.js';
@@ -26,6 +27,8 @@ import { systemRoutes } from './rest-system-routes.js';
 
 const STORE_RETRY_AFTER_SECONDS = 5;
 import { tokenRoutes } from './rest-token-routes.js';
+import { uiRoutes } from './rest-ui-routes.js';
+import type { AdsStreamInfo } from '../xds/server/sotw-stream.js';
 import type { OpenStreams } from './open-streams.js';
 import type { WriteLimiter, WriteRefusal } from './write-limiter.js';
 
@@ -49,6 +52,8 @@ export interface RestHandlerDeps {
   openStreams?: OpenStreams;
   /** The live view's stream: heartbeat interval, and bytes a slow reader may leave unread. */
   live?: { heartbeatMs: number; bufferBytes: number };
+  /** The xDS server's streams, for the dashboard and `GET /api/v1/xds/subscribers`. */
+  subscribers?: () => AdsStreamInfo[];
 }
 
 /** Metrics label for requests that matched no route, so unknown paths cannot grow the label set. */
@@ -86,6 +91,14 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
       bufferBytes: deps.live?.bufferBytes ?? 1024 * 1024,
       ...(deps.openStreams !== undefined ? { openStreams: deps.openStreams } : {}),
     }),
+    ...dashboardRoutes(deps.registry, {
+      clock,
+      metrics: deps.metrics,
+      bufferBytes: deps.live?.bufferBytes ?? 1024 * 1024,
+      ...(deps.subscribers !== undefined ? { subscribers: deps.subscribers } : {}),
+      ...(deps.openStreams !== undefined ? { openStreams: deps.openStreams } : {}),
+    }),
+    ...uiRoutes(),
   ];
   for (const route of routes) router.add(route.method, route.pattern, route);
 

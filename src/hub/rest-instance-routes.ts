@@ -132,5 +132,17 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
         return reply(200, { data: instanceToJson(await registry.write(() => registry.reportHealth(id, health))) });
       },
     },
+    {
+      method: 'PUT',
+      pattern: '/api/v1/services/{id}/weight',
+      async handle(ctx) {
+        const id = pathParam(ctx, 'id', instanceIdSchema);
+        checkInstance(registry, ctx.caller, id, 'instance:write');
+        const body = await objectBody(ctx, true);
+        onlyKeys(body, ['weight']);
+        if (body.weight === undefined) throw invalidArgument('weight', 'weight: required, an integer from 1 to 1000, e.g. {"weight": 50}');
+        return reply(200, { data: instanceToJson(await registry.write(() => registry.setWeight(id, body.weight))) });
+      },
+    },
   ];
 }

@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { Registry } from '../registry/registry.js';
+import { collectDefaultMetrics } from './default-metrics.js';
 import { DnsMetrics } from './dns-metrics.js';
 
 /** API a subscriber or push belongs to: the xDS ADS stream, the Watch stream or a Session. */
@@ -25,10 +26,12 @@ export class HubMetrics {
   readonly tlsReloads: client.Counter<'result'>;
   readonly tlsCertificateExpiry: client.Gauge;
   readonly dns: DnsMetrics;
+  /** Counts the xDS subscribers that are stale, read at scrape time; the hub sets it once its xDS server exists. */
+  staleSubscribers: () => number = () => 0;
 
   constructor(registry: Registry) {
     const register = this.register;
-    client.collectDefaultMetrics({ register, prefix: 'outrigger_hub_' });
+    collectDefaultMetrics(register, 'outrigger_hub_');
     this.dns = new DnsMetrics(register, 'outrigger_hub_');
     new client.Gauge({
       name: 'outrigger_hub_instances',
@@ -83,6 +86,15 @@ export class HubMetrics {
       registers: [register],
       collect() {
         this.set(registry.store.stale ? 1 : 0);
+      },
+    });
+    const stale = (): number => this.staleSubscribers();
+    new client.Gauge({
+      name: 'outrigger_hub_xds_stale_subscribers',
+      help: 'xDS subscribers that have left a response un-ACKed (unanswered or NACKed) for 30 s or more',
+      registers: [register],
+      collect() {
+        this.set(stale());
       },
     });
     this.subscribers = new client.Gauge({

@@ -47,6 +47,16 @@ export class ProxyMetrics {
       labelNames: ['cluster', 'reason'] as const,
       registers,
     });
+    // A histogram whose buckets are plain arrays of each cluster's counters, read at scrape time:
+    // observing a request is an array increment, not a labelled prom-client child lookup.
+    const latency = {
+      name: 'outrigger_proxy_request_duration_seconds',
+      help: 'Time from a request admitted to its call finished (retries included), by cluster',
+      type: 'histogram',
+      aggregator: 'sum',
+      get: async () => ({ ...latency, values: [...pending].flatMap((c) => c.latencyValues()) }),
+    };
+    register.registerMetric(latency as unknown as client.Metric);
     this.tcpConnections = new client.Counter({
       name: 'outrigger_proxy_tcp_connections_total',
       help: 'TCP connections proxied',
@@ -66,6 +76,9 @@ export class ProxyMetrics {
 
 const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
+/** Bounds (seconds) of outrigger_proxy_request_duration_seconds. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
 type RequestProtocol = 'http' | 'http2' | 'grpc';
 
 /**
@@ -76,6 +89,9 @@ type RequestProtocol = 'http' | 'http2' | 'grpc';
 export class ClusterRequestCounters {
   /** Per protocol, counts by status class not yet added to the counter. */
   private readonly counts = new Map<RequestProtocol, number[]>();
+  /** Requests per latency bucket (the last one past every bound), and their total seconds. */
+  private readonly latency = new Float64Array(LATENCY_BUCKETS.length + 1);
+  private latencySum = 0;
 
   constructor(
     private readonly metrics: ProxyMetrics,
@@ -93,6 +109,31 @@ export class ClusterRequestCounters {
     }
     const i = Math.floor(status / 100) - 1;
     row[i >= 0 && i < 5 ? i : 4]!++;
+  }
+
+  /** A finished request's duration in ms, into the latency histogram. */
+  observe(ms: number): void {
+    const s = ms / 1000;
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && s > LATENCY_BUCKETS[i]!) i++;
+    this.latency[i]!++;
+    this.latencySum += s;
+  }
+
+  /** The latency histogram's samples of this cluster, as prom-client's Histogram.get() gives them. */
+  latencyValues(): Array<{ metricName: string; labels: Record<string, string | number>; value: number }> {
+    const name = 'outrigger_proxy_request_duration_seconds';
+    const out: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    let cumulative = 0;
+    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+      cumulative += this.latency[i]!;
+      out.push({ metricName: `${name}_bucket`, labels: { le: LATENCY_BUCKETS[i]!, cluster: this.cluster }, value: cumulative });
+    }
+    cumulative += this.latency[LATENCY_BUCKETS.length]!;
+    out.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', cluster: this.cluster }, value: cumulative });
+    out.push({ metricName: `${name}_sum`, labels: { cluster: this.cluster }, value: this.latencySum });
+    out.push({ metricName: `${name}_count`, labels: { cluster: this.cluster }, value: cumulative });
+    return out;
   }
 
   /** Adds the counts so far to the counter. */

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import { collectDefaultMetrics } from './default-metrics.js';
 import { DnsMetrics } from './dns-metrics.js';
 
 /** What the sidecar's gauges read at scrape time (so components need no metric hooks). */
@@ -32,7 +33,7 @@ export class SidecarMetrics {
 
   constructor(status: SidecarStatus) {
     const register = this.register;
-    client.collectDefaultMetrics({ register, prefix: 'outrigger_sidecar_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    collectDefaultMetrics(register, 'outrigger_sidecar_', { eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     this.dns = new DnsMetrics(register, 'outrigger_sidecar_');
     this.checkResults = new client.Counter({
       name: 'outrigger_sidecar_health_check_results_total',

@@ -15,6 +15,8 @@ export type AdmissionResource = 'requests' | 'connections';
 
 export class ClusterCall {
   readonly retry: RetryState;
+  /** Monotonic ms when the call was admitted (the request log's duration). */
+  readonly startedAt: number;
   private finished = false;
 
   private constructor(
@@ -23,6 +25,7 @@ export class ClusterCall {
     deps: RetryDeps,
   ) {
     this.retry = new RetryState(runtime, deps, resource === 'requests');
+    this.startedAt = runtime.clock.monotonic();
   }
 
   /** Admits a call, or answers `overflow` naming the breaker resource that is full. */

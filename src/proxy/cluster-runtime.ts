@@ -23,6 +23,7 @@ import type { Deadline } from '../common/deadline-queue.js';
 import { AttemptHandle } from './attempt-handle.js';
 import { EndpointConnections } from './endpoint-connections.js';
 import { ProxyError } from './proxy-errors.js';
+import { RequestLog, type LoggedCall, type RequestRecord } from './request-log.js';
 import type { UpstreamCluster } from './upstream-source.js';
 
 /** What an `upstreams` entry may override in the cluster's config. */
@@ -136,9 +137,34 @@ export class ClusterRuntime {
     this.breaker.release(resource);
   }
 
-  /** Counts a finished request in outrigger_proxy_requests_total. */
-  countRequest(protocol: 'http' | 'http2' | 'grpc', status: number): void {
+  /** The cluster's last requests (the sidecar dashboard's tap). */
+  readonly recent = new RequestLog(100);
+
+  get clock(): Clock {
+    return this.deps.clock;
+  }
+
+  /**
+   * A request is over: counted in outrigger_proxy_requests_total and kept in `recent` (one record;
+   * `call` is undefined when the breaker refused it). `status` 0: reset without a response.
+   */
+  finishRequest(protocol: 'http' | 'http2' | 'grpc', status: number, call: LoggedCall | undefined, method: string, authority: string, path: string): void {
     this.requestCounters?.inc(protocol, status);
+    const clock = this.deps.clock;
+    const durationMs = call !== undefined ? clock.monotonic() - call.startedAt : 0;
+    if (call !== undefined) this.requestCounters?.observe(durationMs);
+    const tried = call?.retry.tried;
+    this.recent.push({
+      at: clock.now(),
+      protocol,
+      method,
+      authority,
+      path,
+      status,
+      endpoint: tried !== undefined && tried.length > 0 ? tried[tried.length - 1]! : '',
+      durationMs,
+      retries: call?.retry.retries ?? 0,
+    });
   }
 
   /** True at most once a second: time to tell the source the cluster is in use. */
@@ -199,6 +225,7 @@ export class ClusterRuntime {
   describe(): ClusterDescription {
     const stats = this.balancer.stats;
     const ejections = new Map(this.outlier.ejectionStates().map((s) => [s.id, s] as const));
+    const now = this.deps.clock.monotonic();
     return {
       name: this.name,
       policy: this.balancer.policyName,
@@ -206,6 +233,7 @@ export class ClusterRuntime {
       timeout_ms: this.timeout,
       endpoints: this.endpoints.map((ep) => {
         const s = stats.peek(ep.id)?.snapshot();
+        const window = stats.peek(ep.id)?.outcomes.read(now);
         const e = ejections.get(ep.id);
         return {
           id: ep.id,
@@ -216,6 +244,9 @@ export class ClusterRuntime {
           zone: ep.zone,
           active_requests: s?.activeRequests ?? 0,
           connections: s?.activeConnections ?? 0,
+          latency_ewma_ms: s?.ewmaLatencyMs ?? null,
+          requests_last_minute: window?.requests ?? 0,
+          success_rate_last_minute: window?.successRate ?? null,
           outlier_state: e?.state ?? 'active',
           ejections: e?.ejections ?? 0,
           readmit_at: isoTime(e?.readmitAt ?? null),
@@ -223,6 +254,7 @@ export class ClusterRuntime {
         };
       }),
       circuit_breakers: this.breaker.snapshot(),
+      recent_requests: this.recent.recent().map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
     };
   }
 
@@ -273,6 +305,11 @@ export interface EndpointDescription {
   zone: string;
   active_requests: number;
   connections: number;
+  /** Peak-EWMA response latency; null before the first response. */
+  latency_ewma_ms: number | null;
+  requests_last_minute: number;
+  /** Share of the last minute's requests that did not fail (5xx or no response); null with none. */
+  success_rate_last_minute: number | null;
   outlier_state: string;
   ejections: number;
   /** When an ejected endpoint is tried again (ISO-8601). */
@@ -287,6 +324,8 @@ export interface ClusterDescription {
   timeout_ms: number;
   endpoints: EndpointDescription[];
   circuit_breakers: ReturnType<CircuitBreaker['snapshot']>;
+  /** Newest first, at most 100. */
+  recent_requests: Array<Omit<RequestRecord, 'at'> & { at: string }>;
 }
 
 function budgetOf(config: ServiceConfig): RetryBudget {

@@ -285,7 +285,7 @@ class ProxyCall {
     this.attempt?.deadline?.cancel();
     this.call?.finish();
     this.res.off('close', this.onDownstreamClose);
-    if (this.runtime !== undefined) this.runtime.countRequest('http', status);
+    if (this.runtime !== undefined) this.runtime.finishRequest('http', status, this.call, this.req.method ?? 'GET', this.route.authority ?? '', this.route.path);
     else this.deps.metrics?.requests.inc({ cluster: this.clusterName, protocol: 'http', code_class: status === LOCAL_ORIGIN_FAILURE ? '5xx' : codeClass(status) });
   }
 }

@@ -303,6 +303,7 @@ class H2Call {
     this.attempt?.releasePending();
     this.call?.finish();
     this.downstream.off('close', this.onDownstreamClose);
-    this.runtime.countRequest(this.grpc ? 'grpc' : 'http2', status);
+    const h = this.requestHeaders;
+    this.runtime.finishRequest(this.grpc ? 'grpc' : 'http2', status, this.call, String(h[':method'] ?? ''), String(h[':authority'] ?? h.host ?? ''), String(h[':path'] ?? ''));
   }
 }

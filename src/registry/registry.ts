@@ -12,7 +12,7 @@ import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
 import { type Instance, type Namespace, type RegistryChange, type Service, type Source } from './model.js';
 import { MemoryStore, type AnyRecord, type CommittedRecord, type RecordChange, type RecordKind, type RegistrySnapshot, type RegistryStore } from './registry-store.js';
 import { RenewalRate } from './renewal-rate.js';
-import { instanceIdSchema, namespaceInputSchema, registerInputSchema } from './validation.js';
+import { instanceIdSchema, namespaceInputSchema, registerInputSchema, weightSchema } from './validation.js';
 
 export interface RegistryOptions {
   /** Checks each policy's own lb_options in service configs (the balancers' PolicyRegistry). */
@@ -377,6 +377,13 @@ export class Registry implements RegistrySnapshot {
     const reported = parseWith(healthSchema, health, 'health');
     const expired = inst.lease.expiredAt !== undefined;
     return this.update(inst, { reportedHealth: reported, health: expired ? 'UNHEALTHY' : reported }, inst.reportedHealth === reported);
+  }
+
+  /** Sets an instance's weight (an operator's change: it lasts until the owner registers again). */
+  setWeight(id: string, weight: unknown): Instance {
+    const inst = this.requireInstance(id);
+    const next = parseWith(weightSchema, weight, 'weight');
+    return this.update(inst, { weight: next }, inst.weight === next);
   }
 
   /** A Session stream took the lease: it cannot expire while the stream lives. */

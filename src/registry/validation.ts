@@ -26,7 +26,7 @@ const addressSchema = z
   .string({ error: 'must be a string' })
   .refine((a) => isIP(a) !== 0 || isHostname(a), { error: 'must be an IPv4 address, an IPv6 address or a hostname' });
 
-const weightSchema = z
+export const weightSchema = z
   .number({ error: 'must be an integer from 1 to 1000' })
   .int({ error: 'must be an integer from 1 to 1000' })
   .min(1, { error: 'must be an integer from 1 to 1000' })

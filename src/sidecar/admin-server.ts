@@ -6,6 +6,9 @@ import { listenError } from '../common/listen-error.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { errorReply, reply, writeReply, type HttpReply } from '../http/response.js';
 import { Router } from '../http/router.js';
+import { systemClock, type Clock } from '../common/clock.js';
+import { dashboardFiles } from '../http/dashboard-files.js';
+import { EventStream } from '../http/event-stream.js';
 
 export type TtlStatus = 'pass' | 'warn' | 'fail';
 
@@ -26,7 +29,14 @@ export interface AdminDeps {
   /** Deregisters and exits now. */
   quit(): void;
   logger?: Logger;
+  /** Paces the dashboard's event stream; the system clock by default. */
+  clock?: Clock;
 }
+
+/** How often the dashboard's stream sends the clusters again. */
+const DASHBOARD_INTERVAL_MS = 1000;
+/** A dashboard that reads slower than this many unread bytes is cut off. */
+const DASHBOARD_BUFFER_BYTES = 1024 * 1024;
 
 type AdminRoute = (req: http.IncomingMessage, params: Readonly<Record<string, string>>) => Promise<HttpReply> | HttpReply;
 
@@ -68,12 +78,33 @@ function readiness(reasons: string[]): HttpReply {
  */
 export function createAdminHandler(deps: AdminDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const logger = deps.logger ?? silentLogger;
+  const clock = deps.clock ?? systemClock;
+  const files = dashboardFiles('sidecar');
+  const serve = (name: string): HttpReply => {
+    const r = files.reply(name);
+    if (r === undefined) throw new OutriggerError('not_found', `no dashboard file ${JSON.stringify(name.slice(0, 100))}; the dashboard is at /ui/`);
+    return r;
+  };
+  // The dashboard: the clusters again every second, as Server-Sent Events, while the page is open.
+  const clusterStream = (): HttpReply => ({
+    status: 200,
+    stream: (res) => {
+      const out = new EventStream(res, DASHBOARD_BUFFER_BYTES, () => clock.clearInterval(timer));
+      const send = (): void => out.event('clusters', deps.clusters());
+      const timer = clock.setInterval(send, DASHBOARD_INTERVAL_MS);
+      send();
+    },
+  });
   const router = new Router<AdminRoute>()
     .add('GET', '/ready', () => readiness(deps.notReadyReasons('pod')))
     .add('GET', '/ready/proxy', () => readiness(deps.notReadyReasons('proxy')))
     .add('GET', '/live', () => reply(200, { live: true }))
     .add('GET', '/clusters', () => reply(200, deps.clusters()))
     .add('GET', '/config_dump', () => reply(200, deps.configDump()))
+    .add('GET', '/clusters/stream', clusterStream)
+    .add('GET', '/ui', () => serve(''))
+    .add('GET', '/ui/{file}', (_req, params) => serve(params.file ?? ''))
+    .add('GET', '/ui/vendor/{file}', (_req, params) => serve(`vendor/${params.file ?? ''}`))
     .add('GET', '/metrics', async () => ({
       status: 200,
       text: { body: await deps.metrics.metrics(), contentType: deps.metrics.contentType },

@@ -260,6 +260,7 @@ export class Sidecar {
         drain: () => void this.drain(),
         quit: () => void this.drain(0),
         logger: this.logger,
+        clock: this.clock,
       }),
       this.config.admin_bind,
       this.config.admin_port,
@@ -389,7 +390,7 @@ export class Sidecar {
   /** What the data plane knows of a cluster: routing mode, breaker state, per-endpoint load and ejection. */
   private liveState(d: ClusterDescription | undefined): Record<string, unknown> {
     if (d === undefined) return {};
-    return { routing_mode: d.routing_mode, circuit_breakers: d.circuit_breakers, data_plane_endpoints: d.endpoints };
+    return { routing_mode: d.routing_mode, circuit_breakers: d.circuit_breakers, data_plane_endpoints: d.endpoints, recent_requests: d.recent_requests };
   }
 
   /** Times are ISO-8601 strings, as everywhere in the APIs; the internals keep clock milliseconds. */

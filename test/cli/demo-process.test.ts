@@ -11,12 +11,17 @@ test('outrigger demo runs a hub and apps with sidecars; web sees echo; endpoints
   // TMPDIR is where a sidecar's default peer cache would go: the demo must leave nothing there,
   // or its next run would start from this run's dead endpoints.
   const tmp = mkdtempSync(path.join(tmpdir(), 'outrigger-demo-'));
-  const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0', '--dns.listen', '127.0.0.1:0'], { TMPDIR: tmp });
+  const demo = runCli(['demo', '--bind', '127.0.0.1', '--grpc-port', '0', '--http-port', '0', '--admin-port', '0', '--outbound-port', '0', '--dns.listen', '127.0.0.1:0'], { TMPDIR: tmp });
   t.teardown(() => demo.child.kill('SIGKILL'));
   const [, hub] = await demo.waitForOutput(/hub REST, \/metrics\s+(http:\/\/\S+)/);
   const [, web, proxy] = await demo.waitForOutput(/web-1 app .* sidecar admin (http:\/\/\S+)\s+outbound proxy (http:\/\/\S+)/);
   const [calls] = await demo.waitForOutput(/(  \d\. answered by .*\n){6}/);
   const [, token] = await demo.waitForOutput(/export OUTRIGGER_TOKEN=(\S+)/);
+  const [, hubUi] = await demo.waitForOutput(/hub dashboard\s+(http:\/\/\S+)/);
+  const [, sidecarUi] = await demo.waitForOutput(/sidecar dashboard\s+(http:\/\/\S+)/);
+  t.is(hubUi, `${hub}/ui/`);
+  t.is(sidecarUi, `${web}/ui/`);
+  for (const ui of [hubUi!, sidecarUi!]) t.regex(await (await fetch(ui)).text(), /<title>Outrigger · (hub|sidecar)<\/title>/, ui);
   t.is((await getJson(`${hub}/api/v1/services`))?.status, 401, 'auth is on: no token, no answer');
   // Balanced over the two echoes in web's zone (zone-a). A picker rebuilt by a late update
   // restarts its rotation, so the exact order is not asserted.

@@ -10,6 +10,7 @@ const commands: ReadonlyArray<{ args: string[]; usage: RegExp }> = [
   { args: ['injector', '-h'], usage: /^Usage: outrigger injector /m },
   { args: ['inject', '--help'], usage: /^Usage: outrigger inject /m },
   { args: ['endpoints', '--help'], usage: /^Usage: outrigger endpoints /m },
+  { args: ['status', '--help'], usage: /^Usage: outrigger status /m },
   { args: ['demo', '--help'], usage: /^Usage: outrigger demo /m },
   { args: ['certs', '--help'], usage: /^Usage: outrigger certs /m },
 ];

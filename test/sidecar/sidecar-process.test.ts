@@ -379,7 +379,7 @@ function fromElsewhere(url: string, method: 'GET' | 'POST', localAddress: string
   });
 }
 
-test.serial('admin bound to 0.0.0.0: probes and metrics answer anyone, drain, quit, health reports and the mesh view answer only loopback', async (t) => {
+test.serial('admin bound to 0.0.0.0: probes and metrics answer anyone, drain, quit, health reports, the mesh view and the dashboard answer only loopback', async (t) => {
   const hub = await startHub();
   const app = await flippableApp();
   const sidecar = startSidecar(sidecarArgs({ service: 'web', id: 'web-1', appPort: app.port, hub, extra: ['--admin-bind', '0.0.0.0', '--outbound-bind', '0.0.0.0'] }));
@@ -396,7 +396,7 @@ test.serial('admin bound to 0.0.0.0: probes and metrics answer anyone, drain, qu
   for (const path of ['/ready', '/ready/proxy', '/live', '/metrics', '/ready/', '/metrics?name[]=x']) {
     t.is((await fromElsewhere(`${admin}${path}`, 'GET', '127.0.0.2')).status, 200, `${path} is served to the pod network`);
   }
-  for (const [method, path] of [['POST', '/drain'], ['POST', '/quitquitquit'], ['POST', '/health/fail'], ['GET', '/config_dump'], ['GET', '/clusters']] as const) {
+  for (const [method, path] of [['POST', '/drain'], ['POST', '/quitquitquit'], ['POST', '/health/fail'], ['GET', '/config_dump'], ['GET', '/clusters'], ['GET', '/clusters/stream'], ['GET', '/ui/'], ['GET', '/ui/sidecar-app.js']] as const) {
     const res = await fromElsewhere(`${admin}${path}`, method, '127.0.0.2');
     t.is(res.status, 403, `${method} ${path} from 127.0.0.2`);
     const error = (JSON.parse(res.body) as { error: { code: string; message: string } }).error;

@@ -450,7 +450,7 @@ export class ProxyExchange implements DownstreamExchange, UpstreamResponseHandle
       this.conn.resume();
     }
     const route = this.route;
-    if (route?.kind === 'cluster') route.runtime.countRequest('http', status);
+    if (route?.kind === 'cluster') route.runtime.finishRequest('http', status, this.call, this.head.method, this.target?.authority ?? '', this.target?.path ?? this.head.url);
     else this.env.metrics?.requests.inc({ cluster: this.clusterName, protocol: 'http', code_class: status === LOCAL_ORIGIN_FAILURE ? '5xx' : codeClass(status) });
     if (!this.responseEnded) return; // reset or client gone: the connection is closing
     // The next exchange on this connection waits until this request's body is read.

@@ -44,6 +44,11 @@ export interface AdsStreamInfo {
   /** A response is handed to grpc-js and not yet flushed to the connection (at most one). */
   writing: boolean;
   types: Array<AdsTypeInfo | DeltaTypeInfo>;
+  /** When the stream opened, and when the client last ACKed a response (epoch ms, on the hub's Clock). */
+  opened_at: number;
+  last_ack_at: number | undefined;
+  /** Since when the oldest response not yet ACKed (unanswered or NACKed) was written; undefined when all are ACKed. */
+  unacked_since: number | undefined;
 }
 
 /** One type's state on a stream, as the stream's shared parts see it. */
@@ -65,13 +70,19 @@ export abstract class AdsStream<Req> implements ServedStream {
   private nodeId: string | undefined;
   protected writing = false;
   protected closed = false;
+  private readonly openedAt: number;
+  private lastAckAt: number | undefined;
+  /** Per type, when the first response the client has not ACKed yet was written. */
+  private readonly unackedSince = new Map<XdsTypeUrl, number>();
 
   constructor(
     readonly id: number,
     protected readonly call: grpc.ServerDuplexStream<Req, Buffer>,
     protected readonly env: StreamEnv,
     protected readonly access: AdsStreamAccess,
-  ) {}
+  ) {
+    this.openedAt = env.clock.now();
+  }
 
   get node(): string | undefined {
     return this.nodeId;
@@ -97,7 +108,16 @@ export abstract class AdsStream<Req> implements ServedStream {
       protocol: this.protocol,
       writing: this.writing,
       types: [...this.types.values()].map((st) => st.info()),
+      opened_at: this.openedAt,
+      last_ack_at: this.lastAckAt,
+      unacked_since: this.unackedSince.size === 0 ? undefined : Math.min(...this.unackedSince.values()),
     };
+  }
+
+  /** The client ACKed the type's last response. */
+  protected acked(type: XdsTypeUrl): void {
+    this.lastAckAt = this.env.clock.now();
+    this.unackedSince.delete(type);
   }
 
   protected hasPending(): boolean {
@@ -175,6 +195,7 @@ export abstract class AdsStream<Req> implements ServedStream {
 
   /** Writes shared bytes as they are: the service definition's response serializer is the identity. */
   protected write(type: XdsTypeUrl, out: EncodedResponse, changeAt: number | undefined): void {
+    if (!this.unackedSince.has(type)) this.unackedSince.set(type, this.env.clock.now());
     this.writing = true;
     this.call.write(out.bytes, () => {
       this.writing = false;

@@ -33,9 +33,11 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
     const st = this.state(type);
     if (req.response_nonce !== '') {
       const detail = req.error_detail === null || req.error_detail === undefined ? undefined : clip(req.error_detail.message ?? '', 2048);
-      if (st.answer(req.response_nonce, detail) === 'nack') {
+      const answer = st.answer(req.response_nonce, detail);
+      if (answer === 'nack') {
         this.logNack(type, { nonce: req.response_nonce, code: req.error_detail?.code, error_detail: detail, kept_versions: st.info().resource_versions });
       }
+      if (answer === 'ack') this.acked(type);
     }
     if (!st.started) {
       const initial = Object.entries(req.initial_resource_versions ?? {});

@@ -36,6 +36,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest> {
     if (kind === 'nack') {
       this.logNack(st.type, { rejected_version: st.lastSentVersion, kept_version: req.version_info, code: req.error_detail?.code, error_detail: detail });
     }
+    if (kind === 'ack') this.acked(st.type);
     st.apply(kind, this.permitted(req.resource_names));
     if (st.hasPending) this.env.queue.enqueue(this);
   }
