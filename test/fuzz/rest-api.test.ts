@@ -57,6 +57,7 @@ const ROUTES: readonly FuzzRoute[] = [
   { method: 'DELETE', pattern: '/api/v1/services/{id}' },
   { method: 'POST', pattern: '/api/v1/services/{id}/heartbeat', body: { service_id: 'echo-1', status: 'healthy' } },
   { method: 'PUT', pattern: '/api/v1/services/{id}/health', body: { health: 'DRAINING' } },
+  { method: 'PUT', pattern: '/api/v1/services/{id}/weight', body: { weight: 50 } },
   {
     method: 'GET',
     pattern: '/api/v1/discover',
