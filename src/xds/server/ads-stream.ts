@@ -54,6 +54,8 @@ export interface AdsStreamInfo {
 /** One type's state on a stream, as the stream's shared parts see it. */
 interface TypeState {
   readonly hasPending: boolean;
+  /** Marks these resources changed; true when the stream now has something to send. */
+  markChanged(names: Iterable<string>, changeAt: number): boolean;
   release(): void;
   info(): AdsTypeInfo | DeltaTypeInfo;
 }
@@ -97,7 +99,6 @@ export abstract class AdsStream<Req> implements ServedStream {
 
   /** Handles one request; throws an OutriggerError for one the hub will not take. */
   abstract onRequest(req: Req): void;
-  abstract markChanged(type: XdsTypeUrl, names: Iterable<string>, changeAt: number): void;
   abstract flush(): void;
 
   describe(): AdsStreamInfo {
@@ -118,6 +119,12 @@ export abstract class AdsStream<Req> implements ServedStream {
   protected acked(type: XdsTypeUrl): void {
     this.lastAckAt = this.env.clock.now();
     this.unackedSince.delete(type);
+  }
+
+  markChanged(type: XdsTypeUrl, names: Iterable<string>, changeAt: number): void {
+    const st = this.types.get(type);
+    if (st === undefined || this.closed) return;
+    if (st.markChanged(names, changeAt)) this.env.queue.enqueue(this);
   }
 
   protected hasPending(): boolean {

@@ -60,12 +60,6 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
     if (st.hasPending) this.env.queue.enqueue(this);
   }
 
-  markChanged(type: XdsTypeUrl, names: Iterable<string>, changeAt: number): void {
-    const st = this.types.get(type);
-    if (st === undefined || this.closed) return;
-    if (st.markChanged(names, changeAt)) this.env.queue.enqueue(this);
-  }
-
   flush(): void {
     if (this.closed || this.writing) return;
     for (const type of XDS_TYPE_URLS) {
