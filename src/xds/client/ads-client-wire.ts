@@ -6,7 +6,7 @@
  * conventions as the hub's proto-loader options (snake_case, enums as names, 64-bit integers as
  * strings, defaults filled in, oneof names set).
  */
-import { ADS_SERVICE } from '../ads-service.js';
+import { ADS_SERVICE, type DeltaDiscoveryRequest } from '../ads-service.js';
 import { messageType, type AnyMessage } from '../envoy-protos.js';
 
 /** envoy.config.core.v3.Node as the client sends it (first request of each stream only). */
@@ -63,16 +63,8 @@ export function adsClientMethod(): AdsMethod {
   return method;
 }
 
-/** envoy.service.discovery.v3.DeltaDiscoveryRequest. */
-export interface ClientDeltaRequest {
-  node: NodeMessage | null;
-  type_url: string;
-  resource_names_subscribe: string[];
-  resource_names_unsubscribe: string[];
-  initial_resource_versions: Record<string, string>;
-  response_nonce: string;
-  error_detail: { code: number; message: string } | null;
-}
+/** envoy.service.discovery.v3.DeltaDiscoveryRequest, with the node as the client writes it. */
+export type ClientDeltaRequest = Omit<DeltaDiscoveryRequest, 'node'> & { node: NodeMessage | null };
 
 /** envoy.service.discovery.v3.DeltaDiscoveryResponse, resources still packed. */
 export interface ClientDeltaResponse {

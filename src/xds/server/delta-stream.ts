@@ -1,11 +1,10 @@
 import { invalidArgument } from '../../common/errors.js';
-import type { DeltaCall, DeltaDiscoveryRequest } from '../ads-service.js';
+import type { DeltaDiscoveryRequest } from '../ads-service.js';
 import { XDS_TYPE_URLS, isFullStateType, type XdsTypeUrl } from '../type-urls.js';
-import { AdsStream, REQUEST_LIMITS, checkNames, clip, type ServedStream, type StreamEnv } from './ads-stream.js';
+import { AdsStream, REQUEST_LIMITS, checkNames, clip, type ServedStream } from './ads-stream.js';
 import { DeltaSubscription } from './delta-subscription.js';
 import type { CachedResource } from './resource-cache.js';
 import { byName } from './sotw-stream.js';
-import type { AdsStreamAccess } from './stream-access.js';
 
 /**
  * One delta (incremental) ADS stream (xDS protocol, "incremental xDS"): the client subscribes
@@ -20,10 +19,6 @@ import type { AdsStreamAccess } from './stream-access.js';
 export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
   protected readonly protocol = 'delta';
   protected readonly types = new Map<XdsTypeUrl, DeltaSubscription<ServedStream>>();
-
-  constructor(id: number, call: DeltaCall, env: StreamEnv, access: AdsStreamAccess) {
-    super(id, call, env, access);
-  }
 
   onRequest(req: DeltaDiscoveryRequest): void {
     if (this.closed) return;

@@ -1,9 +1,8 @@
-import type { DiscoveryRequest, SotwCall } from '../ads-service.js';
+import type { DiscoveryRequest } from '../ads-service.js';
 import { XDS_TYPE_URLS, isFullStateType, type XdsTypeUrl } from '../type-urls.js';
-import { AdsStream, checkNames, clip, type ServedStream, type StreamEnv } from './ads-stream.js';
+import { AdsStream, checkNames, clip, type ServedStream } from './ads-stream.js';
 import type { EncodedResponse } from './discovery-response.js';
 import type { CachedResource, TypeResources } from './resource-cache.js';
-import type { AdsStreamAccess } from './stream-access.js';
 import { TypeSubscription } from './type-subscription.js';
 
 export type { AdsTypeInfo } from './type-subscription.js';
@@ -19,10 +18,6 @@ export { REQUEST_LIMITS, type AdsStreamInfo, type StreamEnv } from './ads-stream
 export class SotwStream extends AdsStream<DiscoveryRequest> {
   protected readonly protocol = 'sotw';
   protected readonly types = new Map<XdsTypeUrl, TypeSubscription<ServedStream>>();
-
-  constructor(id: number, call: SotwCall, env: StreamEnv, access: AdsStreamAccess) {
-    super(id, call, env, access);
-  }
 
   onRequest(req: DiscoveryRequest): void {
     if (this.closed) return;
