@@ -5,6 +5,7 @@ import { systemClock, type Clock, type TimerHandle } from '../common/clock.js';
 import { OutriggerError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { serviceKey } from '../model/names.js';
+import { etcdFaultHandling } from './etcd-fault-handling.js';
 import type { Instance, Namespace, Service } from './model.js';
 import type { AnyRecord, CommittedRecord, RecordChange, RecordKind, RegistrySnapshot, RegistryStore } from './registry-store.js';
 
@@ -25,8 +26,13 @@ export interface EtcdStoreOptions {
   leaseTtlSeconds?: number;
   /** How often etcd is asked a linearizable read, which fails while it has no quorum: the snapshot is then marked stale. */
   probeIntervalMs?: number;
-  /** Longest a write waits for etcd (the transaction, then the watch bringing it back) before it is refused. */
+  /**
+   * Longest a write waits for etcd (the transaction, tried member after member, then the watch
+   * bringing it back) before it is refused; also how long the probe tries before it says stale.
+   */
   writeTimeoutMs?: number;
+  /** Longest one attempt of a call waits for one member before it is tried on the next. */
+  attemptTimeoutMs?: number;
 }
 
 const isLeaseGone = (err: unknown): boolean => err instanceof EtcdLeaseInvalidError || /requested lease not found/.test(String(err));
@@ -49,6 +55,12 @@ const storeUnavailable = (detail: string): OutriggerError =>
 /** The longest one step of closing (cancelling the watch, resigning, revoking the lease) is waited for. */
 const CLOSE_STEP_MS = 2000;
 
+/** A watch that lost its member re-attaches to another within this; only longer is the snapshot stale. */
+const WATCH_REATTACH_MS = 2000;
+
+/** Loading every record may take longer than one attempt of an ordinary call. */
+const RELIST_TIMEOUT_MS = 60_000;
+
 /**
  * The registry over etcd. The snapshot is loaded with one range read and follows one watch from
  * the revision after it; a write is captured on the snapshot and committed as one transaction
@@ -69,7 +81,8 @@ export class EtcdStore implements RegistryStore {
   private watcher: Watcher | undefined;
   private applied = 0;
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
-  private disconnected = false;
+  /** When the watch lost its stream (its member died, or the relist after it failed), until it is attached again. */
+  private watchLostAt: number | undefined;
   /** The last probe failed: etcd cannot be reached or has no quorum. */
   private unreachable = false;
   private probeTimer: TimerHandle | undefined;
@@ -90,8 +103,10 @@ export class EtcdStore implements RegistryStore {
   onLeader: (leader: boolean) => void = () => undefined;
 
   constructor(options: EtcdStoreOptions) {
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
     const etcdOptions: IOptions = {
       hosts: [...options.endpoints],
+      ...etcdFaultHandling({ attemptTimeoutMs: options.attemptTimeoutMs ?? 1000, budgetMs: this.writeTimeoutMs }),
       ...(options.tls !== undefined
         ? { credentials: { rootCertificate: options.tls.ca, ...(options.tls.cert !== undefined ? { certChain: options.tls.cert } : {}), ...(options.tls.key !== undefined ? { privateKey: options.tls.key } : {}) } }
         : {}),
@@ -101,7 +116,6 @@ export class EtcdStore implements RegistryStore {
     this.prefix = options.prefix.replace(/\/+$/, '');
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
-    this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
     this.replicaId = options.replicaId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.leaseTtlSeconds = options.leaseTtlSeconds ?? 10;
     this.probeIntervalMs = options.probeIntervalMs ?? 1000;
@@ -112,7 +126,11 @@ export class EtcdStore implements RegistryStore {
   }
 
   get stale(): boolean {
-    return this.disconnected || this.unreachable;
+    return this.unreachable || this.watchLost;
+  }
+
+  private get watchLost(): boolean {
+    return this.watchLostAt !== undefined && this.clock.now() - this.watchLostAt >= WATCH_REATTACH_MS;
   }
 
   /** The etcd revision the snapshot has reached. */
@@ -130,12 +148,16 @@ export class EtcdStore implements RegistryStore {
 
   private probing = false;
 
-  /** A linearizable read needs a quorum: while it fails, reads go on from the snapshot and writes are refused at once. */
+  /**
+   * A linearizable read needs a quorum: while it fails, reads go on from the snapshot and writes
+   * are refused at once. It is tried member after member like any call (a member that died, or an
+   * etcd leader election, costs a retry, not staleness), through the same circuits as writes.
+   */
   private async probe(): Promise<void> {
     if (this.probing || this.closed) return;
     this.probing = true;
     try {
-      await this.client.get(`${this.prefix}/probe`).options({ deadline: Date.now() + Math.max(500, this.probeIntervalMs) }).exists();
+      await this.client.get(`${this.prefix}/probe`).exists();
       if (this.unreachable) this.logger.info('etcd answers again: writes resume');
       this.unreachable = false;
     } catch (err) {
@@ -215,11 +237,13 @@ export class EtcdStore implements RegistryStore {
     const snapshot = this.snapshot;
     if (snapshot === undefined) throw new OutriggerError('unavailable', 'the registry store is not started');
     for (let attempt = 1; ; attempt++) {
+      // A lease lost while etcd was away is being taken again: a write holding a Session's lease waits for it.
+      if (this.renewing !== undefined) await this.within(this.renewing, 'the replica\'s etcd lease to be granted again');
       const { result, changes } = snapshot.capture(write);
       const kept = changes.filter((c) => !this.staleRelease(c));
       if (kept.length === 0) return result;
       if (this.closed) throw storeUnavailable('the hub is shutting down');
-      if (this.stale) throw storeUnavailable(this.disconnected ? 'the watch is disconnected' : 'etcd does not answer a quorum read');
+      if (this.stale) throw storeUnavailable(this.unreachable ? 'etcd does not answer a quorum read' : 'the watch is disconnected');
       const live = this.livenessOps(kept);
       const compared = kept.map((c) => ({ key: this.keyOf(c), change: c }));
       const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
@@ -234,14 +258,14 @@ export class EtcdStore implements RegistryStore {
       );
       let response;
       try {
-        response = await txn.options({ deadline: Date.now() + this.writeTimeoutMs }).commit();
+        response = await txn.commit();
       } catch (err) {
         if (isLeaseGone(err) && this.lease !== undefined && attempt < MAX_ATTEMPTS) {
           // The replica's lease ran out (etcd did not hear its keep-alives in time): take a new one, then write again.
           await this.renewLease(this.lease);
           continue;
         }
-        // Refuse the next writes at once, until the probe hears from etcd again.
+        // Tried member after member for the whole budget: refuse the next writes at once, until the probe hears from etcd again.
         this.unreachable = true;
         throw storeUnavailable(err instanceof Error ? err.message : String(err));
       }
@@ -287,7 +311,7 @@ export class EtcdStore implements RegistryStore {
 
   /** Loads every record (at start, and when the watch's revision was compacted) and watches from the revision after. */
   private async relist(): Promise<void> {
-    const response = await this.client.getAll().prefix(`${this.prefix}/`).exec();
+    const response = await this.client.getAll().prefix(`${this.prefix}/`).options({ deadline: Date.now() + RELIST_TIMEOUT_MS }).exec();
     const revision = Number(response.header.revision);
     const records = response.kvs.map((kv) => this.decode(kv, 'put')).filter((r): r is CommittedRecord => r !== undefined);
     this.modRevisions.clear();
@@ -306,23 +330,24 @@ export class EtcdStore implements RegistryStore {
     await this.watcher?.cancel().catch(() => undefined);
     const watcher = await this.client.watch().prefix(`${this.prefix}/`).startRevision(String(from)).create();
     this.watcher = watcher;
+    this.watchLostAt = undefined;
     watcher.on('data', (res) => this.onWatch(res));
+    // etcd3 re-attaches the watch on another member from the last revision it delivered: a write
+    // meanwhile waits for it, and only a watch that stays away marks the snapshot stale.
     watcher.on('disconnected', (err) => {
-      if (!this.disconnected) this.logger.warn('etcd watch disconnected: serving the last snapshot', { err: String(err) });
-      this.disconnected = true;
+      if (this.watchLostAt === undefined) this.logger.warn('etcd watch disconnected: attaching it again', { err: String(err) });
+      this.watchLostAt ??= this.clock.now();
     });
     watcher.on('connected', () => {
-      if (this.disconnected) this.logger.info('etcd watch connected again');
-      this.disconnected = false;
+      if (this.watchLostAt !== undefined) this.logger.info('etcd watch connected again');
+      this.watchLostAt = undefined;
     });
     watcher.on('error', (err) => {
       if (this.closed) return;
       // A compacted revision (or a cancelled watch): load everything again and carry on.
       this.logger.warn('etcd watch ended: relisting', { err: String(err) });
-      this.relist().catch((e: unknown) => {
-        this.disconnected = true;
-        this.logger.error('etcd relist failed', { err: String(e) });
-      });
+      this.watchLostAt ??= this.clock.now();
+      void this.retry(() => this.relist());
     });
   }
 
@@ -415,6 +440,14 @@ export class EtcdStore implements RegistryStore {
         },
       };
       this.waiters.push(waiter);
+    });
+  }
+
+  /** Waits for `step`, refusing the write when it takes longer than a write may. */
+  private within(step: Promise<void>, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => reject(storeUnavailable(`timed out waiting for ${what}`)), this.writeTimeoutMs).unref();
+      step.then(resolve, reject).finally(() => this.clock.clearTimeout(timer));
     });
   }
 

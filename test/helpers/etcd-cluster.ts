@@ -54,6 +54,25 @@ export class EtcdCluster {
     return this.members.map((m) => `http://127.0.0.1:${m.clientPort}`);
   }
 
+  /** The index of the member that leads etcd's raft: the one whose status names itself leader. */
+  async leader(): Promise<number> {
+    return eventually('an etcd member to name the leader', async () => {
+      for (const [i, m] of this.members.entries()) {
+        if (m.child === undefined) continue;
+        const client = new Etcd3({ hosts: this.endpoints[i]! });
+        try {
+          const status = await client.maintenance.status();
+          if (status.leader === status.header.member_id) return i;
+        } catch {
+          // This member does not answer: ask the next.
+        } finally {
+          client.close();
+        }
+      }
+      return undefined;
+    });
+  }
+
   /** SIGKILLs member `i` (its data stays). */
   async stop(i: number): Promise<void> {
     const m = this.members[i]!;
