@@ -31,7 +31,12 @@ export interface EtcdStoreOptions {
    * bringing it back) before it is refused; also how long the probe tries before it says stale.
    */
   writeTimeoutMs?: number;
-  /** Longest one attempt of a call waits for one member before it is tried on the next. */
+  /**
+   * Longest one attempt of a call waits for one member before it is tried on the next (a
+   * transaction etcd dropped with its dying leader is answered only at etcd's own timeout).
+   * Long enough for a loaded etcd: a transaction tried again after it did commit loses its
+   * mod_revision compare and runs again on its own record.
+   */
   attemptTimeoutMs?: number;
 }
 
@@ -106,7 +111,7 @@ export class EtcdStore implements RegistryStore {
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
     const etcdOptions: IOptions = {
       hosts: [...options.endpoints],
-      ...etcdFaultHandling({ attemptTimeoutMs: options.attemptTimeoutMs ?? 1000, budgetMs: this.writeTimeoutMs }),
+      ...etcdFaultHandling({ attemptTimeoutMs: options.attemptTimeoutMs ?? 2000, budgetMs: this.writeTimeoutMs }),
       ...(options.tls !== undefined
         ? { credentials: { rootCertificate: options.tls.ca, ...(options.tls.cert !== undefined ? { certChain: options.tls.cert } : {}), ...(options.tls.key !== undefined ? { privateKey: options.tls.key } : {}) } }
         : {}),

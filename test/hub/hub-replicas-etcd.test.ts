@@ -78,7 +78,7 @@ function openSession(hub: HubProcess): { register(id: string): Promise<SessionRe
   };
 }
 
-test('a registration through one replica is read through the other at the same version; one replica leads', async (t) => {
+test('a registration through one replica is read through the other at the same version, and so is a renewal in its cached /discover answer; one replica leads', async (t) => {
   const [a, b] = await replicas(t, 2);
   const created = await rest(a!, 'POST', '/api/v1/services', { id: 'one', service: 'echo', namespace: 'demo.local', address: '10.0.0.1', port: 8080 });
   t.is(created.status, 201);
@@ -93,6 +93,17 @@ test('a registration through one replica is read through the other at the same v
   t.false(ready.json.store.stale);
   const versions = await Promise.all([a!, b!].map(async (h) => (await rest(h, 'GET', '/api/v1/services?service_name=echo&namespace=demo.local')).json.data.registry_version as number));
   t.is(versions[0], versions[1], 'the registry version is etcd revision on both replicas');
+  // A renewal is lease bookkeeping, not broadcast: B applies it from etcd's watch, and the
+  // /discover answer B caches per revision must show it, not the renewal before.
+  const discover = async (hub: HubProcess): Promise<string | undefined> =>
+    (await rest(hub, 'GET', '/api/v1/discover?service_name=echo&namespace=demo.local')).json.data.services.find((i: { id: string }) => i.id === 'leased')?.lease.renewed_at;
+  t.is((await rest(a!, 'POST', '/api/v1/services', { id: 'leased', service: 'echo', namespace: 'demo.local', address: '10.0.0.2', port: 8080, ttl: '30s' })).status, 201);
+  for (let i = 0; i < 3; i++) {
+    await until('replica B to have cached an answer with the instance', async () => (await discover(b!)) !== undefined);
+    const renewed = (await rest(a!, 'POST', '/api/v1/services/leased/heartbeat', {})).json.data.lease.renewed_at as string;
+    let shown: string | undefined;
+    await until(() => `replica B's /discover to show the renewal at ${renewed} (shows ${shown})`, async () => (shown = await discover(b!)) === renewed);
+  }
   let gauges: number[] = [];
   await until(() => `exactly one replica to lead (gauges ${gauges.join(', ')})`, async () => {
     gauges = [await leaderGauge(a!), await leaderGauge(b!)];
