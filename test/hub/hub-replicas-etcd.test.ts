@@ -149,10 +149,14 @@ interface InstanceRow {
   lease: { held: boolean };
 }
 
-/** The Sessions a replica holds open now (its subscribers gauge). */
+/** The Sessions a replica holds open now (its subscribers gauge); NaN while it does not answer. */
 async function sessionsOn(hub: HubProcess): Promise<number> {
-  const text = await fetch(`${hub.http}/metrics`, { headers: { authorization: `Bearer ${hub.token}` }, signal: AbortSignal.timeout(5000) }).then((r) => r.text());
-  return Number(/^outrigger_hub_subscribers\{api="session"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  try {
+    const text = await fetch(`${hub.http}/metrics`, { headers: { authorization: `Bearer ${hub.token}` }, signal: AbortSignal.timeout(5000) }).then((r) => r.text());
+    return Number(/^outrigger_hub_subscribers\{api="session"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 // Serial: thirteen processes on a small machine are load enough without the tests above beside them.
