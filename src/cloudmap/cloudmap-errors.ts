@@ -29,6 +29,7 @@ export const CLOUDMAP_ERRORS = {
   InvalidSignatureException: 403,
   UnrecognizedClientException: 403,
   InternalFailure: 500,
+  ServiceUnavailable: 503,
 } as const;
 
 export type CloudMapErrorType = keyof typeof CLOUDMAP_ERRORS;
@@ -84,6 +85,9 @@ export function toCloudMapError(err: unknown): CloudMapError {
       return new CloudMapError('ResourceLimitExceeded', e.message, e.code);
     case 'not_found':
       return new CloudMapError('ResourceNotFoundException', e.message, e.code);
+    // AWS's common error for a temporary failure: the SDK retries it as transient.
+    case 'store_unavailable':
+      return new CloudMapError('ServiceUnavailable', e.message, e.code);
     default:
       return new CloudMapError('InternalFailure', 'internal error; the hub log has the details', e.code);
   }

@@ -12,7 +12,7 @@ import type { CallSite } from '../auth/audit-log.js';
 import type { Caller } from '../auth/caller.js';
 import type { Identity } from '../auth/identity.js';
 import type { Clock } from '../common/clock.js';
-import { OutriggerError } from '../common/errors.js';
+import { OutriggerError, storeRetryAfter } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { ClientGoneError, parseJson, readRawBody } from '../http/body.js';
 import { clientAddress } from '../http/client-address.js';
@@ -72,6 +72,7 @@ export function createCloudMapHandler(deps: CloudMapHandlerDeps): (req: http.Inc
     let caller: Caller | undefined;
     let status: number;
     let body: unknown;
+    let retryAfter: number | undefined;
     try {
       const raw = await readRawBody(req, deps.maxBodyBytes);
       // The signature is checked before anything else is looked at: an unsigned caller learns nothing.
@@ -102,6 +103,7 @@ export function createCloudMapHandler(deps: CloudMapHandlerDeps): (req: http.Inc
       if (e.type === 'InternalFailure') deps.logger.error('cloudmap operation failed', { operation: label, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       status = e.status;
       body = { __type: e.type, message: e.message, Message: e.message, ...e.extra };
+      retryAfter = storeRetryAfter(err);
     }
     if (res.headersSent || res.destroyed) {
       deps.count(label, '499');
@@ -109,7 +111,9 @@ export function createCloudMapHandler(deps: CloudMapHandlerDeps): (req: http.Inc
     }
     if (!req.complete) drainRequest(req, deps.clock, { maxBytes: 4 * deps.maxBodyBytes, maxMs: 10_000 });
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() });
+    const headers: http.OutgoingHttpHeaders = { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': randomUUID() };
+    if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+    res.writeHead(status, headers);
     res.end(text);
     deps.count(label, String(status));
   }

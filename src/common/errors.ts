@@ -69,3 +69,14 @@ export function asOutriggerError(err: unknown): OutriggerError {
   const message = err instanceof Error ? err.message : String(err);
   return new OutriggerError('internal', message);
 }
+
+/**
+ * Seconds a client is told to wait (Retry-After) before retrying a write the shared store
+ * refused: the store comes back on its own, and its quorum probe notices within a few seconds.
+ */
+export const STORE_RETRY_AFTER_SECONDS = 5;
+
+/** The Retry-After every HTTP surface sends with an error, where the error has one. */
+export function storeRetryAfter(err: unknown): number | undefined {
+  return err instanceof OutriggerError && err.code === 'store_unavailable' ? STORE_RETRY_AFTER_SECONDS : undefined;
+}

@@ -42,6 +42,7 @@ export function toConsulError(err: unknown): ConsulError {
     case 'resource_exhausted':
       return new ConsulError(429, e.message, e.code);
     case 'unavailable':
+    case 'store_unavailable':
       return new ConsulError(503, e.message, e.code);
     default:
       return new ConsulError(500, 'internal error; the hub log has the details', e.code);

@@ -12,7 +12,7 @@ import type { Caller } from '../auth/caller.js';
 import { httpCredentials } from '../auth/credentials.js';
 import type { Identity } from '../auth/identity.js';
 import type { Clock } from '../common/clock.js';
-import type { OutriggerError } from '../common/errors.js';
+import { storeRetryAfter, type OutriggerError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { ClientGoneError, parseJson, readRawBody } from '../http/body.js';
 import { clientAddress } from '../http/client-address.js';
@@ -135,6 +135,8 @@ export function createConsulHandler(deps: ConsulHandlerDeps): (req: http.Incomin
       status = e.status;
       text = e.message;
       headers['content-type'] = 'text/plain; charset=utf-8';
+      const retryAfter = storeRetryAfter(err);
+      if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
     }
     if (res.headersSent || res.destroyed) {
       deps.count(label, '499');

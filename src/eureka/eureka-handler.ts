@@ -11,7 +11,7 @@ import type { Caller } from '../auth/caller.js';
 import { httpCredentials } from '../auth/credentials.js';
 import type { Identity } from '../auth/identity.js';
 import type { Clock } from '../common/clock.js';
-import { OutriggerError } from '../common/errors.js';
+import { OutriggerError, storeRetryAfter } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { ClientGoneError, readRawBody } from '../http/body.js';
 import { clientAddress } from '../http/client-address.js';
@@ -228,6 +228,8 @@ export function createEurekaHandler(deps: EurekaHandlerDeps): (req: http.Incomin
       const e = eurekaError(err);
       if (e.status === 500) deps.logger.error('eureka request failed', { route: label, err: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       if (e.status === 401) headers = { 'www-authenticate': 'Basic realm="outrigger", Bearer realm="outrigger"' };
+      const retryAfter = storeRetryAfter(err);
+      if (retryAfter !== undefined) headers = { 'retry-after': String(retryAfter) };
       answer = { status: e.status, body: e.body };
     }
     if (res.headersSent || res.destroyed) {

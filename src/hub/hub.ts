@@ -131,8 +131,9 @@ export class Hub {
       metrics: this.metrics,
       logger: this.logger.child({ component: 'rest' }),
       clock: this.clock,
-      // With the Kubernetes source on, the hub is not ready until it holds what the cluster holds.
-      isReady: () => this.started && !this.stopping && (this.kubernetes?.synced ?? true),
+      // With the Kubernetes source on, the hub is not ready until it holds what the cluster holds;
+      // with etcd, the shared store holds what the elected replica's source wrote.
+      isReady: () => this.started && !this.stopping && (this.config.store.kind !== 'memory' || (this.kubernetes?.synced ?? true)),
       // With etcd, a replica that lost it still serves reads from its snapshot: ready, but marked stale.
       ...(config.store.kind !== 'memory'
         ? { readyDetail: () => ({ store: { kind: this.registry.store.kind, stale: this.registry.store.stale, leader: this.registry.store.leader, version: this.registry.version } }) }
@@ -301,7 +302,9 @@ export class Hub {
     });
     this.tls?.start();
     this.registry.start();
-    this.kubernetes?.start();
+    // One replica runs the source: every replica would write the same endpoints (always this one, with memory).
+    const source = this.kubernetes;
+    if (source !== undefined) this.registry.store.watchElection((elected) => (elected && !this.stopping ? source.start() : source.stop()));
     this.started = true;
     const shown = this.config.bind === '0.0.0.0' || this.config.bind === '::' ? '127.0.0.1' : host;
     const scheme = this.tls !== undefined ? 'https' : 'http';
@@ -359,10 +362,6 @@ export class Hub {
   private async createKubernetesSource(): Promise<EndpointSliceSource | undefined> {
     const k = this.config.kubernetes;
     if (!k.enabled) return undefined;
-    if (this.config.store.kind !== 'memory') {
-      // Every replica would run the source and write the same endpoints; not supported yet.
-      throw new OutriggerError('config_invalid', 'kubernetes.enabled: the Kubernetes source runs with store.kind memory only; with etcd, run it on a hub of its own', 'kubernetes.enabled');
-    }
     const [{ EndpointSliceSource }, { loadKubeConfig }] = await Promise.all([
       import('../k8s/endpoint-slice/endpoint-slice-source.js'),
       import('../k8s/endpoint-slice/kube-config.js'),

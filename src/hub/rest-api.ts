@@ -6,7 +6,7 @@ import { httpCredentials } from '../auth/credentials.js';
 import type { Identity } from '../auth/identity.js';
 import type { StaticTokens } from '../auth/static-tokens.js';
 import { systemClock, type Clock } from '../common/clock.js';
-import { OutriggerError, notFound } from '../common/errors.js';
+import { OutriggerError, STORE_RETRY_AFTER_SECONDS, notFound } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Registry } from '../registry/registry.js';
@@ -24,8 +24,6 @@ import { namespaceRoutes } from './rest-namespace-routes.js';
 import { QueryReader } from './rest-query.js';
 import { serviceRoutes } from './rest-service-routes.js';
 import { systemRoutes } from './rest-system-routes.js';
-
-const STORE_RETRY_AFTER_SECONDS = 5;
 import { tokenRoutes } from './rest-token-routes.js';
 import { uiRoutes } from './rest-ui-routes.js';
 import type { AdsStreamInfo } from '../xds/server/sotw-stream.js';

@@ -104,8 +104,8 @@ export class EtcdStore implements RegistryStore {
   private readonly liveOwners = new Map<string, string>();
   /** Instances this replica's Sessions hold (their liveness keys are on this replica's lease). */
   private readonly mine = new Set<string>();
-  /** Told when this replica starts or stops leading. */
-  onLeader: (leader: boolean) => void = () => undefined;
+  /** Told when this replica wins or loses the election. */
+  private readonly electionWatchers: Array<(elected: boolean) => void> = [];
 
   constructor(options: EtcdStoreOptions) {
     this.writeTimeoutMs = options.writeTimeoutMs ?? 5000;
@@ -202,6 +202,15 @@ export class EtcdStore implements RegistryStore {
     return this.renewing;
   }
 
+  watchElection(fn: (elected: boolean) => void): void {
+    this.electionWatchers.push(fn);
+    fn(this.elected);
+  }
+
+  private electionChanged(): void {
+    for (const fn of this.electionWatchers) fn(this.elected);
+  }
+
   private campaignForLeader(): void {
     const campaign = this.client.election(`${this.prefix}/leader`, this.leaseTtlSeconds).campaign(this.replicaId);
     this.campaign = campaign;
@@ -209,15 +218,16 @@ export class EtcdStore implements RegistryStore {
       if (this.campaign !== campaign) return;
       this.elected = true;
       this.logger.info('this replica leads: it runs the lease sweep and self-preservation', { replica: this.replicaId });
-      this.onLeader(true);
+      this.electionChanged();
       // Leases whose holder went while no replica led: their TTL starts now.
       for (const id of this.snapshot!.heldIds()) if (!this.liveOwners.has(id)) this.snapshot!.releaseHeld(id);
     });
     campaign.on('error', (err) => {
       if (this.closed || this.campaign !== campaign) return;
       // The campaign's lease ran out (or etcd refused it): this replica no longer leads.
-      if (this.elected) this.onLeader(false);
+      const was = this.elected;
       this.elected = false;
+      if (was) this.electionChanged();
       this.logger.warn('leader campaign failed: campaigning again', { err: String(err) });
       this.clock.setTimeout(() => {
         if (!this.closed && this.campaign === campaign) this.campaignForLeader();

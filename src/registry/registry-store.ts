@@ -64,6 +64,12 @@ export interface RegistryStore {
   readonly stale: boolean;
   /** True on the one replica that runs the lease sweep and self-preservation (always, for memory). */
   readonly leader: boolean;
+  /**
+   * Calls `fn` with whether this replica has won the election, now and on every change, for work
+   * that only one replica may do (the Kubernetes source). Unlike `leader`, a stale snapshot does
+   * not end it: the replica still holds the election until etcd says otherwise.
+   */
+  watchElection(fn: (elected: boolean) => void): void;
   close(): Promise<void>;
 }
 
@@ -77,6 +83,10 @@ export class MemoryStore implements RegistryStore {
 
   async write<T>(write: () => T): Promise<T> {
     return write();
+  }
+
+  watchElection(fn: (elected: boolean) => void): void {
+    fn(true);
   }
 
   async close(): Promise<void> {}

@@ -1,20 +1,23 @@
 /**
  * Hub replicas as users run them: `outrigger hub` processes sharing one registry through a real
  * etcd. A write through one shows on the other; one replica leads; a replica that dies takes its
- * Sessions' leases with it, and the others expire what no sidecar re-registers.
+ * Sessions' leases with it, and the others expire what no sidecar re-registers; sidecars whose
+ * replica dies re-register on another while their traffic flows on.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import test, { type ExecutionContext } from 'ava';
 import { createRegistryClient } from '../../src/wire/registry-client.js';
 import type { SessionRequest, SessionResponse } from '../../src/wire/messages.js';
-import { flippableApp, getJson, PROCESS_POLL_MS, PROCESS_WAIT_MS, watching } from '../helpers/cli-ports.js';
+import { startEchoApp } from '../../src/demo/echo-app.js';
+import { getJson, PROCESS_POLL_MS, PROCESS_WAIT_MS, watching } from '../helpers/cli-ports.js';
 import { runCli } from '../helpers/cli-process.js';
 import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { startHubProcess, type HubProcess } from '../helpers/hub-process.js';
+import { startSteadyLoad } from '../helpers/rolling-load.js';
 import { eventually, until } from '../helpers/wait.js';
 
 let etcd: EtcdCluster | undefined;
@@ -151,22 +154,45 @@ interface ClustersJson {
   clusters: Array<{ name: string; endpoints: Array<{ id: string; health: string }> }>;
 }
 
-test('3 replicas, 3 sidecar processes listing all of them: SIGKILL the replica holding every Session; each sidecar re-registers elsewhere and no instance leaves any view', async (t) => {
+interface InstanceRow {
+  id: string;
+  health: string;
+  lease: { held: boolean };
+}
+
+/** The Sessions a replica holds open now (its subscribers gauge); NaN while it does not answer. */
+async function sessionsOn(hub: HubProcess): Promise<number> {
+  try {
+    const text = await fetch(`${hub.http}/metrics`, { headers: { authorization: `Bearer ${hub.token}` }, signal: AbortSignal.timeout(5000) }).then((r) => r.text());
+    return Number(/^outrigger_hub_subscribers\{api="session"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// Serial: thirteen processes on a small machine are load enough without the tests above beside them.
+test.serial('3 replicas, 10 sidecar processes and steady traffic through one: SIGKILL the replica holding most Sessions; every sidecar re-registers elsewhere, no instance leaves any view, no request fails', async (t) => {
+  const startedAt = Date.now();
   const prefix = `/outrigger-test/${randomUUID()}`;
-  const args = ['--store.kind', 'etcd', '--store.endpoints', `[${etcd!.endpoints.join(',')}]`, '--store.prefix', prefix, '--store.lease-ttl', '3s', '--sweep-interval', '200ms'];
+  // A short lease TTL: were a sidecar not to re-register in time, its instance would lapse within the test.
+  const leaseTtlMs = 5000;
+  const args = ['--store.kind', 'etcd', '--store.endpoints', `[${etcd!.endpoints.join(',')}]`, '--store.prefix', prefix, '--store.lease-ttl', `${leaseTtlMs / 1000}s`, '--sweep-interval', '200ms'];
   // One data dir for all three, so the sidecars' token is valid on every replica.
   const first = await startHubProcess({ args });
   const hubs = [first, ...(await Promise.all([0, 1].map(() => startHubProcess({ args, dataDir: first.dataDir }))))];
   const token = await first.tokenFile('service', ['demo.local']);
-  const apps = await Promise.all([0, 1, 2].map(() => flippableApp()));
-  const ids = ['web-0', 'web-1', 'web-2'];
+  // `client` sends the traffic; web-1..web-9 serve it. Each sidecar lists every replica, the
+  // first listed taking its Session: 5 on the first replica (the client among them), 3 and 2 on the others.
+  const ids = ['client', ...Array.from({ length: 9 }, (_, i) => `web-${i + 1}`)];
+  const webIds = ids.slice(1).sort();
+  const apps = await Promise.all(ids.map((id) => startEchoApp(id, 'zone-a')));
+  const order = (i: number): HubProcess[] => (i < 5 ? [0, 1, 2] : i < 8 ? [1, 2, 0] : [2, 0, 1]).map((h) => hubs[h]!);
   const sidecars = ids.map((id, i) =>
     runCli([
       'sidecar', '--admin-bind', '127.0.0.1', '--admin-port', '0', '--outbound-port', '0', '--dns.listen', 'off', '--log-level', 'warn',
-      '--hub-token-file', token, '--service', 'web', '--namespace', 'demo.local', '--instance-id', id, '--app.port', String(apps[i]!.port),
+      '--hub-token-file', token, '--service', i === 0 ? 'client' : 'web', '--namespace', 'demo.local', '--instance-id', id, '--app.port', String(apps[i]!.port),
       '--health-check', JSON.stringify({ type: 'http', path: '/healthz', interval: '200ms', timeout: '1s' }),
-      // The first listed replica takes every Session: the one to kill.
-      '--hubs', JSON.stringify(hubs.map((h) => h.grpc)),
+      '--hubs', JSON.stringify(order(i).map((h) => h.grpc)),
       '--upstreams', JSON.stringify([{ service: 'web' }]),
       '--heartbeat-interval', '1s', '--reconnect-max-backoff', '1s',
     ], { TMPDIR: mkdtempSync(path.join(tmpdir(), 'outrigger-sidecar-test-')) }),
@@ -176,30 +202,53 @@ test('3 replicas, 3 sidecar processes listing all of them: SIGKILL the replica h
     await Promise.all(apps.map((a) => a.close()));
   });
   const admins = await Promise.all(sidecars.map(async (s) => (await s.waitForOutput(/admin\s+(http:\/\/\S+)/))[1]!));
-  const [dead, ...alive] = hubs as [HubProcess, HubProcess, HubProcess];
-  const view = async (hub: HubProcess): Promise<Array<{ id: string; health: string; lease: { held: boolean } }>> =>
-    (await getJson<{ data: { services: Array<{ id: string; health: string; lease: { held: boolean } }> } }>(`${hub.http}/api/v1/services?service_name=web&namespace=demo.local`, hub.token))?.body.data.services ?? [];
+  const outbound = (await sidecars[0]!.waitForOutput(/outbound\s+(http:\/\/\S+)/))[1]!;
+  const view = async (hub: HubProcess, service: string): Promise<InstanceRow[]> =>
+    (await getJson<{ data: { services: InstanceRow[] } }>(`${hub.http}/api/v1/services?service_name=${service}&namespace=demo.local`, hub.token))?.body.data.services ?? [];
+  const instancesOn = async (hub: HubProcess): Promise<InstanceRow[]> => [...(await view(hub, 'client')), ...(await view(hub, 'web'))];
   const sidecarView = async (admin: string): Promise<string[]> =>
     ((await getJson<ClustersJson>(`${admin}/clusters`))?.body.clusters.find((c) => c.name === 'web.demo.local')?.endpoints ?? []).filter((e) => e.health === 'HEALTHY').map((e) => e.id).sort();
-  await until(watching('every instance HEALTHY and held on every replica, and in every sidecar\'s view', sidecars), async () => {
+  let sessions: number[] = [];
+  let pending = '';
+  await until(() => watching(`every instance HEALTHY and held on every replica, in every sidecar's view, and a Session per sidecar; last seen: ${pending}`, sidecars)(), async () => {
     for (const h of hubs) {
-      const v = await view(h);
-      if (v.length !== 3 || v.some((i) => i.health !== 'HEALTHY' || !i.lease.held)) return false;
+      const v = await instancesOn(h);
+      pending = `${h.http} has ${v.map((i) => `${i.id} ${i.health}${i.lease.held ? ' held' : ''}`).join(', ')}`;
+      if (v.length !== ids.length || v.some((i) => i.health !== 'HEALTHY' || !i.lease.held)) return false;
     }
-    for (const a of admins) if ((await sidecarView(a)).join() !== ids.join()) return false;
-    return true;
+    for (const a of admins) {
+      const seen = await sidecarView(a);
+      pending = `sidecar ${a} sees ${seen.join(', ')}`;
+      if (seen.join() !== webIds.join()) return false;
+    }
+    sessions = await Promise.all(hubs.map(sessionsOn));
+    pending = `Sessions by replica: ${sessions.join(', ')}`;
+    return sessions.reduce((a, b) => a + b, 0) === ids.length;
   }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  t.log(`all ${ids.length} sidecars registered and routing ${Date.now() - startedAt} ms after the start; RSS of the sidecars: ${sidecars.map((s) => rssMb(s.child.pid!)).join(' + ')} MB; of the 3 replicas: ${hubs.map((h) => rssMb(h.proc.child.pid!)).join(' + ')} MB`);
 
+  const load = startSteadyLoad({ proxy: outbound, host: 'web.demo.local', workers: 4, ratePerSecond: 40, maxRequests: 100_000, maxDurationMs: 120_000 });
+  t.teardown(() => load.stop().then(() => undefined));
+  await until('traffic to flow before the kill', () => load.progress.ok >= 40 || load.progress.failures.length > 0, PROCESS_WAIT_MS);
+
+  // The replica to kill is the one the gauges say holds most Sessions, not the one the order meant to.
+  const most = sessions.indexOf(Math.max(...sessions));
+  const dead = hubs[most]!;
+  const alive = hubs.filter((h) => h !== dead);
+  const moving = sessions[most]!;
   dead.proc.child.kill('SIGKILL');
   await dead.proc.exited;
-  // Until each sidecar holds a Session on a survivor again (and past the dead replica's lease
-  // TTL), every instance stays HEALTHY on both survivors and in every sidecar's view.
-  const lapses: string[] = [];
   const killedAt = Date.now();
+  // Past the dead replica's lease TTL (and a few sweeps), every Session open on a survivor and every
+  // instance held there; meanwhile nothing leaves the survivors' views or any sidecar's view.
+  const lapses: string[] = [];
+  let movedAfterMs: number | undefined;
   await until(watching('the sidecars to re-register on the surviving replicas', sidecars), async () => {
-    let settled = Date.now() - killedAt > 6000;
+    const open = (await Promise.all(alive.map(sessionsOn))).reduce((a, b) => a + b, 0);
+    if (open === ids.length) movedAfterMs ??= Date.now() - killedAt;
+    let settled = open === ids.length && Date.now() - killedAt > leaseTtlMs + 1000;
     for (const h of alive) {
-      const v = await view(h);
+      const v = await instancesOn(h);
       for (const id of ids) {
         const inst = v.find((i) => i.id === id);
         if (inst === undefined || inst.health !== 'HEALTHY') lapses.push(`${id} ${inst?.health ?? 'missing'} on ${h.http}`);
@@ -208,10 +257,23 @@ test('3 replicas, 3 sidecar processes listing all of them: SIGKILL the replica h
     }
     for (const a of admins) {
       const seen = await sidecarView(a);
-      if (seen.join() !== ids.join()) lapses.push(`sidecar ${a} sees ${seen.join() || 'nothing'}`);
+      if (seen.join() !== webIds.join()) lapses.push(`sidecar ${a} sees ${seen.join() || 'nothing'}`);
     }
     return settled;
   }, PROCESS_WAIT_MS, PROCESS_POLL_MS);
+  const sentAtSettle = load.progress.sent;
+  await until('traffic to go on after the fail-over', () => load.progress.sent >= sentAtSettle + 40, PROCESS_WAIT_MS);
+  const result = await load.stop();
+  t.log(`${moving} Sessions moved to the survivors ${movedAfterMs} ms after the kill; ${result.sent} requests sent, ${result.ok} answered 2xx`);
   t.deepEqual(lapses, [], 'no instance left any view');
+  t.deepEqual(result.failures, [], 'the data plane failed no request');
+  t.is(result.ok, result.sent, 'every request sent was answered');
+  t.deepEqual(Object.keys(result.byInstance).filter((id) => !webIds.includes(id)), [], 'only web instances served');
   t.true(sidecars.every((s) => s.child.exitCode === null), 'every sidecar kept running');
 });
+
+/** A process's resident memory in MB, from /proc (Linux). */
+function rssMb(pid: number): number {
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return Math.round(kb / 1024);
+}

@@ -66,6 +66,8 @@ export class EndpointSliceSource {
   private applying = false;
   private unsubscribe: (() => void) | undefined;
   private running = false;
+  /** A retry of the services whose write the store refused (etcd away). */
+  private retryTimer: ReturnType<Clock['setTimeout']> | undefined;
 
   constructor(private readonly options: EndpointSliceSourceOptions) {
     this.registry = options.registry;
@@ -131,6 +133,8 @@ export class EndpointSliceSource {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.dirty.clear();
+    if (this.retryTimer !== undefined) this.options.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** The resourceVersion each list/watch loop resumes from, by `resource` or `resource@namespace`. */
@@ -171,7 +175,7 @@ export class EndpointSliceSource {
     const [k8sNamespace, name] = key.split('/') as [string, string];
     const namespace = `${k8sNamespace}.${this.suffix}`;
     if (this.registry.getService(namespace, name) !== undefined) return;
-    this.guarded(`service ${name}.${namespace}`, () => this.registry.putService(namespace, name));
+    this.write(`service ${name}.${namespace}`, () => this.guarded(`service ${name}.${namespace}`, () => this.registry.putService(namespace, name)));
   }
 
   // ---- EndpointSlices ----
@@ -246,8 +250,30 @@ export class EndpointSliceSource {
 
   // ---- reconciling with the registry ----
 
-  /** Brings one registry service in line with the desired set, leaving others' instances alone. */
+  /**
+   * Brings one registry service in line with the desired set, leaving others' instances alone: one
+   * write through the registry's store (applied at once with memory, one transaction with etcd).
+   */
   private reconcile(svc: string): void {
+    this.write(`service ${svc}`, () => this.reconcileNow(svc), () => {
+      // Tried again later, on what the slices say then.
+      this.dirty.add(svc);
+      this.retryTimer ??= this.options.clock.setTimeout(() => {
+        this.retryTimer = undefined;
+        this.flush();
+      }, STORE_RETRY_MS);
+    });
+  }
+
+  private write(what: string, fn: () => void, refused: () => void = () => undefined): void {
+    this.registry.write(fn).catch((err: unknown) => {
+      if (!this.running) return;
+      this.logger.warn('registry store refused a Kubernetes write', { object: what, err: err instanceof Error ? err.message : String(err) });
+      refused();
+    });
+  }
+
+  private reconcileNow(svc: string): void {
     const desired = this.desiredFor(svc);
     const [service, namespace] = splitKey(svc);
     const present = this.registry.instancesOf(namespace, service);
@@ -291,11 +317,15 @@ export class EndpointSliceSource {
     // the change they are being told about.
     queueMicrotask(() => {
       this.flushQueued = false;
-      if (!this.running) return;
-      const keys = [...this.dirty];
-      this.dirty.clear();
-      for (const key of keys) this.reconcile(key);
+      this.flush();
     });
+  }
+
+  private flush(): void {
+    if (!this.running) return;
+    const keys = [...this.dirty];
+    this.dirty.clear();
+    for (const key of keys) this.reconcile(key);
   }
 
   private guarded(what: string, fn: () => unknown): void {
@@ -314,6 +344,9 @@ export class EndpointSliceSource {
     return scope.k8sNamespace === undefined ? namespace.endsWith(`.${this.suffix}`) : namespace === `${scope.k8sNamespace}.${this.suffix}`;
   }
 }
+
+/** How soon a write the store refused is tried again. */
+const STORE_RETRY_MS = 1000;
 
 const HEALTH_RANK = { HEALTHY: 3, DRAINING: 2, UNKNOWN: 1, UNHEALTHY: 0 } as const;
 
