@@ -79,7 +79,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
 
   const router = new Router<RestRoute>();
   const routes = [
-    ...instanceRoutes(deps.registry, deps.metrics),
+    ...instanceRoutes(deps.registry, deps.metrics, (caller, writes) => deps.writeLimiter?.chargeBatch(caller.identity, caller.site.peer, writes)),
     discoverRoute(deps.registry),
     ...namespaceRoutes(deps.registry),
     ...serviceRoutes(deps.registry),
