@@ -17,8 +17,8 @@ import { serviceFilter } from './rest-service-filter.js';
 /**
  * Instances, which AI-CORE calls "service registrations": register, list, get, deregister,
  * heartbeat and health. Each validates all its input before it touches the registry.
+ * `chargeBatch`: a batch of n registrations counts as n writes against the caller's write limit.
  */
-/** `chargeBatch`: a batch of this many registrations counts as that many writes against the caller's write limit. */
 export function instanceRoutes(registry: Registry, metrics: HubMetrics, chargeBatch: (caller: Caller, writes: number) => void = () => undefined): RestRoute[] {
   return [
     {

@@ -8,15 +8,15 @@ export interface QuerySpec {
   prefixes?: readonly string[];
 }
 
+/** Per route's spec, its names as a set, made once rather than per request. */
+const nameSets = new WeakMap<QuerySpec, ReadonlySet<string>>();
+const NO_SPEC: QuerySpec = {};
+
 /**
  * Typed access to a request's query string. Construction rejects parameters the route does not
  * take and repeated ones, so a misspelt filter (`servce_name`) is an error instead of being
  * silently ignored and returning everything.
  */
-/** Per route's spec, its names as a set, made once rather than per request. */
-const nameSets = new WeakMap<QuerySpec, ReadonlySet<string>>();
-const NO_SPEC: QuerySpec = {};
-
 export class QueryReader {
   constructor(
     private readonly params: URLSearchParams,
