@@ -17,9 +17,27 @@ export interface AccessControlOptions {
   countRefusal?: RefusalCounter;
 }
 
+/**
+ * Who a connection proved to be, and with what: a keep-alive connection sends the same
+ * credential on every request, so its identity is looked up once while it stays valid.
+ */
+export interface IdentityMemo {
+  /** What the identity is remembered on (a connection); forgotten with it. */
+  readonly key: object;
+  /** The credential as sent (the authorization header); another one is identified afresh. */
+  readonly proof: string | undefined;
+}
+
+interface Remembered {
+  readonly proof: string | undefined;
+  readonly identity: Identity;
+  readonly generation: number;
+}
+
 export class AccessControl {
   private readonly audit: AuditLog;
   private readonly countRefusal: RefusalCounter;
+  private readonly memos = new WeakMap<object, Remembered>();
 
   constructor(private readonly options: AccessControlOptions) {
     this.audit = new AuditLog(options.logger ?? silentLogger);
@@ -36,11 +54,15 @@ export class AccessControl {
    * accepts. `credentials` reads them off the call (and throws for a malformed header); with auth
    * off they are not read at all.
    */
-  async identify(credentials: () => Credentials, site: CallSite): Promise<Identity> {
+  async identify(credentials: () => Credentials, site: CallSite, memo?: IdentityMemo): Promise<Identity> {
     const authenticator = this.options.authenticator;
     if (authenticator === undefined) return OPEN_IDENTITY;
     try {
-      return await authenticator.authenticate(credentials());
+      const generation = authenticator.generation;
+      const identity = await authenticator.authenticate(credentials());
+      // Only static tokens: other kinds have caches of their own with their own rules (TokenReview's cache_ttl).
+      if (memo !== undefined && identity.kind === 'token') this.memos.set(memo.key, { proof: memo.proof, identity, generation });
+      return identity;
     } catch (err) {
       const e = asOutriggerError(err);
       this.audit.record({ site, result: e.code, reason: e.message });
@@ -57,6 +79,19 @@ export class AccessControl {
   get anonymous(): Identity | undefined {
     const authenticator = this.options.authenticator;
     return authenticator === undefined ? OPEN_IDENTITY : authenticator.anonymous;
+  }
+
+  /**
+   * The identity remembered on `key` for this same credential, while the static tokens are
+   * unchanged since (no reload, revocation or new token) and it has not expired; undefined
+   * otherwise, and the call is identified afresh.
+   */
+  remembered(key: object, proof: string | undefined): Identity | undefined {
+    const authenticator = this.options.authenticator;
+    if (authenticator === undefined) return OPEN_IDENTITY;
+    const m = this.memos.get(key);
+    if (m === undefined || m.proof !== proof || m.generation !== authenticator.generation || !authenticator.unexpired(m.identity)) return undefined;
+    return m.identity;
   }
 
   caller(identity: Identity, site: CallSite): Caller {

@@ -97,6 +97,16 @@ export class Authenticator {
     return this.options.anonymous;
   }
 
+  /** Changes whenever the static tokens do (reload, a token added or revoked). */
+  get generation(): number {
+    return this.options.tokens?.generation ?? 0;
+  }
+
+  /** Whether an identity found earlier has not expired yet, on the hub's Clock. */
+  unexpired(identity: Identity): boolean {
+    return identity.expiresAt === undefined || identity.expiresAt > this.options.clock.now();
+  }
+
   async authenticate(credentials: Credentials): Promise<Identity> {
     if (credentials.signed !== undefined) {
       if (this.options.signatures === undefined) throw unauthenticated('AWS Signature V4 is not accepted: the hub has no access keys (cloudmap.access_keys)');

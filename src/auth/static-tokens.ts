@@ -22,6 +22,7 @@ export interface StaticTokensOptions {
 
 export class StaticTokens {
   private byHash = new Map<string, TokenRecord>();
+  private changes = 0;
   private records: readonly TokenRecord[] = [];
   private seen: string | undefined;
   /** Why the file as it is now does not parse, while it does not. */
@@ -137,7 +138,13 @@ export class StaticTokens {
     return result;
   }
 
+  /** Grows with every change of the tokens, so what was looked up before can tell it is out of date. */
+  get generation(): number {
+    return this.changes;
+  }
+
   private replace(records: readonly TokenRecord[]): void {
+    this.changes++;
     this.records = records;
     this.byHash = new Map(records.map((r) => [r.sha256, r]));
   }

@@ -55,6 +55,20 @@ export class TokenBucketLimiter {
     return { allowed: false, retryAfterMs: Math.ceil((1 - bucket.tokens) / this.perMs) };
   }
 
+  /**
+   * Takes `cost` more tokens for `key` without refusing: for work already admitted by `take`
+   * that turned out to be worth several (a batch). The bucket may go below zero; later calls
+   * then wait until it has refilled, so the rate holds on average.
+   */
+  charge(key: string, cost: number): void {
+    if (!(cost > 0)) return;
+    const bucket = this.refilled(key, this.clock.monotonic());
+    this.buckets.delete(key);
+    this.buckets.set(key, bucket);
+    this.evict();
+    bucket.tokens -= cost;
+  }
+
   /** Clients currently tracked. */
   get size(): number {
     return this.buckets.size;

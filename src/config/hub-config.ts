@@ -42,8 +42,9 @@ export const hubConfigSchema = z.strictObject({
     .strictObject({
       coalesce: durationSchema({ min: 0, max: 10_000 }).default(10).describe('Window in which bursts of changes are coalesced into one push (default 10ms)'),
       max_concurrent_initial: positiveInt(100_000).default(256).describe('First responses built at once when many streams connect together'),
+      max_bytes_in_flight: positiveInt(1024 * 1024 * 1024).default(32 * 1024 * 1024).describe('Response bytes written to xDS streams and not yet drained by their connections, past which streams wait their turn'),
     })
-    .default({ coalesce: 10, max_concurrent_initial: 256 }),
+    .default({ coalesce: 10, max_concurrent_initial: 256, max_bytes_in_flight: 32 * 1024 * 1024 }),
   dns: dnsConfigSchema(':15053', "the hub's bind address").prefault({}),
   rest: z
     .strictObject({

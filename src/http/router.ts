@@ -27,8 +27,12 @@ function splitPath(path: string): string[] {
   return trimmed.split('/').slice(1);
 }
 
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
 export class Router<H> {
   private readonly entries: PatternEntry<H>[] = [];
+  /** Patterns of literal segments only, by path: a hit needs no scan (nothing outranks an all-literal match). */
+  private readonly literals = new Map<string, PatternEntry<H>>();
 
   add(method: HttpMethod, pattern: string, handler: H): this {
     let entry = this.entries.find((e) => e.pattern === pattern);
@@ -39,6 +43,7 @@ export class Router<H> {
       });
       entry = { pattern, segments, handlers: new Map() };
       this.entries.push(entry);
+      if (segments.every((seg) => 'literal' in seg)) this.literals.set(`/${segments.map((seg) => ('literal' in seg ? seg.literal : '')).join('/')}`, entry);
     }
     if (entry.handlers.has(method)) throw new Error(`route ${method} ${pattern} is defined twice`);
     entry.handlers.set(method, handler);
@@ -50,6 +55,8 @@ export class Router<H> {
    * `/a/{id}` never shadows `/a/b`. Throws invalid_argument for badly percent-encoded segments.
    */
   match(method: string, rawPath: string): RouteMatch<H> {
+    const literal = this.literals.get(rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath);
+    if (literal !== undefined) return found(literal, method, NO_PARAMS);
     const parts = splitPath(rawPath);
     let best: { entry: PatternEntry<H>; params: Record<string, string>; score: number } | undefined;
     for (const entry of this.entries) {
@@ -72,11 +79,14 @@ export class Router<H> {
       if (ok && (best === undefined || score > best.score)) best = { entry, params, score };
     }
     if (best === undefined) return { kind: 'not_found' };
-    const { entry } = best;
-    const handler = entry.handlers.get(method) ?? (method === 'HEAD' ? entry.handlers.get('GET') : undefined);
-    if (handler === undefined) return { kind: 'method_not_allowed', pattern: entry.pattern, allow: allowed(entry) };
-    return { kind: 'match', pattern: entry.pattern, handler, params: decodeParams(best.params) };
+    return found(best.entry, method, best.params);
   }
+}
+
+function found<H>(entry: PatternEntry<H>, method: string, rawParams: Readonly<Record<string, string>>): RouteMatch<H> {
+  const handler = entry.handlers.get(method) ?? (method === 'HEAD' ? entry.handlers.get('GET') : undefined);
+  if (handler === undefined) return { kind: 'method_not_allowed', pattern: entry.pattern, allow: allowed(entry) };
+  return { kind: 'match', pattern: entry.pattern, handler, params: rawParams === NO_PARAMS ? NO_PARAMS : decodeParams(rawParams) };
 }
 
 function allowed<H>(entry: PatternEntry<H>): string[] {

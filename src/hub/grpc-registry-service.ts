@@ -130,6 +130,7 @@ export function addRegistryService(
     }),
     RegisterBatch: unary<m.RegisterBatchRequest, m.RegisterBatchResponse>('RegisterBatch', 'write', async (req, caller) => {
       const results = await registry.write(() => registerBatch(registry, req.items ?? [], registrationCheck(caller), (item) => ({ input: registerInput(item as m.RegisterRequest) })));
+      deps.writeLimiter?.chargeBatch(caller.identity, caller.site.peer, results.length);
       const registered = results.filter((r) => r.instance !== undefined).length;
       if (registered > 0) metrics.registrations.inc({ api: 'grpc' }, registered);
       return {

@@ -120,6 +120,7 @@ export class Hub {
       clock: this.clock,
       coalesceMs: config.xds.coalesce,
       maxConcurrentInitial: config.xds.max_concurrent_initial,
+      maxBytesInFlight: config.xds.max_bytes_in_flight,
     });
     this.metrics.staleSubscribers = () => {
       const now = this.clock.now();

@@ -77,7 +77,7 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
 
   const router = new Router<RestRoute>();
   const routes = [
-    ...instanceRoutes(deps.registry, deps.metrics),
+    ...instanceRoutes(deps.registry, deps.metrics, (caller, writes) => deps.writeLimiter?.chargeBatch(caller.identity, caller.site.peer, writes)),
     discoverRoute(deps.registry),
     ...namespaceRoutes(deps.registry),
     ...serviceRoutes(deps.registry),
@@ -100,7 +100,15 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
   ];
   for (const route of routes) router.add(route.method, route.pattern, route);
 
-  const count = (route: string, code: string): void => deps.metrics.requests.inc({ api: 'rest', route, code });
+  // The counter of each (route, code), looked up once rather than by labels on every request.
+  const counters = new Map<string, Map<string, ReturnType<HubMetrics['requests']['labels']>>>();
+  const count = (route: string, code: string): void => {
+    let byCode = counters.get(route);
+    if (byCode === undefined) counters.set(route, (byCode = new Map()));
+    let counter = byCode.get(code);
+    if (counter === undefined) byCode.set(code, (counter = deps.metrics.requests.labels({ api: 'rest', route, code })));
+    counter.inc();
+  };
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = clock.monotonic();
@@ -109,10 +117,10 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     let answer: HttpReply;
     let caller: Caller | undefined;
     try {
-      const url = requestUrl(req.url ?? '/');
-      const match = router.match(method, url.pathname);
+      const target = requestTarget(req.url ?? '/');
+      const match = router.match(method, target.path);
       if (match.kind === 'not_found') {
-        throw notFound(`no route for ${method} ${shorten(url.pathname)}; the API lives under /api/v1`);
+        throw notFound(`no route for ${method} ${shorten(target.path)}; the API lives under /api/v1`);
       }
       route = match.pattern;
       if (match.kind === 'method_not_allowed') {
@@ -120,14 +128,15 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
         answer = errorReply(new OutriggerError('method_not_allowed', `${method} is not allowed on ${match.pattern}; use ${allow}`), { allow });
       } else {
         const site: CallSite = { api: 'rest', op: `${method} ${match.pattern}`, peer: clientAddress(req) };
-        const identity = match.handler.public === true ? PROBE : await deps.access.identify(() => httpCredentials(req), site);
+        // A keep-alive connection sends the same credential request after request: its identity is remembered per connection while it stays valid.
+        const identity = match.handler.public === true ? PROBE : (deps.access.remembered(req.socket, req.headers.authorization) ?? (await deps.access.identify(() => httpCredentials(req), site, { key: req.socket, proof: req.headers.authorization })));
         caller = deps.access.caller(identity, site);
         const limited = limit(caller, method);
         if (limited !== undefined) {
           caller.done(limited.error, true);
           answer = errorReply(limited.error, { 'retry-after': String(limited.retryAfterSeconds) });
         } else {
-          answer = await match.handler.handle(context(req, url, match.params, match.handler, caller));
+          answer = await match.handler.handle(new RequestContext(req, target, match.params, match.handler, caller, maxBodyBytes));
           caller.done(undefined, WRITE_METHODS.has(method), match.handler.routine === true);
         }
       }
@@ -154,20 +163,6 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
     return deps.writeLimiter.take(caller.identity, caller.site.peer);
   }
 
-  function context(req: http.IncomingMessage, url: URL, params: Readonly<Record<string, string>>, route: RestRoute, caller: Caller): RestContext {
-    let body: Promise<unknown> | undefined;
-    return {
-      params,
-      query: new QueryReader(url.searchParams, route.query),
-      body: () => (body ??= readJsonBody(req, maxBodyBytes)),
-      header: (name) => {
-        const v = req.headers[name];
-        return Array.isArray(v) ? v.join(', ') : v;
-      },
-      caller,
-    };
-  }
-
   function failure(err: unknown, method: string, route: string): HttpReply {
     // RFC 6750: a 401 names the scheme it wants.
     if (err instanceof OutriggerError && err.code === 'unauthenticated') return errorReply(err, { 'www-authenticate': 'Bearer realm="outrigger"' });
@@ -188,13 +183,61 @@ export function createRestHandler(deps: RestHandlerDeps): (req: http.IncomingMes
   };
 }
 
+/** A request target's path (still percent-encoded) and query string. */
+interface RequestTarget {
+  readonly path: string;
+  readonly search: string;
+}
+
+/**
+ * Plain origin-form targets: printable ASCII without `#` or a backslash, and no `.` or `..` segment
+ * (written plainly or percent-encoded), which the WHATWG URL parser would rewrite. Such a
+ * target splits at `?` exactly as `new URL` would parse it, without building a URL.
+ */
+const PLAIN_TARGET = /^\/[!$-[\]-~]*$/;
+const DOT_SEGMENT = /\/(?:\.|%2e)(?:\.|%2e)?(?:[/?]|$)/i;
+
 /** Origin-form (`/path?q`) and absolute-form (`http://host/path`) request targets. */
-function requestUrl(target: string): URL {
+function requestTarget(target: string): RequestTarget {
+  if (PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target)) {
+    const q = target.indexOf('?');
+    return q < 0 ? { path: target, search: '' } : { path: target.slice(0, q), search: target.slice(q + 1) };
+  }
   try {
     // Prefixing keeps `//x` a path instead of a host.
-    return target.startsWith('/') ? new URL(`http://hub${target}`) : new URL(target);
+    const url = target.startsWith('/') ? new URL(`http://hub${target}`) : new URL(target);
+    return { path: url.pathname, search: url.search.slice(1) };
   } catch {
     throw new OutriggerError('invalid_argument', `the request target ${JSON.stringify(shorten(target))} is not a valid URL`, 'path');
+  }
+}
+
+/** One request as a handler sees it: a class, so a request costs one object and no closures. */
+class RequestContext implements RestContext {
+  private bodyRead: Promise<unknown> | undefined;
+  readonly search: string;
+  readonly query: QueryReader;
+
+  constructor(
+    private readonly req: http.IncomingMessage,
+    target: RequestTarget,
+    readonly params: Readonly<Record<string, string>>,
+    route: RestRoute,
+    readonly caller: Caller,
+    private readonly maxBodyBytes: number,
+  ) {
+    this.search = target.search;
+    // Checked before the handler runs, so an unknown or repeated parameter is refused on every route.
+    this.query = new QueryReader(new URLSearchParams(this.search), route.query);
+  }
+
+  body(): Promise<unknown> {
+    return (this.bodyRead ??= readJsonBody(this.req, this.maxBodyBytes));
+  }
+
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
   }
 }
 

@@ -10,6 +10,8 @@ import type { QueryReader, QuerySpec } from './rest-query.js';
 export interface RestContext {
   readonly params: Readonly<Record<string, string>>;
   readonly query: QueryReader;
+  /** The raw query string (after `?`, still percent-encoded), or ''. */
+  readonly search: string;
   /** The JSON body, or undefined when none was sent. Reads it on first call. */
   body(): Promise<unknown>;
   /** A request header (repeated ones joined with ", "), or undefined. */

@@ -1,3 +1,4 @@
+import type { Caller } from '../auth/caller.js';
 import { invalidArgument, notFound } from '../common/errors.js';
 import { reply } from '../http/response.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
@@ -16,8 +17,9 @@ import { serviceFilter } from './rest-service-filter.js';
 /**
  * Instances, which AI-CORE calls "service registrations": register, list, get, deregister,
  * heartbeat and health. Each validates all its input before it touches the registry.
+ * `chargeBatch`: a batch of n registrations counts as n writes against the caller's write limit.
  */
-export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRoute[] {
+export function instanceRoutes(registry: Registry, metrics: HubMetrics, chargeBatch: (caller: Caller, writes: number) => void = () => undefined): RestRoute[] {
   return [
     {
       method: 'POST',
@@ -50,6 +52,7 @@ export function instanceRoutes(registry: Registry, metrics: HubMetrics): RestRou
             return { input, inCallerTerms: (err) => inCallerTerms(err, serviceField) };
           }),
         );
+        chargeBatch(ctx.caller, results.length);
         const registered = results.filter((r) => r.instance !== undefined).length;
         if (registered > 0) metrics.registrations.inc({ api: 'rest' }, registered);
         return reply(200, {

@@ -8,6 +8,10 @@ export interface QuerySpec {
   prefixes?: readonly string[];
 }
 
+/** Per route's spec, its names as a set, made once rather than per request. */
+const nameSets = new WeakMap<QuerySpec, ReadonlySet<string>>();
+const NO_SPEC: QuerySpec = {};
+
 /**
  * Typed access to a request's query string. Construction rejects parameters the route does not
  * take and repeated ones, so a misspelt filter (`servce_name`) is an error instead of being
@@ -16,9 +20,10 @@ export interface QuerySpec {
 export class QueryReader {
   constructor(
     private readonly params: URLSearchParams,
-    spec: QuerySpec = {},
+    spec: QuerySpec = NO_SPEC,
   ) {
-    const names = new Set(spec.names ?? []);
+    let names = nameSets.get(spec);
+    if (names === undefined) nameSets.set(spec, (names = new Set(spec.names ?? [])));
     const prefixes = spec.prefixes ?? [];
     const seen = new Set<string>();
     for (const name of params.keys()) {

@@ -28,8 +28,7 @@ export class WriteLimiter {
   /** Takes one write from the identity's allowance; a refusal when it has none left. */
   take(identity: Identity, peer: string): WriteRefusal | undefined {
     if (this.buckets === undefined) return undefined;
-    const shared = identity.kind === 'anonymous' || identity.kind === 'open';
-    const decision = this.buckets.take(shared ? `${identity.kind}@${peer}` : `${identity.kind}:${identity.name}`);
+    const decision = this.buckets.take(bucketKey(identity, peer));
     if (decision.allowed) return undefined;
     this.onRefusal();
     const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
@@ -38,4 +37,18 @@ export class WriteLimiter {
       retryAfterSeconds: seconds,
     };
   }
+
+  /**
+   * A batch admitted by `take` (one write) holds `writes` writes in all: the rest are taken too,
+   * never refused, so the identity's next writes wait until its allowance has refilled. A batch
+   * counts as its items, and may still be larger than limits.write_burst.
+   */
+  chargeBatch(identity: Identity, peer: string, writes: number): void {
+    this.buckets?.charge(bucketKey(identity, peer), writes - 1);
+  }
+}
+
+function bucketKey(identity: Identity, peer: string): string {
+  const shared = identity.kind === 'anonymous' || identity.kind === 'open';
+  return shared ? `${identity.kind}@${peer}` : `${identity.kind}:${identity.name}`;
 }

@@ -25,19 +25,21 @@ export interface LeaseVerdict {
   reason?: 'renewal_rate' | 'expiring_share';
 }
 
-/** Decides what a lease sweep would do at `now`, without changing anything. */
-export function evaluateLeases(instances: Iterable<Instance>, now: number, sp: SelfPreservationOptions, renewals: RenewalMeasure): LeaseVerdict {
+/**
+ * Decides what a lease sweep would do at `now`, without changing anything. `candidates` are the
+ * instances whose lease may be due (the LeaseSchedule's; every instance will do), `leased` the
+ * instances with a live lease (held or not yet expired).
+ */
+export function evaluateLeases(candidates: Iterable<Instance>, leased: number, now: number, sp: SelfPreservationOptions, renewals: RenewalMeasure): LeaseVerdict {
   const expire: Instance[] = [];
   const remove: Instance[] = [];
-  let leased = 0;
-  for (const inst of instances) {
+  for (const inst of candidates) {
     const lease = inst.lease;
     if (lease.ttlMs === 0) continue;
     if (lease.expiredAt !== undefined) {
       if (now - lease.expiredAt >= lease.deregisterCriticalAfterMs) remove.push(inst);
       continue;
     }
-    leased++;
     if (!lease.held && now - lease.renewedAt > lease.ttlMs) expire.push(inst);
   }
   const verdict: LeaseVerdict = { expire, remove, leased, preserve: false };

@@ -8,6 +8,7 @@ import { serviceKey } from '../model/names.js';
 import { namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
 import { DEFAULT_SERVICE_CONFIG, parseServiceConfig, type LbOptionsParser, type ServiceConfig } from '../model/service-config.js';
+import { LeaseSchedule } from './lease-schedule.js';
 import { evaluateLeases, type SelfPreservationOptions } from './lease-sweep.js';
 import { type Instance, type Namespace, type RegistryChange, type Service, type Source } from './model.js';
 import { MemoryStore, type AnyRecord, type CommittedRecord, type RecordChange, type RecordKind, type RegistrySnapshot, type RegistryStore } from './registry-store.js';
@@ -95,6 +96,10 @@ export class Registry implements RegistrySnapshot {
   private readonly namespaces = new Map<string, Namespace>();
   private readonly services = new Map<string, ServiceEntry>();
   private readonly instances = new Map<string, Instance>();
+  /** Leases in the order they fall due, so a sweep touches only those. */
+  private readonly leaseSchedule = new LeaseSchedule(this.instances);
+  /** Instances with a live lease (a TTL, held or not, not expired), for self-preservation. */
+  private leasedCount = 0;
   private readonly listeners = new Set<RegistryListener>();
   private readonly sweepIntervalMs: number;
   private readonly selfPreservation: SelfPreservationOptions;
@@ -445,7 +450,8 @@ export class Registry implements RegistrySnapshot {
   sweep(): void {
     const now = this.clock.now();
     const renewals = this.renewals.measure(now);
-    const verdict = evaluateLeases(this.instances.values(), now, this.selfPreservation, renewals);
+    const due = this.leaseSchedule.due(now, (inst) => this.instances.get(inst.id) === inst);
+    const verdict = evaluateLeases(due, this.leasedCount, now, this.selfPreservation, renewals);
     if (verdict.preserve !== this.preserving) {
       this.preserving = verdict.preserve;
       if (verdict.preserve) {
@@ -462,17 +468,20 @@ export class Registry implements RegistrySnapshot {
         this.logger.info('self-preservation off: lease expiry resumed');
       }
     }
-    if (verdict.preserve) return;
-    for (const inst of verdict.expire) {
-      this.expiries++;
-      this.logger.info('lease expired', { id: inst.id, service: serviceKey(inst.service, inst.namespace) });
-      this.renewals.forget(inst.id);
-      this.update(inst, { health: 'UNHEALTHY', lease: { ...inst.lease, expiredAt: now } }, false);
+    if (!verdict.preserve) {
+      for (const inst of verdict.expire) {
+        this.expiries++;
+        this.logger.info('lease expired', { id: inst.id, service: serviceKey(inst.service, inst.namespace) });
+        this.renewals.forget(inst.id);
+        this.update(inst, { health: 'UNHEALTHY', lease: { ...inst.lease, expiredAt: now } }, false);
+      }
+      for (const inst of verdict.remove) {
+        this.logger.info('instance removed after its lease stayed expired', { id: inst.id });
+        this.removeInstance(inst, 'lease expired');
+      }
     }
-    for (const inst of verdict.remove) {
-      this.logger.info('instance removed after its lease stayed expired', { id: inst.id });
-      this.removeInstance(inst, 'lease expired');
-    }
+    // What the sweep left as it was stays scheduled (a changed instance was scheduled anew when stored).
+    for (const inst of due) if (this.instances.get(inst.id) === inst) this.leaseSchedule.add(inst);
   }
 
   /** Every instance, for snapshots. */
@@ -631,8 +640,11 @@ export class Registry implements RegistrySnapshot {
     this.note('instance', inst.id);
     const existing = this.instances.get(inst.id);
     if (existing !== undefined && (existing.namespace !== inst.namespace || existing.service !== inst.service)) this.dropInstance(existing);
-    if (!this.instances.has(inst.id)) this.countIn(inst.namespace, 1);
+    const before = this.instances.get(inst.id);
+    if (before === undefined) this.countIn(inst.namespace, 1);
     this.instances.set(inst.id, inst);
+    this.leasedCount += liveLease(inst) - (before !== undefined ? liveLease(before) : 0);
+    this.leaseSchedule.add(inst);
     const key = serviceKey(inst.service, inst.namespace);
     let entry = this.services.get(key);
     if (entry === undefined) {
@@ -645,7 +657,10 @@ export class Registry implements RegistrySnapshot {
 
   private dropInstance(inst: Instance): void {
     this.note('instance', inst.id);
-    if (!this.instances.delete(inst.id)) return;
+    const stored = this.instances.get(inst.id);
+    if (stored === undefined) return;
+    this.instances.delete(inst.id);
+    this.leasedCount -= liveLease(stored);
     this.countIn(inst.namespace, -1);
     this.services.get(serviceKey(inst.service, inst.namespace))?.instances.delete(inst.id);
   }
@@ -742,4 +757,9 @@ export class Registry implements RegistrySnapshot {
       }
     }
   }
+}
+
+/** 1 when the instance has a live lease (a TTL, held or running, not expired), else 0. */
+function liveLease(inst: Instance): number {
+  return inst.lease.ttlMs > 0 && inst.lease.expiredAt === undefined ? 1 : 0;
 }

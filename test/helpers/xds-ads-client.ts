@@ -1,3 +1,4 @@
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ADS_LOADER_OPTIONS, ADS_PROTO, ADS_SERVICE } from '../../src/xds/ads-service.js';
@@ -145,4 +146,23 @@ export class AdsTestStream {
     this.call.cancel();
     this.client.close();
   }
+}
+
+/**
+ * An ADS stream on an HTTP/2 connection of its own that sends one request and never reads: a
+ * grpc-js client takes in whole messages (and buffers several) even while paused, so a reader
+ * that truly stalls is made at the HTTP/2 level, where its flow-control window closes.
+ */
+export function stalledAdsStream(address: string, nodeId: string, typeUrl: string): { close(): void } {
+  const session = http2.connect(`http://${address}`);
+  session.on('error', () => {});
+  const stream = session.request({ ':method': 'POST', ':path': sotwMethod().path, 'content-type': 'application/grpc', te: 'trailers' });
+  stream.on('error', () => {});
+  stream.pause();
+  const body = sotwMethod().requestSerialize({ version_info: '', node: { id: nodeId }, resource_names: [], type_url: typeUrl, response_nonce: '', error_detail: null });
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  stream.write(frame);
+  return { close: () => session.destroy() };
 }

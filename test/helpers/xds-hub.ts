@@ -21,6 +21,8 @@ export interface XdsHubOptions {
   logger?: Logger;
   coalesceMs?: number;
   maxConcurrentInitial?: number;
+  maxBytesInFlight?: number;
+  writeStallMs?: number;
   registry?: Registry;
 }
 
@@ -35,6 +37,8 @@ export async function startXdsHub(opts: XdsHubOptions = {}): Promise<XdsHub> {
     ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
     ...(opts.coalesceMs !== undefined ? { coalesceMs: opts.coalesceMs } : {}),
     ...(opts.maxConcurrentInitial !== undefined ? { maxConcurrentInitial: opts.maxConcurrentInitial } : {}),
+    ...(opts.maxBytesInFlight !== undefined ? { maxBytesInFlight: opts.maxBytesInFlight } : {}),
+    ...(opts.writeStallMs !== undefined ? { writeStallMs: opts.writeStallMs } : {}),
   });
   const server = new grpc.Server();
   ads.addTo(server);

@@ -2,6 +2,7 @@
  * Static tokens: the token API, the tokens file (hashes only, reloaded when it changes), expiry,
  * and the bootstrap admin token, on a whole hub with auth on.
  */
+import http from 'node:http';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -141,4 +142,29 @@ test('a stream lives no longer than its credential: an open Watch ends when its 
   t.is(end?.code, grpc.status.UNAUTHENTICATED);
   t.regex(end?.details ?? '', /^the credential of short expired at .*; open the stream again with a fresh one$/);
   t.true(Date.now() >= Date.parse(expiresAt), 'not before its expiry');
+});
+
+test('on one keep-alive connection, the identity found for a token is not reused once the token is revoked', async (t) => {
+  const h = await hubWith(t);
+  const secret = await h.token('viewer', ['*']);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const sockets = new Set<unknown>();
+  const whoami = (token: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = http.get(`${h.addresses.http}/api/v1/auth/whoami`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+        sockets.add(req.socket);
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+    });
+  t.is(await whoami(secret), 200);
+  t.is(await whoami(secret), 200);
+  t.is(await whoami(h.admin), 200, 'another token on the same connection is identified as itself');
+  t.is(await whoami(secret), 200);
+  const id = ((await h.rest('GET', '/api/v1/auth/whoami', secret)).json.data as { name: string }).name;
+  t.is((await h.rest('DELETE', `/api/v1/auth/tokens/${id}`, h.admin)).status, 200);
+  t.is(await whoami(secret), 401);
+  t.is(sockets.size, 1, 'every request went over one connection');
 });

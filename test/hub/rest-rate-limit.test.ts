@@ -70,3 +70,27 @@ test('the token bucket forgets the least recently seen clients beyond its cap', 
   t.throws(() => new TokenBucketLimiter(clock, { requestsPerSecond: 0, burst: 1 }), { instanceOf: RangeError });
   t.throws(() => new TokenBucketLimiter(clock, { requestsPerSecond: 1, burst: 0 }), { instanceOf: RangeError });
 });
+
+test('a batch registration counts as its items against the write limit; one larger than the burst is admitted and later writes wait it out', async (t) => {
+  const server = await startRestServer({ rateLimit: { requestsPerSecond: 1, burst: 4 } });
+  t.teardown(() => server.close());
+  const item = (id: string) => ({ id, name: 'api', namespace: 'batch.local', address: '10.0.0.1', port: 8080, ttl: 0 });
+  const batch = (ids: string[]) => call(server, 'POST', '/api/v1/services:batch', { items: ids.map(item) });
+  const single = (id: string) => call(server, 'POST', '/api/v1/services', item(id));
+
+  t.is((await batch(['a', 'b', 'c'])).status, 200, 'three of the four writes in hand');
+  t.is((await single('d')).status, 201, 'the fourth');
+  const limited = await single('e');
+  t.is(limited.status, 429);
+  t.is(limited.headers.get('retry-after'), '1');
+
+  server.clock.advance(1000);
+  const big = await batch(Array.from({ length: 10 }, (_, i) => `big-${i}`));
+  t.is(big.status, 200, 'one write in hand admits a batch, even one larger than the burst');
+  t.is(big.json.data.registered, 10);
+  const after = await single('f');
+  t.is(after.status, 429);
+  t.is(after.headers.get('retry-after'), '10', 'the other nine writes of the batch are paid back first');
+  server.clock.advance(10_000);
+  t.is((await single('f')).status, 201);
+});

@@ -4,7 +4,7 @@ import { Registry } from '../../src/registry/registry.js';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL } from '../../src/xds/type-urls.js';
 import { newRegistry } from '../helpers/registry.js';
 import { until } from '../helpers/wait.js';
-import { AdsTestStream, type Response } from '../helpers/xds-ads-client.js';
+import { AdsTestStream, stalledAdsStream, type Response } from '../helpers/xds-ads-client.js';
 import { registerInstance, startXdsHub } from '../helpers/xds-hub.js';
 
 /** A registry with `services` services of `perService` instances each. */
@@ -108,4 +108,45 @@ test('a stream that stops reading holds one response at most and then catches up
   t.is(last.version_info, String(latest));
   t.true(received < changes / 2, `caught up in ${received} responses for ${changes} changes`);
   t.is(info().types[0]!.acked_version === undefined, false);
+});
+
+test('while a stalled reader holds the bytes in flight other streams wait their turn, until its write stops counting or its stream goes', async (t) => {
+  const clock = new ManualClock();
+  // Any one write spends the whole budget; 1,000 clusters make a response (about 1.2 MB) far
+  // larger than an HTTP/2 flow-control window, so a reader that does not read cannot drain it.
+  const hub = await startXdsHub({ clock, registry: filledRegistry(clock, 1000, 1), coalesceMs: 10, maxBytesInFlight: 1, writeStallMs: 10_000 });
+  const stalled = stalledAdsStream(hub.address, 'stalled', CLUSTER_TYPE_URL);
+  const waiting = AdsTestStream.open(hub.address, 'waiting');
+  const next = AdsTestStream.open(hub.address, 'next');
+  t.teardown(async () => {
+    stalled.close();
+    waiting.closeClient();
+    next.closeClient();
+    await hub.close();
+  });
+  const writing = (node: string): boolean => hub.ads.describeStreams().find((s) => s.node === node)?.writing === true;
+  const queued = (node: string): boolean => hub.ads.describeStreams().some((s) => s.node === node) && hub.ads.stats.queued === 1;
+
+  await until('the stalled stream to hold a write', () => writing('stalled') && hub.ads.stats.bytesInFlight > 0);
+  waiting.request(CLUSTER_TYPE_URL, []);
+  await until('the second stream to wait in the queue', () => queued('waiting'));
+  t.is(waiting.received, 0);
+  t.true(writing('stalled'), 'the stalled write has not drained');
+
+  // The stalled write stops counting after writeStallMs: the waiting stream is served.
+  clock.advance(10_000);
+  const first = await waiting.next();
+  t.is(first.names.length, 1000);
+  t.is(hub.ads.stats.stalledWrites, 1);
+  await until('the drained write to give its bytes back', () => hub.ads.stats.bytesInFlight === 0);
+
+  // A stream that goes gives its bytes back at once.
+  const gone = stalledAdsStream(hub.address, 'gone', CLUSTER_TYPE_URL);
+  await until('the second stalled stream to hold a write', () => writing('gone') && hub.ads.stats.bytesInFlight > 0);
+  next.request(CLUSTER_TYPE_URL, []);
+  await until('the next stream to wait in the queue', () => queued('next'));
+  t.is(next.received, 0);
+  gone.close();
+  t.is((await next.next()).names.length, 1000);
+  t.is(hub.ads.stats.stalledWrites, 1, 'no write had to stall this time');
 });

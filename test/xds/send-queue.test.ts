@@ -35,3 +35,26 @@ test('removed and closed queues serve nothing', async (t) => {
   await turn();
   t.deepEqual(served, ['b']);
 });
+
+test('while the gate is shut nobody is served; resume serves the waiting in order', async (t) => {
+  const served: number[] = [];
+  const gate = { open: true };
+  const q = new SendQueue<{ id: number; flush(): void }>(10, gate);
+  const items = Array.from({ length: 4 }, (_, id) => ({
+    id,
+    flush: () => {
+      served.push(id);
+      if (id === 1) gate.open = false;
+    },
+  }));
+  for (const i of items) q.enqueue(i);
+  await turn();
+  t.deepEqual(served, [0, 1], 'the gate shut after the second write');
+  await turn();
+  t.deepEqual(served, [0, 1]);
+  t.is(q.size, 2);
+  gate.open = true;
+  q.resume();
+  await turn();
+  t.deepEqual(served, [0, 1, 2, 3]);
+});

@@ -15,6 +15,7 @@ import { DeltaStream } from './delta-stream.js';
 import { SotwStream } from './sotw-stream.js';
 import { openAdsAccess, type AdsAccess, type AdsStreamAccess } from './stream-access.js';
 import { SubscriptionIndex } from './subscription-index.js';
+import { WriteBudget } from './write-budget.js';
 
 export interface AdsServerOptions {
   registry: Registry;
@@ -30,10 +31,20 @@ export interface AdsServerOptions {
   maxConcurrentInitial?: number;
   /** Admits each stream and says what it may receive; default: everything to everyone. */
   access?: AdsAccess;
+  /**
+   * Response bytes handed to connections and not yet drained, across every stream, past which
+   * streams wait their turn to write: bounds the hub's memory while slow readers take in
+   * thousands of responses (first responses in a reconnect storm, or a push).
+   */
+  maxBytesInFlight?: number;
+  /** A write not drained after this long no longer counts against maxBytesInFlight (its reader stalled). */
+  writeStallMs?: number;
 }
 
 export const DEFAULT_COALESCE_MS = 10;
 export const DEFAULT_MAX_CONCURRENT_INITIAL = 256;
+export const DEFAULT_MAX_BYTES_IN_FLIGHT = 32 * 1024 * 1024;
+export const DEFAULT_WRITE_STALL_MS = 10_000;
 
 let definition: grpc.ServiceDefinition<AdsServiceImplementation> | undefined;
 
@@ -65,11 +76,15 @@ export class AdsServer {
     this.access = opts.access ?? openAdsAccess;
     const cache = new ResourceCache(this.registry, this.logger);
     cache.buildAll();
+    const budget = new WriteBudget({ maxBytes: Math.max(1, opts.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT), stallMs: Math.max(1, opts.writeStallMs ?? DEFAULT_WRITE_STALL_MS), clock: this.clock });
+    const queue = new SendQueue<ServedStream>(Math.max(1, opts.maxConcurrentInitial ?? DEFAULT_MAX_CONCURRENT_INITIAL), budget);
+    budget.onOpen(() => queue.resume());
     this.env = {
       cache,
       encoder: new ResponseEncoder(),
       index: new SubscriptionIndex<ServedStream>(),
-      queue: new SendQueue<ServedStream>(Math.max(1, opts.maxConcurrentInitial ?? DEFAULT_MAX_CONCURRENT_INITIAL)),
+      queue,
+      budget,
       metrics: opts.metrics,
       logger: this.logger,
       clock: this.clock,
@@ -93,6 +108,7 @@ export class AdsServer {
     this.timer = undefined;
     this.dirty.clear();
     this.env.queue.close();
+    this.env.budget.close();
     for (const stream of [...this.streams]) {
       stream.terminate(grpc.status.UNAVAILABLE, 'the hub is shutting down');
       this.drop(stream);
@@ -104,11 +120,13 @@ export class AdsServer {
   }
 
   /**
-   * Open streams, streams waiting for their turn to write, and DiscoveryResponse bodies encoded
-   * so far (a body is shared by every stream asking for the same thing at the same version).
+   * Open streams, streams waiting for their turn to write, DiscoveryResponse bodies encoded so
+   * far (a body is shared by every stream asking for the same thing at the same version), bytes
+   * of responses in flight, and writes that stopped counting because their reader stalled.
    */
-  get stats(): { streams: number; queued: number; encodedBodies: number } {
-    return { streams: this.streams.size, queued: this.env.queue.size, encodedBodies: this.env.encoder.encodedBodies };
+  get stats(): { streams: number; queued: number; encodedBodies: number; bytesInFlight: number; stalledWrites: number } {
+    const { queue, encoder, budget } = this.env;
+    return { streams: this.streams.size, queued: queue.size, encodedBodies: encoder.encodedBodies, bytesInFlight: budget.bytes, stalledWrites: budget.stalled };
   }
 
   /** Every open stream: node, subscriptions, sent/acked versions, last NACK (for the admin API). */

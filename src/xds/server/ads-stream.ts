@@ -12,6 +12,7 @@ import type { SendQueue } from './send-queue.js';
 import type { AdsStreamAccess } from './stream-access.js';
 import type { SubscriptionIndex } from './subscription-index.js';
 import type { AdsTypeInfo } from './type-subscription.js';
+import type { WriteBudget } from './write-budget.js';
 
 /** Bounds on one request, so that one client cannot make the hub hold arbitrary state. */
 export const REQUEST_LIMITS = { resourceNames: 10_000, nameLength: 512 } as const;
@@ -30,6 +31,8 @@ export interface StreamEnv {
   readonly encoder: ResponseEncoder;
   readonly index: SubscriptionIndex<ServedStream>;
   readonly queue: SendQueue<ServedStream>;
+  /** Bytes in flight across every stream: a write starts only while they are under the bound. */
+  readonly budget: WriteBudget;
   readonly metrics: HubMetrics;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -152,6 +155,8 @@ export abstract class AdsStream<Req> implements ServedStream {
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
+    // grpc-js never calls back a write on a call that ended: its bytes are given back here.
+    this.env.budget.give(this);
     this.access.release();
     this.env.queue.remove(this);
     for (const st of this.types.values()) st.release();
@@ -200,12 +205,18 @@ export abstract class AdsStream<Req> implements ServedStream {
     this.env.logger.warn('xds: client rejected a response (NACK) and keeps its last accepted version', { stream: this.id, node: this.nodeId, type: shortTypeName(type), ...fields });
   }
 
-  /** Writes shared bytes as they are: the service definition's response serializer is the identity. */
+  /**
+   * Writes shared bytes as they are: the service definition's response serializer is the
+   * identity. grpc-js frames them into a copy of its own, held until the connection drains it, so
+   * the write counts against the server's budget of bytes in flight until its callback.
+   */
   protected write(type: XdsTypeUrl, out: EncodedResponse, changeAt: number | undefined): void {
     if (!this.unackedSince.has(type)) this.unackedSince.set(type, this.env.clock.now());
     this.writing = true;
+    this.env.budget.take(this, out.bytes.length + GRPC_FRAME_HEADER);
     this.call.write(out.bytes, () => {
       this.writing = false;
+      this.env.budget.give(this);
       if (!this.closed && this.hasPending()) this.env.queue.enqueue(this);
     });
     this.env.metrics.pushes.inc({ api: 'xds', type });
@@ -218,6 +229,9 @@ export abstract class AdsStream<Req> implements ServedStream {
     return !this.call.writableEnded && !this.call.destroyed;
   }
 }
+
+/** grpc-js prefixes each message with a flag byte and a 4-byte length. */
+const GRPC_FRAME_HEADER = 5;
 
 /** Client-supplied text is logged and kept, so it is bounded. */
 export function clip(text: string, max: number): string {
