@@ -6,8 +6,7 @@
  * shared service to the last subscriber receiving it, a reconnect storm, the hub's CPU and RSS,
  * and the REST discover endpoint's throughput with wrk.
  */
-import { copyFileSync, readdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { copyFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +15,12 @@ import type { FloorCommand, FloorReport } from './lib/ads-floor.js';
 import type { SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
 import { monotonicMicros, topSelfTime, type SelfTimeEntry } from './lib/cpu-profile.js';
-import type { CapturedAnswer } from './lib/http-floor.js';
+import { capture, discoverRounds, type DiscoverRounds } from './lib/discover-rounds.js';
 import { compareStores, storeShapeFromEnv, storesTable, type StoreShape } from './lib/hub-stores.js';
 import { address, cluster, dist, hubClient, medianByP99, PER_CONNECTION, registerBulk, registerSingle, Swarm, watchSet, WATCHED, type Dist } from './lib/hub-swarm.js';
 import { churn, memoryTable, perStreamKb, settledReading, type StreamMemory } from './lib/hub-memory.js';
 import { Inspector, INSPECT_ARG } from './lib/inspector.js';
-import { percentile, wrk, type LoadResult } from './lib/load.js';
+import { percentile, type LoadResult } from './lib/load.js';
 import { NAMESPACE, startHub } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
 import { sleep, start, tempDir } from './lib/procs.js';
@@ -32,6 +31,9 @@ const CHANGES = 3;
 /** The churn phase of the memory-per-stream figures: seconds of changes, one every CHURN_EVERY_MS. */
 const CHURN_SECONDS = 5;
 const CHURN_EVERY_MS = 100;
+/** REST discover: rounds of the hub then its floor, each DISCOVER_SECONDS (1 s with --quick). */
+const DISCOVER_ROUNDS = 3;
+const DISCOVER_SECONDS = 5;
 
 interface Shape {
   services: number;
@@ -48,7 +50,7 @@ const QUICK: Shape = { services: 100, instancesPerService: 10, subscriberSets: [
  * README), and the memory store measured at the same one. BENCH_HUB_STORES_SHAPE="services,
  * instancesPerService,subscribers,batch,singles" overrides it.
  */
-const FULL_STORES: StoreShape = { services: 100, instancesPerService: 100, subscribers: 1000, batch: 50, singles: 2000 };
+const FULL_STORES: StoreShape = { services: 1000, instancesPerService: 100, subscribers: 1000, batch: 50, singles: 5000 };
 const QUICK_STORES: StoreShape = { services: 50, instancesPerService: 10, subscribers: 200, batch: 50, singles: 500 };
 
 /** BENCH_HUB_SHAPE="services,instancesPerService,subscribers[/subscribers...],storm" overrides the shape (for trials at reduced sizes). */
@@ -182,12 +184,11 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   changer.close();
   inspector.close();
 
-  // REST discover: one service's instances (the full list) and the same with limit=1.
-  const discover: Array<{ query: string; instances: number; bodyBytes: number } & LoadResult> = [];
-  const answers: CapturedAnswer[] = [];
-  const wrkDir = tempDir('hub-wrk');
+  // REST discover: one service's instances (the full list) and the same with limit=1, each in
+  // rounds alternating with its floor, a bare node:http server giving the same answer.
+  const discover: Array<{ query: string; instances: number; bodyBytes: number } & LoadResult & Omit<DiscoverRounds, 'hub'>> = [];
   if (findTool('wrk') !== undefined) {
-    const dir = wrkDir;
+    const dir = tempDir('hub-wrk');
     for (const [query, instances] of [
       [`service_name=svc-1&namespace=${NAMESPACE}`, shape.instancesPerService],
       [`service_name=svc-1&namespace=${NAMESPACE}&limit=1`, 1],
@@ -195,12 +196,10 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       const url = `${hub.http}/api/v1/discover?${query}`;
       const headers: Record<string, string> = hub.token !== undefined ? { authorization: `Bearer ${hub.token}` } : {};
       const answer = await capture(url, headers);
-      answers.push(answer);
-      const body = Buffer.from(answer.body, 'base64');
-      await wrk({ url, seconds: 1, connections: 32, cpus: ctx.cpus.load, dir, headers });
-      const r = await wrk({ url, seconds: ctx.quick ? 2 : 10, connections: 32, cpus: ctx.cpus.load, dir, headers });
-      discover.push({ query, instances, bodyBytes: body.length, ...r });
-      log(`  GET /api/v1/discover?${query}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms)} ms (${body.length} bytes)`);
+      const bodyBytes = Buffer.from(answer.body, 'base64').length;
+      const { hub: r, ...floor } = await discoverRounds(ctx, url, headers, answer, dir, DISCOVER_ROUNDS, ctx.quick ? 1 : DISCOVER_SECONDS);
+      discover.push({ query, instances, bodyBytes, ...r, ...floor });
+      log(`  GET /api/v1/discover?${query}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms)} ms (${bodyBytes} bytes); bare node:http with the same answer ${fmt(floor.floor.rps)} req/s: hub ${fmt(floor.ratio, 2)}× (rounds ${fmt(floor.ratioRange[0], 2)}–${fmt(floor.ratioRange[1], 2)}×)`);
     }
   } else skipped.push(`REST discover: ${missingReasons.get('wrk')}`);
   const hubPeakRss = peakRssMb(hub.proc.pid);
@@ -224,12 +223,6 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
 
   const biggest = fanouts[fanouts.length - 1]!;
   const floor = await measureFloor(ctx, shape, biggest.subscribers, updateBytes, log);
-  const discoverFloor: LoadResult[] = [];
-  for (const [i, answer] of answers.entries()) {
-    const r = await measureHttpFloor(ctx, answer, wrkDir);
-    discoverFloor.push(r);
-    log(`  floor, bare node:http with the same ${Buffer.from(answer.body, 'base64').length}-byte answer: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms)} ms (hub ${fmt(discover[i]!.rps / r.rps, 2)}×)`);
-  }
 
   const storeShape = storeShapeFromEnv(process.env.BENCH_HUB_STORES_SHAPE) ?? (ctx.quick ? QUICK_STORES : FULL_STORES);
   const stores = await compareStores(ctx, storeShape);
@@ -237,8 +230,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const hubMedian = medianByP99(biggest.changes);
   const idleKb = perStreamKb(biggest.memory.idle.rssMb, alone.rssMb, biggest.subscribers);
   const churnKb = perStreamKb(biggest.memory.churn.peak.rssMb, alone.rssMb, biggest.subscribers);
-  const oneAt = discover.findIndex((d) => d.instances === 1);
-  const oneInstance = oneAt >= 0 && discoverFloor[oneAt] !== undefined ? { hub: discover[oneAt]!, floor: discoverFloor[oneAt]! } : undefined;
+  const oneInstance = discover.find((d) => d.instances === 1);
   const ratio = floor !== undefined && floor.p99Ms > 0 ? hubMedian.p99Ms / floor.p99Ms : NaN;
   const table = [
     `${total.toLocaleString('en-US')} instances (${shape.services} services × ${shape.instancesPerService}); each subscriber watches ${WATCHED} services (CDS + EDS), svc-0 shared by all; ${PER_CONNECTION} streams per gRPC connection`,
@@ -271,8 +263,8 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     ...memoryTable(alone, fanouts.map((f) => f.memory)),
     ...(discover.length > 0
       ? markdownTable(
-          ['REST GET /api/v1/discover (wrk -t1 -c32)', 'instances in answer', 'body bytes', 'req/s', 'p50 ms', 'p99 ms', 'floor: bare node:http, same answer, req/s', 'floor p99 ms', 'hub / floor req/s', 'AI-CORE seed claim (its Rust server)'],
-          discover.map((d, i) => [d.query, d.instances, d.bodyBytes, d.rps, d.p50Ms, d.p99Ms, discoverFloor[i]?.rps, discoverFloor[i]?.p99Ms, discoverFloor[i] !== undefined ? `${fmt(d.rps / discoverFloor[i].rps, 2)}×` : '', '50,000 req/s, p99 < 10 ms']),
+          [`REST GET /api/v1/discover (wrk -t1 -c32, median of ${DISCOVER_ROUNDS} rounds)`, 'instances in answer', 'body bytes', 'req/s', 'p50 ms', 'p99 ms', 'floor: bare node:http, same answer, req/s', 'floor p99 ms', 'hub / floor (median of rounds, range)', 'AI-CORE seed claim (its Rust server)'],
+          discover.map((d) => [d.query, d.instances, d.bodyBytes, d.rps, d.p50Ms, d.p99Ms, d.floor.rps, d.floor.p99Ms, `${fmt(d.ratio, 2)}× (${fmt(d.ratioRange[0], 2)}–${fmt(d.ratioRange[1], 2)})`, '50,000 req/s, p99 < 10 ms']),
         )
       : []),
     '',
@@ -294,7 +286,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
         [`memory per stream ≤ 20 KB, ${biggest.subscribers.toLocaleString('en-US')} streams idle (RSS above the registry alone)`, `${fmt(idleKb, 1)} KB`, verdict(idleKb <= 20)],
         [`memory per stream ≤ 20 KB, ${biggest.subscribers.toLocaleString('en-US')} streams under churn (peak RSS above the registry alone)`, `${fmt(churnKb, 1)} KB`, verdict(churnKb <= 20)],
         ...(oneInstance !== undefined
-          ? [[`REST discover, one-instance answer ≥ 50,000 req/s (bare node:http on this machine: ${fmt(oneInstance.floor.rps, 0)} req/s)`, `${fmt(oneInstance.hub.rps, 0)} req/s (${fmt(oneInstance.hub.rps / oneInstance.floor.rps, 2)}× the floor)`, verdict(oneInstance.hub.rps >= 50_000)]]
+          ? [[`REST discover, one-instance answer ≥ 50,000 req/s (bare node:http on this machine: ${fmt(oneInstance.floor.rps, 0)} req/s)`, `${fmt(oneInstance.rps, 0)} req/s (${fmt(oneInstance.ratio, 2)}× the floor)`, verdict(oneInstance.rps >= 50_000)]]
           : []),
       ],
       ['l', 'r', 'l'],
@@ -312,9 +304,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       convergence:
         'one new instance registered in svc-0 (watched by every subscriber): epoch time before the Register call to each stream\'s first EDS response after it; includes the simulated clients\' own queueing on a shared core, so an upper bound',
       storm: 'fresh streams opened all at once; time from the first open to each stream\'s first response (CDS) and full config (EDS for all 10 services)',
-      discover: 'wrk -t1 -c32 against the hub\'s REST API on the load core after a 1 s warm-up',
-      discoverFloor:
-        'a bare node:http server (bench/lib/http-floor.ts) on the hub\'s core, after the hub has stopped, answering every request with the hub\'s own answer to the same query (status, headers, body bytes, captured once); the same wrk, warm-up and duration',
+      discover: `wrk -t1 -c32 on the load core, after a 1 s warm-up of each side, in ${DISCOVER_ROUNDS} rounds of ${ctx.quick ? 1 : DISCOVER_SECONDS} s against the hub's REST API then against its floor: a bare node:http server (bench/lib/http-floor.ts) on the hub's core answering every request with the hub's own answer to the same query (status, headers and body bytes, captured once); req/s and latency of the median round, the ratio the median of the per-round ratios`,
       memoryPerStream: `hub started with ${INSPECT_ARG}; "registry alone" after registration and "idle" 1 s after every stream has its config, each after a full GC (HeapProfiler.collectGarbage); "under churn" the peak of readings every 250 ms during ${ctx.quick ? 3 : CHURN_SECONDS} s of changes to svc-0 (one every ${CHURN_EVERY_MS} ms, each awaited: an instance added, then removed), after the convergence changes; heap used and external from process.memoryUsage() in the hub; per stream = (reading − registry alone) / streams, KB of 1,024 bytes`,
       stores: `the store comparison (bench/lib/hub-stores.ts), after everything above, with hubs of its own: memory (one hub) and etcd (${findTool('etcd') !== undefined ? toolVersion('etcd') : 'not installed'}, one member on the load core, data dir under the temp dir, defaults but for the tests' short election settings; two hub replicas on the measured core, sharing the first one's tokens file); the same registrations (RegisterBatch of ${storeShape.batch}, then ${storeShape.singles} single Register calls) through replica 1, the same simulated sidecars (connections given to the replicas in turn), ${CHANGES} changes to svc-0 through replica 1; RSS read after the changes`,
       cpu: 'utime + stime of the hub process from /proc/<pid>/stat: seconds',
@@ -322,7 +312,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       pinning: ctx.cpus.note,
       quick: ctx.quick,
     },
-    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, discoverFloor, memoryPerStream: { registryAlone: alone, sets: fanouts.map((f) => ({ ...f.memory, idleKbPerStream: perStreamKb(f.memory.idle.rssMb, alone.rssMb, f.subscribers), churnKbPerStream: perStreamKb(f.memory.churn.peak.rssMb, alone.rssMb, f.subscribers) })) }, stores: stores.rows, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: { totalMs: profile.totalMs, top: profile.top }, registrationProfiles: regProfiles } : {}) },
+    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, memoryPerStream: { registryAlone: alone, sets: fanouts.map((f) => ({ ...f.memory, idleKbPerStream: perStreamKb(f.memory.idle.rssMb, alone.rssMb, f.subscribers), churnKbPerStream: perStreamKb(f.memory.churn.peak.rssMb, alone.rssMb, f.subscribers) })) }, stores: stores.rows, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: { totalMs: profile.totalMs, top: profile.top }, registrationProfiles: regProfiles } : {}) },
     skipped,
     table,
   };
@@ -362,41 +352,6 @@ async function measureFloor(ctx: BenchContext, shape: Shape, subscribers: number
   await server.kill();
   // The median run by p99, compared with the hub's median change.
   return medianByP99(runs);
-}
-
-const HTTP_FLOOR = fileURLToPath(new URL('./lib/http-floor.js', import.meta.url));
-
-/** The hub's answer to one GET, byte for byte, with its status and headers. */
-function capture(url: string, headers: Record<string, string>): Promise<CapturedAnswer> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const flat: Record<string, string> = {};
-          for (let i = 0; i < res.rawHeaders.length; i += 2) flat[res.rawHeaders[i]!] = res.rawHeaders[i + 1]!;
-          resolve({ status: res.statusCode ?? 0, headers: flat, body: Buffer.concat(chunks).toString('base64') });
-        });
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-}
-
-/** The REST discover floor: a bare node:http server on the hub's core answering the captured bytes, under the same wrk. */
-async function measureHttpFloor(ctx: BenchContext, answer: CapturedAnswer, dir: string): Promise<LoadResult> {
-  const file = path.join(dir, `answer-${answer.body.length}.json`);
-  writeFileSync(file, JSON.stringify(answer));
-  const server = start('http floor', process.execPath, [HTTP_FLOOR, file], { cpus: ctx.cpus.proxy });
-  try {
-    const [, port] = (await server.waitFor(/listening on (\d+)/)) as unknown as [string, string];
-    const url = `http://127.0.0.1:${port}/api/v1/discover`;
-    await wrk({ url, seconds: 1, connections: 32, cpus: ctx.cpus.load, dir });
-    return await wrk({ url, seconds: ctx.quick ? 2 : 10, connections: 32, cpus: ctx.cpus.load, dir });
-  } finally {
-    await server.kill();
-  }
 }
 
 export const hubBenchmark: Benchmark = { name: 'hub', summary: 'hub fan-out: registrations/s, xDS convergence, memory per stream, reconnect storm, REST discover with its floor, memory and etcd stores', run };
