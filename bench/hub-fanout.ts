@@ -3,8 +3,9 @@
  * ADS streams from simulated sidecars (many streams per gRPC connection: the only honest way to
  * make thousands of subscribers from one machine), each watching one shared service plus nine
  * others (CDS + EDS). Measures registrations per second, the time from a registry change of the
- * shared service to the last subscriber receiving it, a reconnect storm, the hub's CPU and RSS,
- * and the REST discover endpoint's throughput with wrk.
+ * shared service to the last subscriber receiving it, the hub's memory per stream (idle and under
+ * churn), a reconnect storm, the hub's CPU and RSS, and the REST discover endpoint's throughput
+ * with wrk beside a bare node:http floor; then the memory and etcd stores side by side.
  */
 import { copyFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,9 +47,10 @@ const FULL: Shape = { services: 1000, instancesPerService: 100, subscriberSets: 
 const QUICK: Shape = { services: 100, instancesPerService: 10, subscriberSets: [200, 1000], storm: 500 };
 
 /**
- * The store comparison's shape: small enough that etcd holds it in a run of minutes (see the
- * README), and the memory store measured at the same one. BENCH_HUB_STORES_SHAPE="services,
- * instancesPerService,subscribers,batch,singles" overrides it.
+ * The store comparison's shape, the same for both stores: the main shape's registry and its first
+ * subscriber set, which etcd loads in under a minute here (the README says why). Batches of 50:
+ * etcd refuses a transaction of more than 128 operations by default, and a batch is one.
+ * BENCH_HUB_STORES_SHAPE="services,instancesPerService,subscribers,batch,singles" overrides it.
  */
 const FULL_STORES: StoreShape = { services: 1000, instancesPerService: 100, subscribers: 1000, batch: 50, singles: 5000 };
 const QUICK_STORES: StoreShape = { services: 50, instancesPerService: 10, subscribers: 200, batch: 50, singles: 500 };
