@@ -3,32 +3,38 @@
  * ADS streams from simulated sidecars (many streams per gRPC connection: the only honest way to
  * make thousands of subscribers from one machine), each watching one shared service plus nine
  * others (CDS + EDS). Measures registrations per second, the time from a registry change of the
- * shared service to the last subscriber receiving it, a reconnect storm, the hub's CPU and RSS,
- * and the REST discover endpoint's throughput with wrk.
+ * shared service to the last subscriber receiving it, the hub's memory per stream (idle and under
+ * churn), a reconnect storm, the hub's CPU and RSS, and the REST discover endpoint's throughput
+ * with wrk beside a bare node:http floor; then the memory and etcd stores side by side.
  */
 import { copyFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type * as grpc from '@grpc/grpc-js';
-import { silentLogger } from '../src/common/logger.js';
-import { HubCredentials } from '../src/wire/hub-credentials.js';
-import { createRegistryClient, callUnary, type RegistryClient } from '../src/wire/registry-client.js';
+import { callUnary } from '../src/wire/registry-client.js';
 import type { FloorCommand, FloorReport } from './lib/ads-floor.js';
-import type { SwarmCommand, SwarmReport, SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
+import type { SwarmOpened, SwarmUpdate } from './lib/ads-swarm.js';
 import type { Benchmark, BenchContext, BenchOutcome } from './lib/context.js';
 import { monotonicMicros, topSelfTime, type SelfTimeEntry } from './lib/cpu-profile.js';
-import { percentile, wrk, type LoadResult } from './lib/load.js';
-import { NAMESPACE, startHub, type HubProc } from './lib/mesh.js';
+import { capture, discoverRounds, type DiscoverRounds } from './lib/discover-rounds.js';
+import { compareStores, storeShapeFromEnv, storesTable, type StoreShape } from './lib/hub-stores.js';
+import { address, cluster, dist, hubClient, medianByP99, PER_CONNECTION, registerBulk, registerSingle, Swarm, watchSet, WATCHED, type Dist } from './lib/hub-swarm.js';
+import { churn, memoryTable, perStreamKb, settledReading, type StreamMemory } from './lib/hub-memory.js';
+import { Inspector, INSPECT_ARG } from './lib/inspector.js';
+import { percentile, type LoadResult } from './lib/load.js';
+import { NAMESPACE, startHub } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
-import { sleep, start, tempDir, type Proc } from './lib/procs.js';
+import { sleep, start, tempDir } from './lib/procs.js';
 import { fmt, markdownTable, verdict } from './lib/results.js';
-import { findTool, missingReasons } from './lib/tools.js';
+import { findTool, missingReasons, toolVersion } from './lib/tools.js';
 
-const SWARM = fileURLToPath(new URL('./lib/ads-swarm.js', import.meta.url));
-const WATCHED = 10;
-const PER_CONNECTION = 100;
 const CHANGES = 3;
+/** The churn phase of the memory-per-stream figures: seconds of changes, one every CHURN_EVERY_MS. */
+const CHURN_SECONDS = 5;
+const CHURN_EVERY_MS = 100;
+/** REST discover: rounds of the hub then its floor, each DISCOVER_SECONDS (1 s with --quick). */
+const DISCOVER_ROUNDS = 3;
+const DISCOVER_SECONDS = 5;
 
 interface Shape {
   services: number;
@@ -40,66 +46,20 @@ interface Shape {
 const FULL: Shape = { services: 1000, instancesPerService: 100, subscriberSets: [1000, 10_000], storm: 5000 };
 const QUICK: Shape = { services: 100, instancesPerService: 10, subscriberSets: [200, 1000], storm: 500 };
 
+/**
+ * The store comparison's shape, the same for both stores: the main shape's registry and its first
+ * subscriber set, which etcd loads in under a minute here (the README says why). Batches of 50:
+ * etcd refuses a transaction of more than 128 operations by default, and a batch is one.
+ * BENCH_HUB_STORES_SHAPE="services,instancesPerService,subscribers,batch,singles" overrides it.
+ */
+const FULL_STORES: StoreShape = { services: 1000, instancesPerService: 100, subscribers: 1000, batch: 50, singles: 5000 };
+const QUICK_STORES: StoreShape = { services: 50, instancesPerService: 10, subscribers: 200, batch: 50, singles: 500 };
+
 /** BENCH_HUB_SHAPE="services,instancesPerService,subscribers[/subscribers...],storm" overrides the shape (for trials at reduced sizes). */
 function shapeFromEnv(text: string | undefined): Shape | undefined {
   const m = text?.match(/^(\d+),(\d+),([\d/]+),(\d+)$/);
   if (m === null || m === undefined) return undefined;
   return { services: Number(m[1]), instancesPerService: Number(m[2]), subscriberSets: m[3]!.split('/').map(Number), storm: Number(m[4]) };
-}
-
-const cluster = (s: number): string => `svc-${s}.${NAMESPACE}`;
-const address = (n: number): string => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
-
-/** Stream i watches the shared service svc-0 and nine others spread over the rest. */
-function watchSet(i: number, services: number): string[] {
-  const names = [cluster(0)];
-  for (let j = 0; j < WATCHED - 1; j++) names.push(cluster(1 + ((i * (WATCHED - 1) + j) % (services - 1))));
-  return names;
-}
-
-class Swarm {
-  private waiting: { kind: SwarmReport['kind']; resolve: (r: SwarmReport) => void; reject: (e: Error) => void } | undefined;
-  constructor(readonly proc: Proc) {
-    proc.child.on('message', (r: SwarmReport) => {
-      const w = this.waiting;
-      if (w === undefined) return;
-      if (r.kind === 'error') w.reject(new Error(`ads swarm: ${r.message}`));
-      else if (r.kind === w.kind) {
-        this.waiting = undefined;
-        w.resolve(r);
-      }
-    });
-    void proc.exited.then((code) => this.waiting?.reject(new Error(`ads swarm exited (${code}): ${proc.stderr().slice(-1500)}`)));
-  }
-  ask<K extends SwarmReport['kind']>(cmd: SwarmCommand, kind: K, ms: number): Promise<Extract<SwarmReport, { kind: K }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`ads swarm: no '${kind}' within ${ms} ms`)), ms);
-      this.waiting = {
-        kind,
-        resolve: (r) => {
-          clearTimeout(timer);
-          resolve(r as Extract<SwarmReport, { kind: K }>);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      this.proc.child.send(cmd);
-    });
-  }
-}
-
-interface Dist {
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  missing: number;
-}
-
-function dist(times: number[], from: number): Dist {
-  const d = times.filter((t) => !Number.isNaN(t)).map((t) => t - from).sort((a, b) => a - b);
-  return { p50Ms: percentile(d, 50), p99Ms: percentile(d, 99), maxMs: d[d.length - 1] ?? NaN, missing: times.length - d.length };
 }
 
 interface FanoutResult {
@@ -118,67 +78,10 @@ interface FanoutResult {
   hubCpuSecondsSubscribe: number;
   hubCpuSecondsPerChange: number;
   hubRssMbSubscribed: number;
-}
-
-/** A registry client that presents the hub's token on every call. */
-function hubClient(hub: HubProc, options: grpc.ChannelOptions = {}): RegistryClient {
-  const auth = hub.tokenFile !== undefined ? new HubCredentials({ tokenFile: hub.tokenFile, logger: silentLogger }).clientOptions : {};
-  return createRegistryClient(hub.grpc, undefined, { ...options, ...auth });
+  memory: StreamMemory;
 }
 
 const BATCH = 1000;
-
-const registration = (n: number, services: number) => ({ id: `i-${n}`, service: `svc-${n % services}`, namespace: NAMESPACE, address: address(n), port: 8080, source: 'SOURCE_STATIC' as const, health: 'HEALTHY' as const });
-
-/** Every instance through gRPC RegisterBatch, BATCH items a call, 4 calls in flight over 4 connections. */
-async function registerBulk(hub: HubProc, shape: Shape, log: (l: string) => void): Promise<{ seconds: number; perSecond: number; failed: number }> {
-  const total = shape.services * shape.instancesPerService;
-  const clients: RegistryClient[] = Array.from({ length: 4 }, () => hubClient(hub, { 'grpc.use_local_subchannel_pool': 1 }));
-  let next = 0;
-  let failed = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    clients.map(async (client) => {
-      for (;;) {
-        const from = next;
-        if (from >= total) return;
-        next = Math.min(total, from + BATCH);
-        const items = Array.from({ length: next - from }, (_, k) => registration(from + k, shape.services));
-        const r = await callUnary(client, 'RegisterBatch', { items });
-        failed += r.failed ?? 0;
-        if (next % 20_000 === 0) log(`  registered ${next.toLocaleString('en-US')} (${fmt(next / ((performance.now() - t0) / 1000))}/s so far)`);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  for (const c of clients) c.close();
-  return { seconds, perSecond: total / seconds, failed };
-}
-
-/** `count` single gRPC Register calls (registering existing instances again), 256 in flight over 4 connections. */
-async function registerSingle(hub: HubProc, shape: Shape, count: number): Promise<{ seconds: number; perSecond: number; failed: number }> {
-  const clients: RegistryClient[] = Array.from({ length: 4 }, () => hubClient(hub, { 'grpc.use_local_subchannel_pool': 1 }));
-  let next = 0;
-  let failed = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: 256 }, async (_, w) => {
-      const client = clients[w % clients.length]!;
-      for (;;) {
-        const n = next++;
-        if (n >= count) return;
-        try {
-          await callUnary(client, 'Register', registration(n, shape.services));
-        } catch {
-          failed++;
-        }
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  for (const c of clients) c.close();
-  return { seconds, perSecond: count / seconds, failed };
-}
 
 async function run(ctx: BenchContext): Promise<BenchOutcome> {
   const shape = shapeFromEnv(process.env.BENCH_HUB_SHAPE) ?? (ctx.quick ? QUICK : FULL);
@@ -190,7 +93,9 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   // The shape puts every instance in one namespace and every stream under one token, so the
   // per-namespace and per-identity limits are raised with the hub's size.
   const limits = { writes_per_second: 0, max_instances_per_namespace: Math.max(100_000, total * 2), max_streams_per_identity: Math.max(10_000, 4 * Math.max(...shape.subscriberSets, shape.storm)) };
-  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2), limits }, ctx.cpus.proxy, profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  // The inspector lets the bench read the hub's heap and force a full GC before idle memory readings.
+  const hub = await startHub('hub', { max_instances: Math.max(250_000, total * 2), limits }, ctx.cpus.proxy, [INSPECT_ARG, ...(profileDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]);
+  const inspector = await Inspector.connect(hub.proc);
   const log = ctx.log;
   let changeWindows: Array<[number, number]> = [];
   let updateBytes = 0;
@@ -198,7 +103,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   log(`hub: registering ${total.toLocaleString('en-US')} instances over gRPC RegisterBatch, ${BATCH} a call (${shape.services} services × ${shape.instancesPerService})`);
   let cpu0 = cpuSeconds(hub.proc.pid);
   const regWindow: [number, number] = [monotonicMicros(), 0];
-  const reg = await registerBulk(hub, shape, log);
+  const reg = await registerBulk(hub, total, shape.services, BATCH, log);
   regWindow[1] = monotonicMicros();
   const regCpu = cpuSeconds(hub.proc.pid) - cpu0;
   log(`  ${fmt(reg.perSecond)} registrations/s, hub CPU ${fmt(regCpu)} s, hub RSS ${fmt(rssMb(hub.proc.pid))} MB`);
@@ -206,23 +111,27 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   log(`hub: ${singles.toLocaleString('en-US')} single gRPC Register calls (existing instances again)`);
   cpu0 = cpuSeconds(hub.proc.pid);
   const singleWindow: [number, number] = [monotonicMicros(), 0];
-  const single = await registerSingle(hub, shape, singles);
+  const single = await registerSingle(hub, shape.services, singles);
   singleWindow[1] = monotonicMicros();
   const singleCpu = cpuSeconds(hub.proc.pid) - cpu0;
   log(`  ${fmt(single.perSecond)} registrations/s, hub CPU ${fmt(singleCpu)} s`);
+  const alone = await settledReading(hub.proc.pid, inspector);
+  log(`  registry alone, after a full GC: RSS ${fmt(alone.rssMb, 0)} MB, heap used ${fmt(alone.heapUsedMb, 0)} MB, external ${fmt(alone.externalMb, 0)} MB`);
 
   const changer = hubClient(hub);
   let extra = 0;
   const fanouts: FanoutResult[] = [];
   for (const n of shape.subscriberSets) {
     log(`hub: ${n.toLocaleString('en-US')} subscribers, ${PER_CONNECTION} streams per connection, ${WATCHED} services each (svc-0 shared by all)`);
-    const swarm = new Swarm(start('ads swarm', process.execPath, [SWARM], { cpus: ctx.cpus.load, ipc: true }));
+    const swarm = new Swarm(ctx.cpus.load);
     cpu0 = cpuSeconds(hub.proc.pid);
-    const opened = await swarm.ask({ kind: 'open', hub: hub.grpc, ...(hub.token !== undefined ? { token: hub.token } : {}), streams: Array.from({ length: n }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
+    const opened = await swarm.ask({ kind: 'open', hubs: [hub.grpc], ...(hub.token !== undefined ? { token: hub.token } : {}), streams: Array.from({ length: n }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
     const subCpu = cpuSeconds(hub.proc.pid) - cpu0;
     const initial = dist(opened.fullConfigAt, opened.startedAt);
     log(`  all subscribed: full config p50 ${fmt(initial.p50Ms)} ms, max ${fmt(initial.maxMs)} ms, failed ${opened.failed}; hub CPU ${fmt(subCpu)} s, RSS ${fmt(rssMb(hub.proc.pid))} MB`);
     await sleep(1000);
+    const idle = await settledReading(hub.proc.pid, inspector);
+    log(`  idle, after a full GC: RSS ${fmt(idle.rssMb, 0)} MB (${fmt(perStreamKb(idle.rssMb, alone.rssMb, n), 1)} KB per stream), heap used + external ${fmt(idle.heapUsedMb + idle.externalMb, 0)} MB (${fmt(perStreamKb(idle.heapUsedMb + idle.externalMb, alone.heapUsedMb + alone.externalMb, n), 1)} KB per stream)`);
     const changes: Dist[] = [];
     const perUpdate: number[] = [];
     cpu0 = cpuSeconds(hub.proc.pid);
@@ -244,6 +153,9 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       await sleep(500);
     }
     const changeCpu = (cpuSeconds(hub.proc.pid) - cpu0) / CHANGES;
+    const hubRssMbSubscribed = rssMb(hub.proc.pid);
+    const churned = await churn(hub.proc.pid, inspector, changer, ctx.quick ? 3 : CHURN_SECONDS, CHURN_EVERY_MS);
+    log(`  churn, ${churned.changes} changes in ${fmt(churned.seconds, 1)} s: peak RSS ${fmt(churned.peak.rssMb, 0)} MB (${fmt(perStreamKb(churned.peak.rssMb, alone.rssMb, n), 1)} KB per stream), heap used + external ${fmt(churned.peak.heapUsedMb + churned.peak.externalMb, 0)} MB`);
     fanouts.push({
       subscribers: n,
       connections: Math.ceil(n / PER_CONNECTION),
@@ -255,27 +167,28 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       resourcesPerUpdate: percentile(perUpdate.sort((a, b) => a - b), 50),
       hubCpuSecondsSubscribe: subCpu,
       hubCpuSecondsPerChange: changeCpu,
-      hubRssMbSubscribed: rssMb(hub.proc.pid),
+      hubRssMbSubscribed,
+      memory: { subscribers: n, idle, churn: churned },
     });
-    await swarm.ask({ kind: 'close' }, 'closed', 60_000);
-    await swarm.proc.kill();
+    await swarm.close();
     await sleep(1000);
   }
 
   log(`hub: reconnect storm, ${shape.storm.toLocaleString('en-US')} streams at once`);
-  const swarm = new Swarm(start('ads swarm', process.execPath, [SWARM], { cpus: ctx.cpus.load, ipc: true }));
+  const swarm = new Swarm(ctx.cpus.load);
   cpu0 = cpuSeconds(hub.proc.pid);
-  const storm: SwarmOpened = await swarm.ask({ kind: 'open', hub: hub.grpc, ...(hub.token !== undefined ? { token: hub.token } : {}), streams: Array.from({ length: shape.storm }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
+  const storm: SwarmOpened = await swarm.ask({ kind: 'open', hubs: [hub.grpc], ...(hub.token !== undefined ? { token: hub.token } : {}), streams: Array.from({ length: shape.storm }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
   const stormCpu = cpuSeconds(hub.proc.pid) - cpu0;
   const stormFirst = dist(storm.firstResponseAt, storm.startedAt);
   const stormFull = dist(storm.fullConfigAt, storm.startedAt);
   log(`  first response: p50 ${fmt(stormFirst.p50Ms)} ms, max ${fmt(stormFirst.maxMs)} ms; full config max ${fmt(stormFull.maxMs)} ms; failed ${storm.failed}`);
-  await swarm.ask({ kind: 'close' }, 'closed', 60_000);
-  await swarm.proc.kill();
+  await swarm.close();
   changer.close();
+  inspector.close();
 
-  // REST discover: one service's instances (the full list) and the same with limit=1.
-  const discover: Array<{ query: string; instances: number; bodyBytes: number } & LoadResult> = [];
+  // REST discover: one service's instances (the full list) and the same with limit=1, each in
+  // rounds alternating with its floor, a bare node:http server giving the same answer.
+  const discover: Array<{ query: string; instances: number; bodyBytes: number } & LoadResult & Omit<DiscoverRounds, 'hub'>> = [];
   if (findTool('wrk') !== undefined) {
     const dir = tempDir('hub-wrk');
     for (const [query, instances] of [
@@ -284,11 +197,11 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     ] as const) {
       const url = `${hub.http}/api/v1/discover?${query}`;
       const headers: Record<string, string> = hub.token !== undefined ? { authorization: `Bearer ${hub.token}` } : {};
-      const body = await (await fetch(url, { headers })).text();
-      await wrk({ url, seconds: 1, connections: 32, cpus: ctx.cpus.load, dir, headers });
-      const r = await wrk({ url, seconds: ctx.quick ? 2 : 10, connections: 32, cpus: ctx.cpus.load, dir, headers });
-      discover.push({ query, instances, bodyBytes: Buffer.byteLength(body), ...r });
-      log(`  GET /api/v1/discover?${query}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms)} ms (${Buffer.byteLength(body)} bytes)`);
+      const answer = await capture(url, headers);
+      const bodyBytes = Buffer.from(answer.body, 'base64').length;
+      const { hub: r, ...floor } = await discoverRounds(ctx, url, headers, answer, dir, DISCOVER_ROUNDS, ctx.quick ? 1 : DISCOVER_SECONDS);
+      discover.push({ query, instances, bodyBytes, ...r, ...floor });
+      log(`  GET /api/v1/discover?${query}: ${fmt(r.rps)} req/s, p99 ${fmt(r.p99Ms)} ms (${bodyBytes} bytes); bare node:http with the same answer ${fmt(floor.floor.rps)} req/s: hub ${fmt(floor.ratio, 2)}× (rounds ${fmt(floor.ratioRange[0], 2)}–${fmt(floor.ratioRange[1], 2)}×)`);
     }
   } else skipped.push(`REST discover: ${missingReasons.get('wrk')}`);
   const hubPeakRss = peakRssMb(hub.proc.pid);
@@ -312,7 +225,14 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
 
   const biggest = fanouts[fanouts.length - 1]!;
   const floor = await measureFloor(ctx, shape, biggest.subscribers, updateBytes, log);
+
+  const storeShape = storeShapeFromEnv(process.env.BENCH_HUB_STORES_SHAPE) ?? (ctx.quick ? QUICK_STORES : FULL_STORES);
+  const stores = await compareStores(ctx, storeShape);
+  skipped.push(...stores.skipped);
   const hubMedian = medianByP99(biggest.changes);
+  const idleKb = perStreamKb(biggest.memory.idle.rssMb, alone.rssMb, biggest.subscribers);
+  const churnKb = perStreamKb(biggest.memory.churn.peak.rssMb, alone.rssMb, biggest.subscribers);
+  const oneInstance = discover.find((d) => d.instances === 1);
   const ratio = floor !== undefined && floor.p99Ms > 0 ? hubMedian.p99Ms / floor.p99Ms : NaN;
   const table = [
     `${total.toLocaleString('en-US')} instances (${shape.services} services × ${shape.instancesPerService}); each subscriber watches ${WATCHED} services (CDS + EDS), svc-0 shared by all; ${PER_CONNECTION} streams per gRPC connection`,
@@ -342,13 +262,15 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       ],
     ),
     '',
+    ...memoryTable(alone, fanouts.map((f) => f.memory)),
     ...(discover.length > 0
       ? markdownTable(
-          ['REST GET /api/v1/discover (wrk -t1 -c32)', 'instances in answer', 'body bytes', 'req/s', 'p50 ms', 'p99 ms', 'AI-CORE seed claim (its Rust server)'],
-          discover.map((d) => [d.query, d.instances, d.bodyBytes, d.rps, d.p50Ms, d.p99Ms, '50,000 req/s, p99 < 10 ms']),
+          [`REST GET /api/v1/discover (wrk -t1 -c32, median of ${DISCOVER_ROUNDS} rounds)`, 'instances in answer', 'body bytes', 'req/s', 'p50 ms', 'p99 ms', 'floor: bare node:http, same answer, req/s', 'floor p99 ms', 'hub / floor (median of rounds, range)', 'AI-CORE seed claim (its Rust server)'],
+          discover.map((d) => [d.query, d.instances, d.bodyBytes, d.rps, d.p50Ms, d.p99Ms, d.floor.rps, d.floor.p99Ms, `${fmt(d.ratio, 2)}× (${fmt(d.ratioRange[0], 2)}–${fmt(d.ratioRange[1], 2)})`, '50,000 req/s, p99 < 10 ms']),
         )
       : []),
     '',
+    ...storesTable(storeShape, stores.rows),
     ...(profile !== undefined
       ? [
           ...profileTable(`Hub CPU profile of the change phase at ${biggest.subscribers.toLocaleString('en-US')} subscribers`, profile),
@@ -363,6 +285,11 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
         [`${biggest.subscribers.toLocaleString('en-US')} subscribers over ${total.toLocaleString('en-US')} instances converge with p99 ≤ 500 ms`, `${fmt(biggest.convergence.p99Ms)} ms`, verdict(biggest.convergence.missing === 0 && biggest.convergence.p99Ms <= 500)],
         ['hub RSS ≤ 512 MB', `${fmt(hubPeakRss, 0)} MB`, verdict(hubPeakRss <= 512)],
         [`${shape.storm.toLocaleString('en-US')}-stream storm answered in ≤ 5 s`, `${fmt(stormFirst.maxMs / 1000, 2)} s`, verdict(stormFirst.missing === 0 && stormFirst.maxMs <= 5000)],
+        [`memory per stream ≤ 20 KB, ${biggest.subscribers.toLocaleString('en-US')} streams idle (RSS above the registry alone)`, `${fmt(idleKb, 1)} KB`, verdict(idleKb <= 20)],
+        [`memory per stream ≤ 20 KB, ${biggest.subscribers.toLocaleString('en-US')} streams under churn (peak RSS above the registry alone)`, `${fmt(churnKb, 1)} KB`, verdict(churnKb <= 20)],
+        ...(oneInstance !== undefined
+          ? [[`REST discover, one-instance answer ≥ 50,000 req/s (bare node:http on this machine: ${fmt(oneInstance.floor.rps, 0)} req/s)`, `${fmt(oneInstance.rps, 0)} req/s (${fmt(oneInstance.ratio, 2)}× the floor)`, verdict(oneInstance.rps >= 50_000)]]
+          : []),
       ],
       ['l', 'r', 'l'],
     ),
@@ -370,6 +297,7 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   return {
     method: {
       hub: 'one `outrigger hub` process (in-memory store, default xds.coalesce 10 ms and max_concurrent_initial 256), pinned to the measured core',
+      storeShape: { ...storeShape, custom: process.env.BENCH_HUB_STORES_SHAPE !== undefined },
       shape: { ...shape, custom: process.env.BENCH_HUB_SHAPE !== undefined, watchedPerSubscriber: WATCHED, streamsPerConnection: PER_CONNECTION, sharedService: cluster(0), changesPerSet: CHANGES },
       registration: `bulk: gRPC RegisterBatch, ${BATCH} items a call, 4 calls in flight over 4 connections; single: gRPC Register of existing instances again, 256 calls in flight over 4 connections; source SOURCE_STATIC (no lease)`,
       floor: 'a bare grpc-js server (bench/lib/ads-floor.ts) on the hub\'s core, after the hub has stopped, with the same simulated sidecars as the largest set; it writes one pre-encoded message of the size of the hub\'s update to every stream, three times; time from the push command to each stream receiving it',
@@ -378,20 +306,18 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       convergence:
         'one new instance registered in svc-0 (watched by every subscriber): epoch time before the Register call to each stream\'s first EDS response after it; includes the simulated clients\' own queueing on a shared core, so an upper bound',
       storm: 'fresh streams opened all at once; time from the first open to each stream\'s first response (CDS) and full config (EDS for all 10 services)',
-      discover: 'wrk -t1 -c32 against the hub\'s REST API on the load core after a 1 s warm-up',
+      discover: `wrk -t1 -c32 on the load core, after a 1 s warm-up of each side, in ${DISCOVER_ROUNDS} rounds of ${ctx.quick ? 1 : DISCOVER_SECONDS} s against the hub's REST API then against its floor: a bare node:http server (bench/lib/http-floor.ts) on the hub's core answering every request with the hub's own answer to the same query (status, headers and body bytes, captured once); req/s and latency of the median round, the ratio the median of the per-round ratios`,
+      memoryPerStream: `hub started with ${INSPECT_ARG}; "registry alone" after registration and "idle" 1 s after every stream has its config, each after a full GC (HeapProfiler.collectGarbage); "under churn" the peak of readings every 250 ms during ${ctx.quick ? 3 : CHURN_SECONDS} s of changes to svc-0 (one every ${CHURN_EVERY_MS} ms, each awaited: an instance added, then removed), after the convergence changes; heap used and external from process.memoryUsage() in the hub; per stream = (reading − registry alone) / streams, KB of 1,024 bytes`,
+      stores: `the store comparison (bench/lib/hub-stores.ts), after everything above, with hubs of its own: memory (one hub) and etcd (${findTool('etcd') !== undefined ? toolVersion('etcd') : 'not installed'}, one member on the load core, data dir under the temp dir, defaults but for the tests' short election settings; two hub replicas on the measured core, sharing the first one's tokens file); the same registrations (RegisterBatch of ${storeShape.batch}, then ${storeShape.singles} single Register calls) through replica 1, the same simulated sidecars (connections given to the replicas in turn), ${CHANGES} changes to svc-0 through replica 1; RSS read after the changes`,
       cpu: 'utime + stime of the hub process from /proc/<pid>/stat: seconds',
       rss: 'VmRSS / VmHWM of the hub: MB',
       pinning: ctx.cpus.note,
       quick: ctx.quick,
     },
-    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: { totalMs: profile.totalMs, top: profile.top }, registrationProfiles: regProfiles } : {}) },
+    results: { registration: { instances: total, ...reg, hubCpuSeconds: regCpu, batch: BATCH }, singleRegistration: { calls: singles, ...single, hubCpuSeconds: singleCpu }, floor: floor ?? null, floorRatio: ratio, updateBytes, fanouts, storm: { streams: shape.storm, firstResponse: stormFirst, fullConfig: stormFull, failed: storm.failed, hubCpuSeconds: stormCpu }, discover, memoryPerStream: { registryAlone: alone, sets: fanouts.map((f) => ({ ...f.memory, idleKbPerStream: perStreamKb(f.memory.idle.rssMb, alone.rssMb, f.subscribers), churnKbPerStream: perStreamKb(f.memory.churn.peak.rssMb, alone.rssMb, f.subscribers) })) }, stores: stores.rows, hubPeakRssMb: hubPeakRss, ...(profile !== undefined ? { changePhaseProfile: { totalMs: profile.totalMs, top: profile.top }, registrationProfiles: regProfiles } : {}) },
     skipped,
     table,
   };
-}
-
-function medianByP99(runs: Dist[]): Dist {
-  return [...runs].sort((a, b) => a.p99Ms - b.p99Ms)[Math.floor(runs.length / 2)]!;
 }
 
 function profileTable(title: string, p: { totalMs: number; top: SelfTimeEntry[] }): string[] {
@@ -409,8 +335,8 @@ async function measureFloor(ctx: BenchContext, shape: Shape, subscribers: number
     server.child.once('message', (r: FloorReport) => (r.kind === 'listening' ? resolve(r.address) : reject(new Error('ads floor: no address'))));
     void server.exited.then((code) => reject(new Error(`ads floor exited (${code}): ${server.stderr().slice(-1500)}`)));
   });
-  const swarm = new Swarm(start('ads swarm', process.execPath, [SWARM], { cpus: ctx.cpus.load, ipc: true }));
-  const opened = await swarm.ask({ kind: 'open', hub: address, streams: Array.from({ length: subscribers }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
+  const swarm = new Swarm(ctx.cpus.load);
+  const opened = await swarm.ask({ kind: 'open', hubs: [address], streams: Array.from({ length: subscribers }, (_, i) => watchSet(i, shape.services)), perConnection: PER_CONNECTION }, 'opened', 300_000);
   if (opened.failed > 0) log(`  ${opened.failed} floor streams failed`);
   await sleep(1000);
   const runs: Dist[] = [];
@@ -424,11 +350,10 @@ async function measureFloor(ctx: BenchContext, shape: Shape, subscribers: number
     log(`  floor push ${c + 1}: p50 ${fmt(d.p50Ms)} ms, p99 ${fmt(d.p99Ms)} ms, max ${fmt(d.maxMs)} ms, missing ${d.missing}`);
     await sleep(500);
   }
-  await swarm.ask({ kind: 'close' }, 'closed', 60_000);
-  await swarm.proc.kill();
+  await swarm.close();
   await server.kill();
   // The median run by p99, compared with the hub's median change.
   return medianByP99(runs);
 }
 
-export const hubBenchmark: Benchmark = { name: 'hub', summary: 'hub fan-out: registrations/s, xDS convergence, reconnect storm, REST discover', run };
+export const hubBenchmark: Benchmark = { name: 'hub', summary: 'hub fan-out: registrations/s, xDS convergence, memory per stream, reconnect storm, REST discover with its floor, memory and etcd stores', run };

@@ -15,7 +15,8 @@ export interface SwarmOpen {
   /** Bearer token sent as `authorization` metadata on every stream. */
   token?: string;
   kind: 'open';
-  hub: string;
+  /** Hub replicas (host:port): the connections go to them in turn, so the streams are spread evenly. */
+  hubs: string[];
   /** Each stream's cluster names. */
   streams: string[][];
   perConnection: number;
@@ -135,7 +136,8 @@ function open(cmd: SwarmOpen): void {
   cmd.streams.forEach((names, i) => {
     if (i % cmd.perConnection === 0) {
       // A private subchannel pool: each client is its own HTTP/2 connection.
-      clients.push(new grpc.Client(cmd.hub, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 << 20 }));
+      const hub = cmd.hubs[(i / cmd.perConnection) % cmd.hubs.length]!;
+      clients.push(new grpc.Client(hub, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 64 << 20 }));
     }
     const client = clients[clients.length - 1]!;
     const metadata = new grpc.Metadata();

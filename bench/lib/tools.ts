@@ -1,6 +1,7 @@
 /**
- * The reference tools (wrk, hey, haproxy, nginx): found with `command -v`, installed from the
- * Debian archive when missing and running as root, otherwise reported as skipped with the reason.
+ * The reference tools (wrk, hey, haproxy, nginx) and etcd (the hub's etcd store): found with
+ * `command -v`, installed from the Debian archive when missing and running as root, otherwise
+ * reported as skipped with the reason.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -18,6 +19,7 @@ export const TOOLS = {
   taskset: { command: 'taskset', pkg: 'util-linux' },
   dnsperf: { command: 'dnsperf', pkg: 'dnsperf' },
   nsd: { command: 'nsd', pkg: 'nsd' },
+  etcd: { command: 'etcd', pkg: 'etcd-server' },
 } as const satisfies Record<string, Tool>;
 
 export type ToolName = keyof typeof TOOLS;
@@ -60,7 +62,7 @@ export function findTool(name: ToolName): string | undefined {
 export function toolVersion(name: ToolName): string {
   const p = findTool(name);
   if (p === undefined) return 'missing';
-  const args: Record<ToolName, string[]> = { wrk: ['-v'], hey: [], haproxy: ['-v'], nginx: ['-v'], taskset: ['--version'], dnsperf: ['-h'], nsd: ['-v'] };
+  const args: Record<ToolName, string[]> = { wrk: ['-v'], hey: [], haproxy: ['-v'], nginx: ['-v'], taskset: ['--version'], dnsperf: ['-h'], nsd: ['-v'], etcd: ['--version'] };
   const r = spawnSync(p, args[name], { encoding: 'utf8' });
   const text = `${r.stdout}\n${r.stderr}`;
   const line = text.split('\n').find((l) => /\d+\.\d+/.test(l));

@@ -22,6 +22,14 @@ interface Member {
 }
 
 /**
+ * Starts one etcd member with these arguments. The tests spawn it directly; the benchmarks pass
+ * their own launcher, so that etcd is pinned to a core and in the run's process cleanup.
+ */
+export type EtcdLauncher = (args: string[]) => ChildProcess;
+
+const spawnEtcd: EtcdLauncher = (args) => spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
+/**
  * A real etcd (Debian's etcd-server) on loopback ports, each member with a data dir of its own
  * under a temp dir of this cluster. `stop`/`start` a member to take it away and bring it back
  * on the same ports and data; `close` kills every member and removes the data.
@@ -30,15 +38,16 @@ export class EtcdCluster {
   private constructor(
     private readonly root: string,
     private readonly members: Member[],
+    private readonly launch: EtcdLauncher,
   ) {}
 
-  static async start(size = 1): Promise<EtcdCluster> {
+  static async start(size = 1, launch: EtcdLauncher = spawnEtcd): Promise<EtcdCluster> {
     const root = mkdtempSync(path.join(tmpdir(), 'outrigger-etcd-'));
     const members: Member[] = [];
     for (let i = 0; i < size; i++) {
       members.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: path.join(root, `m${i}`), child: undefined, out: '' });
     }
-    const cluster = new EtcdCluster(root, members);
+    const cluster = new EtcdCluster(root, members, launch);
     try {
       for (let i = 0; i < size; i++) cluster.spawn(i);
       await cluster.healthy();
@@ -116,7 +125,7 @@ export class EtcdCluster {
   private spawn(i: number): void {
     const m = this.members[i]!;
     const initial = this.members.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(',');
-    const child = spawn('etcd', [
+    const child = this.launch([
       '--name', m.name,
       '--data-dir', m.dataDir,
       '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`,
@@ -130,7 +139,7 @@ export class EtcdCluster {
       '--heartbeat-interval', '50',
       '--election-timeout', '500',
       '--log-level', 'warn',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ]);
     m.out = '';
     child.stdout?.on('data', (d: Buffer) => (m.out = (m.out + d.toString()).slice(-4000)));
     child.stderr?.on('data', (d: Buffer) => (m.out = (m.out + d.toString()).slice(-4000)));
