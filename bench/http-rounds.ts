@@ -22,7 +22,7 @@ import { wrk, wrkFixedRate, type LoadResult } from './lib/load.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { NAMESPACE, haproxyConfig, hubOf, httpGet, nginxProxyBlock, sidecarRoutes, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, waitPort } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb } from './lib/proc-stat.js';
-import { cleanupAll, freePort, start, tempDir, type Proc } from './lib/procs.js';
+import { freePort, runScript, start, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable } from './lib/results.js';
 import { findTool } from './lib/tools.js';
 
@@ -163,14 +163,4 @@ async function main(): Promise<void> {
   await hub.proc.kill();
 }
 
-main().then(
-  () => {
-    cleanupAll();
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    cleanupAll();
-    process.exit(1);
-  },
-);
+runScript(main);

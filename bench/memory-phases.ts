@@ -16,9 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pinningPlan } from './lib/context.js';
 import { wrk } from './lib/load.js';
-import { NAMESPACE, hubOf, httpGet, startHub, startNginxBackends, startNodeBackend } from './lib/mesh.js';
+import { NAMESPACE, hubOf, httpGet, startEchoMesh } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb } from './lib/proc-stat.js';
-import { cleanupAll, freePort, start, tempDir, type Proc } from './lib/procs.js';
+import { freePort, runScript, start, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable } from './lib/results.js';
 import type { MemorySample } from './lib/sidecar-phases.js';
 import { findTool } from './lib/tools.js';
@@ -124,12 +124,7 @@ async function snapshotSummary(file: string): Promise<string[]> {
 
 async function main(): Promise<void> {
   if (findTool('wrk') === undefined) throw new Error('memory-phases needs wrk');
-  const nginx = findTool('nginx');
-  const ports = [await freePort(), await freePort()];
-  const backends: Proc[] = [];
-  if (nginx !== undefined) backends.push(await startNginxBackends(nginx, ports, cpus.load));
-  else for (let i = 0; i < 2; i++) backends.push((await startNodeBackend(`b${i + 1}`, cpus.load)).proc);
-  const hub = await startHub('hub', { static_instances: ports.map((port, i) => ({ id: `b${i + 1}`, service: 'echo', namespace: NAMESPACE, address: '127.0.0.1', port, protocol: 'http' })) }, cpus.load);
+  const { ports, backends, hub } = await startEchoMesh(cpus.load);
   const local = values.port === true ? await freePort() : undefined;
   // The same config as the http benchmark's sidecar rows (JSON is YAML).
   const file = path.join(dir, 'sidecar.yaml');
@@ -204,14 +199,4 @@ async function main(): Promise<void> {
   for (const b of backends) await b.kill();
 }
 
-main().then(
-  () => {
-    cleanupAll();
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    cleanupAll();
-    process.exit(1);
-  },
-);
+runScript(main);

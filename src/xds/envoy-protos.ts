@@ -64,7 +64,7 @@ const types = new Map<string, protobuf.Type>();
  * ships, plus protobufjs' own google/protobuf files (descriptor.proto is imported by the
  * annotations but not bundled). Files are added as their types are first asked for.
  */
-export function protoFileRoot(): protobuf.Root {
+function protoFileRoot(): protobuf.Root {
   const dirs = [...envoyProtoDirs(), path.dirname(require.resolve('protobufjs/package.json'))];
   const r = new protobuf.Root();
   r.resolvePath = (origin, target) => {
@@ -79,7 +79,7 @@ export function protoFileRoot(): protobuf.Root {
 }
 
 /** Loads the files of the named types (every known file for a type not listed) into a root. */
-export function loadTypes(r: protobuf.Root, typeNames: readonly string[]): void {
+function loadTypes(r: protobuf.Root, typeNames: readonly string[]): void {
   const files = typeNames.map((t) => FILE_OF[t]);
   r.loadSync(files.includes(undefined) ? [...new Set(Object.values(FILE_OF))] : [...new Set(files as string[])], { keepCase: true });
   r.resolveAll();

@@ -46,7 +46,8 @@ const fieldEnv = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom
 /**
  * V8's young generation for the sidecar's Node process. V8 grows each semi-space to 16 MB under
  * load, about 30 MB resident; a sidecar's garbage is short-lived and small, and 2 MB semi-spaces
- * cut its peak RSS by about 25 MB with no measured loss of throughput (bench/README.md, memory).
+ * cut its peak RSS by about 25 MB for between nothing and a tenth more CPU per request
+ * (bench/README.md, "memory of one sidecar").
  */
 export const SIDECAR_NODE_OPTIONS = '--max-semi-space-size=2';
 
