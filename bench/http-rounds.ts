@@ -7,11 +7,13 @@
  *
  *   npx tsc -p . && node dist/bench/http-rounds.js [--rounds 5] [--seconds 5] [--rate 1000] [--nginx] [--legacy]
  *                                                  [--floor] [--compare <another build's dist/src/cli/main.js>]
+ *                                                  [--node-args=<V8 flags>]...
  *
  * --rate adds paced rounds (wrk paced as in the http benchmark) with the direct path, for CPU per
  * 1,000 requests and added latency at that rate. --floor adds the bench-only minimal Node forwarder
  * (lib/floor-proxy.ts: what Node itself costs, with none of Outrigger's work). --compare runs a second sidecar from another
- * build beside this one (before/after a change, in the same rounds).
+ * build beside this one (before/after a change, in the same rounds). Each --node-args adds a sidecar of
+ * this build started with those flags (e.g. --node-args=--max-semi-space-size=2).
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,7 +22,7 @@ import { wrk, wrkFixedRate, type LoadResult } from './lib/load.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { NAMESPACE, haproxyConfig, hubOf, httpGet, nginxProxyBlock, sidecarRoutes, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, waitPort } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb } from './lib/proc-stat.js';
-import { cleanupAll, freePort, start, tempDir, type Proc } from './lib/procs.js';
+import { freePort, runScript, start, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable } from './lib/results.js';
 import { findTool } from './lib/tools.js';
 
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     legacy: { type: 'boolean' },
     compare: { type: 'string' },
     floor: { type: 'boolean' },
+    'node-args': { type: 'string', multiple: true },
   },
 });
 const rounds = Number(values.rounds ?? 5);
@@ -77,9 +80,9 @@ async function main(): Promise<void> {
   const add = (name: string, proc: Proc | undefined, url: string, absolute?: string): void => void paths.push({ name, proc, url, absolute, closed: [], paced: [] });
   if (rate !== undefined) add('direct', undefined, `http://127.0.0.1:${ports[0]}/`);
   // One sidecar serves both the forward proxy and its per-upstream port (the runs never overlap).
-  const sidecar = async (label: string, engine: 'llhttp' | 'node', cli?: string): Promise<void> => {
+  const sidecar = async (label: string, engine: 'llhttp' | 'node', cli?: string, nodeArgs: readonly string[] = []): Promise<void> => {
     const local = await freePort();
-    const sc = await startSidecar(label, { service: 'client', app: { port: ports[0] }, ...hubOf(hub), http1_engine: engine, upstreams: [{ service: FQDN, local_port: local }] }, cpus.proxy, [], cli);
+    const sc = await startSidecar(label, { service: 'client', app: { port: ports[0] }, ...hubOf(hub), http1_engine: engine, upstreams: [{ service: FQDN, local_port: local }] }, cpus.proxy, nodeArgs, cli);
     await sidecarRoutes(sc, async () => (await httpGet(local)).headers['x-backend'] !== undefined && (await httpGet(sc.outboundPort, `http://${FQDN}/`)).headers['x-backend'] !== undefined);
     add(`${label}, forward proxy`, sc.proc, `http://127.0.0.1:${sc.outboundPort}/`, `http://${FQDN}/`);
     add(`${label}, per-upstream port`, sc.proc, `http://127.0.0.1:${local}/`);
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
   await sidecar('sidecar', 'llhttp');
   if (values.compare !== undefined) await sidecar('sidecar B', 'llhttp', values.compare);
   if (values.legacy === true) await sidecar('sidecar, first design', 'node');
+  for (const args of values['node-args'] ?? []) await sidecar(`sidecar ${args}`, 'llhttp', undefined, args.split(' ').filter((a) => a !== ''));
   if (values.floor === true) {
     const port = await freePort();
     const proc = start('floor proxy', process.execPath, [FLOOR, String(port), ...ports.map(String)], { cpus: cpus.proxy });
@@ -159,14 +163,4 @@ async function main(): Promise<void> {
   await hub.proc.kill();
 }
 
-main().then(
-  () => {
-    cleanupAll();
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    cleanupAll();
-    process.exit(1);
-  },
-);
+runScript(main);

@@ -15,10 +15,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pinningPlan } from './lib/context.js';
 import { wrk } from './lib/load.js';
-import { NAMESPACE, hubOf, httpGet, sidecarRoutes, startHub, startNginxBackends, startNodeBackend, startSidecar } from './lib/mesh.js';
+import { NAMESPACE, hubOf, httpGet, sidecarRoutes, startEchoMesh, startSidecar } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb } from './lib/proc-stat.js';
-import { cleanupAll, freePort, tempDir, type Proc } from './lib/procs.js';
-import { findTool } from './lib/tools.js';
+import { freePort, runScript, tempDir } from './lib/procs.js';
 
 interface ProfileNode {
   id: number;
@@ -36,12 +35,7 @@ const FQDN = `echo.${NAMESPACE}`;
 const nodeArgs = [...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...(process.env['PROFILE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
 
 async function main(): Promise<void> {
-  const nginx = findTool('nginx');
-  const ports = [await freePort(), await freePort()];
-  const backends: Proc[] = [];
-  if (nginx !== undefined) backends.push(await startNginxBackends(nginx, ports, cpus.load));
-  else for (let i = 0; i < 2; i++) backends.push((await startNodeBackend(`b${i + 1}`, cpus.load)).proc);
-  const hub = await startHub('hub', { static_instances: ports.map((port, i) => ({ id: `b${i + 1}`, service: 'echo', namespace: NAMESPACE, address: '127.0.0.1', port, protocol: 'http' })) }, cpus.load);
+  const { ports, backends, hub } = await startEchoMesh(cpus.load);
   const local = values.port === true ? await freePort() : undefined;
   const sc = await startSidecar(
     'sidecar',
@@ -95,14 +89,4 @@ async function main(): Promise<void> {
   for (const b of backends) await b.kill();
 }
 
-main().then(
-  () => {
-    cleanupAll();
-    process.exit(0);
-  },
-  (err: unknown) => {
-    process.stderr.write(`${String(err)}\n`);
-    cleanupAll();
-    process.exit(1);
-  },
-);
+runScript(main);

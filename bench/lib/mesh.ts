@@ -4,7 +4,8 @@ import http from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FatalWait, start, tempDir, until, type Proc } from './procs.js';
+import { FatalWait, freePort, start, tempDir, until, type Proc } from './procs.js';
+import { findTool } from './tools.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const HTTP_BACKEND = fileURLToPath(new URL('./http-backend.js', import.meta.url));
@@ -193,4 +194,15 @@ export function haproxyConfig(port: number, backends: readonly number[]): string
 /** The nginx proxy row's http block: one worker (startNginx), upstream keepalive, HTTP/1.1 to the backends. */
 export function nginxProxyBlock(port: number, backends: readonly number[]): string {
   return `http {\n  access_log off;\n  upstream be {\n    ${backends.map((p) => `server 127.0.0.1:${p};`).join(' ')}\n    keepalive 64;\n    keepalive_requests 1000000;\n  }\n  server {\n    listen 127.0.0.1:${port} backlog=4096;\n    keepalive_requests 1000000;\n    location / {\n      proxy_pass http://be;\n      proxy_http_version 1.1;\n      proxy_set_header Connection "";\n    }\n  }\n}`;
+}
+
+/** The http rows' two backends (nginx, or two Node servers without it) and a hub holding them as echo.bench. */
+export async function startEchoMesh(cpus: string | undefined): Promise<{ ports: number[]; backends: Proc[]; hub: HubProc }> {
+  const nginx = findTool('nginx');
+  const ports = [await freePort(), await freePort()];
+  const backends: Proc[] = [];
+  if (nginx !== undefined) backends.push(await startNginxBackends(nginx, ports, cpus));
+  else for (let i = 0; i < 2; i++) backends.push((await startNodeBackend(`b${i + 1}`, cpus, ports[i])).proc);
+  const hub = await startHub('hub', { static_instances: ports.map((port, i) => ({ id: `b${i + 1}`, service: 'echo', namespace: NAMESPACE, address: '127.0.0.1', port, protocol: 'http' })) }, cpus);
+  return { ports, backends, hub };
 }

@@ -192,3 +192,18 @@ export async function until(what: string, fn: () => Promise<boolean> | boolean, 
     await sleep(every);
   }
 }
+
+/** Runs a standalone bench script's main: every child killed and temp dir removed on success and on failure. */
+export function runScript(main: () => Promise<void>): void {
+  main().then(
+    () => {
+      cleanupAll();
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      cleanupAll();
+      process.exit(1);
+    },
+  );
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
+import { LOG_LEVELS } from '../common/logger.js';
 import { isDnsLabel, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { listenPort } from '../model/port.js';
 import { cloudMapConfigSchema } from './cloudmap-config.js';
@@ -18,7 +19,7 @@ const k8sNamespaceSchema = z
   .string({ error: 'must be a Kubernetes namespace name' })
   .refine(isDnsLabel, { error: 'must be a Kubernetes namespace name: a DNS label (lowercase letters, digits or "-", at most 63 characters)' });
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export { LOG_LEVELS };
 
 /** The hub's configuration, as written in YAML (snake_case); every key has a working default. */
 export const hubConfigSchema = z.strictObject({

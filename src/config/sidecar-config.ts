@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { durationSchema } from '../common/duration.js';
+// From common/, not hub-config: importing the hub's schema would build every dialect's schemas in each sidecar.
+import { LOG_LEVELS } from '../common/logger.js';
 import { parseHealthCheck, type HealthCheckConfig } from '../health/check-config.js';
 import { isDnsName, isHostname, namespaceNameSchema, serviceNameSchema } from '../model/names.js';
 import { parseWith } from '../model/parse-input.js';
@@ -10,7 +12,6 @@ import { protocolSchema } from '../model/protocol.js';
 import { LB_POLICIES } from '../model/service-config.js';
 import { instanceIdSchema, metadataSchema } from '../registry/validation.js';
 import { dnsConfigSchema } from './dns-config.js';
-import { LOG_LEVELS } from './hub-config.js';
 
 /** `cache_file: off` turns the peer cache off (an empty value means the default file). */
 export const CACHE_OFF = 'off';

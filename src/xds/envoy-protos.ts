@@ -2,8 +2,28 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import protobuf from 'protobufjs';
-import { envoyProtoDirs } from '../common/paths.js';
+import { envoyProtoDirs, PROTO_DIR } from '../common/paths.js';
 import { typeUrlOf } from './type-urls.js';
+
+/**
+ * The types a sidecar's ADS client codes (with the load-balancing policies a Cluster may nest in
+ * an Any), read from a protobufjs JSON descriptor generated from the shipped .proto files rather
+ * than by parsing those files: about half the heap, and no .proto text kept. Regenerate it with
+ * `node src/cli/write-envoy-descriptor.mjs` after a change of @grpc/grpc-js-xds (a test compares it).
+ */
+export const CLIENT_TYPES: readonly string[] = [
+  'envoy.service.discovery.v3.DiscoveryRequest',
+  'envoy.service.discovery.v3.DiscoveryResponse',
+  'envoy.service.discovery.v3.DeltaDiscoveryRequest',
+  'envoy.service.discovery.v3.DeltaDiscoveryResponse',
+  'envoy.config.cluster.v3.Cluster',
+  'envoy.config.endpoint.v3.ClusterLoadAssignment',
+  'envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+  'envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+  'envoy.extensions.load_balancing_policies.random.v3.Random',
+  'google.protobuf.Any',
+];
+export const CLIENT_DESCRIPTOR_FILE = path.join(PROTO_DIR, 'generated', 'envoy-ads-client.json');
 
 /**
  * The .proto file that defines each message type Outrigger encodes or decodes (its imports are
@@ -36,6 +56,7 @@ export interface AnyMessage {
 
 const require = createRequire(import.meta.url);
 let root: protobuf.Root | undefined;
+let clientRoot: protobuf.Root | undefined;
 const types = new Map<string, protobuf.Type>();
 
 /**
@@ -43,8 +64,7 @@ const types = new Map<string, protobuf.Type>();
  * ships, plus protobufjs' own google/protobuf files (descriptor.proto is imported by the
  * annotations but not bundled). Files are added as their types are first asked for.
  */
-function envoyRoot(): protobuf.Root {
-  if (root !== undefined) return root;
+function protoFileRoot(): protobuf.Root {
   const dirs = [...envoyProtoDirs(), path.dirname(require.resolve('protobufjs/package.json'))];
   const r = new protobuf.Root();
   r.resolvePath = (origin, target) => {
@@ -55,21 +75,34 @@ function envoyRoot(): protobuf.Root {
     }
     return protobuf.util.path.resolve(origin, target);
   };
-  root = r;
   return r;
 }
 
-/** The message type, loading its file on first use (every known file for a type not listed). */
+/** Loads the files of the named types (every known file for a type not listed) into a root. */
+function loadTypes(r: protobuf.Root, typeNames: readonly string[]): void {
+  const files = typeNames.map((t) => FILE_OF[t]);
+  r.loadSync(files.includes(undefined) ? [...new Set(Object.values(FILE_OF))] : [...new Set(files as string[])], { keepCase: true });
+  r.resolveAll();
+}
+
+function descriptorRoot(): protobuf.Root {
+  if (clientRoot === undefined) {
+    clientRoot = protobuf.Root.fromJSON(JSON.parse(fs.readFileSync(CLIENT_DESCRIPTOR_FILE, 'utf8')) as protobuf.INamespace);
+    clientRoot.resolveAll();
+  }
+  return clientRoot;
+}
+
+/** The message type: a client type from the descriptor, any other from its file, loaded on first use. */
 export function messageType(typeName: string): protobuf.Type {
   let t = types.get(typeName);
   if (t !== undefined) return t;
-  const r = envoyRoot();
-  if (r.lookup(typeName) === null) {
-    const file = FILE_OF[typeName];
-    r.loadSync(file !== undefined ? [file] : [...new Set(Object.values(FILE_OF))], { keepCase: true });
-    r.resolveAll();
+  if (CLIENT_TYPES.includes(typeName)) t = descriptorRoot().lookupType(typeName);
+  else {
+    root ??= protoFileRoot();
+    if (root.lookup(typeName) === null) loadTypes(root, [typeName]);
+    t = root.lookupType(typeName);
   }
-  t = r.lookupType(typeName);
   types.set(typeName, t);
   return t;
 }
@@ -99,4 +132,11 @@ export function decodeAny(any: AnyMessage): Record<string, unknown> {
   const typeName = any.type_url.slice(any.type_url.lastIndexOf('/') + 1);
   const t = messageType(typeName);
   return t.toObject(t.decode(any.value), { enums: String, longs: String, defaults: false, oneofs: true, bytes: Buffer });
+}
+
+/** The client types' descriptor as the shipped .proto files give it today (what CLIENT_DESCRIPTOR_FILE must hold). */
+export function envoyClientDescriptor(): string {
+  const r = protoFileRoot();
+  loadTypes(r, CLIENT_TYPES.filter((t) => t !== 'google.protobuf.Any'));
+  return JSON.stringify(r.toJSON({ keepComments: false })) + '\n';
 }
