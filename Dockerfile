@@ -15,7 +15,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY proto ./proto
 COPY src ./src
-RUN npx tsc -p . --sourceMap false
+RUN npx tsc -p . --sourceMap false && node src/cli/write-envoy-descriptor.mjs
 
 # Production dependencies only.
 FROM ${NODE_IMAGE} AS deps

@@ -52,8 +52,8 @@ const QUICK: Shape = { services: 100, instancesPerService: 10, subscriberSets: [
  * etcd refuses a transaction of more than 128 operations by default, and a batch is one.
  * BENCH_HUB_STORES_SHAPE="services,instancesPerService,subscribers,batch,singles" overrides it.
  */
-const FULL_STORES: StoreShape = { services: 1000, instancesPerService: 100, subscribers: 1000, batch: 50, singles: 5000 };
-const QUICK_STORES: StoreShape = { services: 50, instancesPerService: 10, subscribers: 200, batch: 50, singles: 500 };
+const FULL_STORES: StoreShape = { services: 1000, instancesPerService: 100, subscribers: 1000, batch: 1000, singles: 5000 };
+const QUICK_STORES: StoreShape = { services: 50, instancesPerService: 10, subscribers: 200, batch: 100, singles: 500 };
 
 /** BENCH_HUB_SHAPE="services,instancesPerService,subscribers[/subscribers...],storm" overrides the shape (for trials at reduced sizes). */
 function shapeFromEnv(text: string | undefined): Shape | undefined {

@@ -47,6 +47,12 @@ type LivenessOp = ReturnType<Etcd3['put']> | ReturnType<Etcd3['delete']>;
 /** A write that loses a race is captured again on the newer records, this many times at most. */
 const MAX_ATTEMPTS = 8;
 
+/**
+ * Records one transaction writes: each record may bring a liveness key, and etcd refuses a
+ * transaction of more than 128 operations (its default `--max-txn-ops`).
+ */
+const CHANGES_PER_TXN = 64;
+
 /** A record as stored: the registry's record without its revision (etcd's mod_revision is the revision). */
 interface StoredValue {
   record: Omit<AnyRecord, 'revision'>;
@@ -259,43 +265,59 @@ export class EtcdStore implements RegistryStore {
       if (kept.length === 0) return result;
       if (this.closed) throw storeUnavailable('the hub is shutting down');
       if (this.stale) throw storeUnavailable(this.unreachable ? 'etcd does not answer a quorum read' : 'the watch is disconnected');
-      const live = this.livenessOps(kept);
-      const compared = kept.map((c) => ({ key: this.keyOf(c), change: c }));
-      const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
-      const [first, ...rest] = compared;
-      let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
-      for (const { key } of rest) txn = txn.and(key, 'Mod', '==', expected.get(key)!);
-      txn = txn.then(
-        ...compared.map(({ key, change }) =>
-          change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))),
-        ),
-        ...live.ops,
-      );
-      let response;
-      try {
-        response = await txn.commit();
-      } catch (err) {
-        if (isLeaseGone(err) && this.lease !== undefined && attempt < MAX_ATTEMPTS) {
-          // The replica's lease ran out (etcd did not hear its keep-alives in time): take a new one, then write again.
-          await this.renewLease(this.lease);
-          continue;
+      // etcd takes at most 128 operations in one transaction: a larger write (a batch
+      // registration, a sweep expiring many leases) is committed as several, each comparing its
+      // own records. Those writes are per instance, so a part lost to a concurrent write is
+      // simply run again with the rest.
+      let revision = 0;
+      let lost: Map<string, number> | undefined;
+      for (let from = 0; from < kept.length && lost === undefined; from += CHANGES_PER_TXN) {
+        const part = kept.slice(from, from + CHANGES_PER_TXN);
+        const live = this.livenessOps(part);
+        const compared = part.map((c) => ({ key: this.keyOf(c), change: c }));
+        const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
+        const [first, ...rest] = compared;
+        let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
+        for (const { key } of rest) txn = txn.and(key, 'Mod', '==', expected.get(key)!);
+        txn = txn.then(
+          ...compared.map(({ key, change }) =>
+            change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))),
+          ),
+          ...live.ops,
+        );
+        let response;
+        try {
+          response = await txn.commit();
+        } catch (err) {
+          if (isLeaseGone(err) && this.lease !== undefined && attempt < MAX_ATTEMPTS) {
+            // The replica's lease ran out (etcd did not hear its keep-alives in time): take a new one, then write again.
+            await this.renewLease(this.lease);
+            lost = new Map();
+            break;
+          }
+          // Tried member after member for the whole budget: refuse the next writes at once, until the probe hears from etcd again.
+          this.unreachable = true;
+          throw storeUnavailable(err instanceof Error ? err.message : String(err));
         }
-        // Tried member after member for the whole budget: refuse the next writes at once, until the probe hears from etcd again.
-        this.unreachable = true;
-        throw storeUnavailable(err instanceof Error ? err.message : String(err));
-      }
-      if (response.succeeded) {
-        const revision = Number(response.header.revision);
+        if (!response.succeeded) {
+          lost = expected;
+          break;
+        }
+        revision = Number(response.header.revision);
         for (const id of live.held) this.mine.add(id);
         for (const id of live.dropped) this.mine.delete(id);
+      }
+      if (lost === undefined) {
         await this.until(() => this.applied >= revision, 'the watch to bring the write back');
         return this.committed(result, changes, revision);
       }
+      if (lost.size === 0) continue;
+      const raced = lost;
       if (attempt >= MAX_ATTEMPTS) {
         throw new OutriggerError('unavailable', `the write kept losing to concurrent writes of the same records (${MAX_ATTEMPTS} attempts); retry`);
       }
       // Another replica changed one of these records first: wait until the snapshot has it, then run the write again on it.
-      await this.until(() => [...expected].some(([key, rev]) => (this.modRevisions.get(key) ?? 0) !== rev), 'the watch to bring the concurrent write');
+      await this.until(() => [...raced].some(([key, rev]) => (this.modRevisions.get(key) ?? 0) !== rev), 'the watch to bring the concurrent write');
     }
   }
 

@@ -1,15 +1,18 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { envoyProtoDirs, PROTO_DIR } from '../common/paths.js';
+import { envoyProtoDirs } from '../common/paths.js';
 import { typeUrlOf } from './type-urls.js';
 
 /**
  * The types a sidecar's ADS client codes (with the load-balancing policies a Cluster may nest in
  * an Any), read from a protobufjs JSON descriptor generated from the shipped .proto files rather
- * than by parsing those files: about half the heap, and no .proto text kept. Regenerate it with
- * `node src/cli/write-envoy-descriptor.mjs` after a change of @grpc/grpc-js-xds (a test compares it).
+ * than by parsing those files: about half the heap, and no .proto text kept. The build writes it
+ * (`src/cli/write-envoy-descriptor.mjs`) beside this module, so it always matches the installed
+ * @grpc/grpc-js-xds and nothing of Envoy's is kept in the repository; without it (a bare `tsc`)
+ * the types are read from the .proto files as every other type is.
  */
 export const CLIENT_TYPES: readonly string[] = [
   'envoy.service.discovery.v3.DiscoveryRequest',
@@ -23,7 +26,7 @@ export const CLIENT_TYPES: readonly string[] = [
   'envoy.extensions.load_balancing_policies.random.v3.Random',
   'google.protobuf.Any',
 ];
-export const CLIENT_DESCRIPTOR_FILE = path.join(PROTO_DIR, 'generated', 'envoy-ads-client.json');
+export const CLIENT_DESCRIPTOR_FILE = fileURLToPath(new URL('./envoy-ads-client.json', import.meta.url));
 
 /**
  * The .proto file that defines each message type Outrigger encodes or decodes (its imports are
@@ -87,8 +90,13 @@ function loadTypes(r: protobuf.Root, typeNames: readonly string[]): void {
 
 function descriptorRoot(): protobuf.Root {
   if (clientRoot === undefined) {
-    clientRoot = protobuf.Root.fromJSON(JSON.parse(fs.readFileSync(CLIENT_DESCRIPTOR_FILE, 'utf8')) as protobuf.INamespace);
-    clientRoot.resolveAll();
+    if (fs.existsSync(CLIENT_DESCRIPTOR_FILE)) {
+      clientRoot = protobuf.Root.fromJSON(JSON.parse(fs.readFileSync(CLIENT_DESCRIPTOR_FILE, 'utf8')) as protobuf.INamespace);
+      clientRoot.resolveAll();
+    } else {
+      clientRoot = protoFileRoot();
+      loadTypes(clientRoot, CLIENT_TYPES.filter((t) => t !== 'google.protobuf.Any'));
+    }
   }
   return clientRoot;
 }

@@ -188,3 +188,22 @@ test('etcd: concurrent updates of one instance on two replicas are both kept (a 
     }
   }
 });
+
+test('etcd: a write of more records than one etcd transaction takes (a batch, then a sweep expiring them all) is committed in parts, none lost', async (t) => {
+  const clock = new ManualClock();
+  const prefix = `/outrigger-test/${randomUUID()}`;
+  const opts = { clock, selfPreservation: { enabled: false } } as const;
+  const a = newRegistry({ ...opts, store: new EtcdStore({ endpoints: etcd!.endpoints, prefix }) });
+  const b = newRegistry({ ...opts, store: new EtcdStore({ endpoints: etcd!.endpoints, prefix }) });
+  await Promise.all([a.load(), b.load()]);
+  t.teardown(() => Promise.all([a.store.close(), b.store.close()]));
+  // 300 registrations and their namespace and service: etcd refuses more than 128 operations in one transaction.
+  const ids = Array.from({ length: 300 }, (_, i) => `bulk-${i}`);
+  const registered = await a.write(() => ids.map((id) => a.register(echo(id, { ttl: '5s' }))));
+  t.is(registered.length, 300);
+  await until('replica B to hold all 300', () => b.instanceCount === 300);
+  clock.advance(6000);
+  await a.write(() => a.sweep());
+  await until('replica B to see all 300 expired', () => ids.every((id) => b.getInstance(id)?.health === 'UNHEALTHY'));
+  t.is(a.instanceCount, 300, 'no duplicate, nothing removed');
+});
