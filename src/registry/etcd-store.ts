@@ -92,6 +92,8 @@ export class EtcdStore implements RegistryStore {
   private watcher: Watcher | undefined;
   private applied = 0;
   private waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+  /** Ends when the last write of several transactions queued so far has had its turn. */
+  private partsTurns: Promise<void> = Promise.resolve();
   /** When the watch lost its stream (its member died, or the relist after it failed), until it is attached again. */
   private watchLostAt: number | undefined;
   /** The last probe failed: etcd cannot be reached or has no quorum. */
@@ -257,68 +259,94 @@ export class EtcdStore implements RegistryStore {
   async write<T>(write: () => T): Promise<T> {
     const snapshot = this.snapshot;
     if (snapshot === undefined) throw new OutriggerError('unavailable', 'the registry store is not started');
-    for (let attempt = 1; ; attempt++) {
-      // A lease lost while etcd was away is being taken again: a write holding a Session's lease waits for it.
-      if (this.renewing !== undefined) await this.within(this.renewing, 'the replica\'s etcd lease to be granted again');
-      const { result, changes } = snapshot.capture(write);
-      const kept = changes.filter((c) => !this.staleRelease(c));
-      if (kept.length === 0) return result;
-      if (this.closed) throw storeUnavailable('the hub is shutting down');
-      if (this.stale) throw storeUnavailable(this.unreachable ? 'etcd does not answer a quorum read' : 'the watch is disconnected');
-      // etcd takes at most 128 operations in one transaction: a larger write (a batch
-      // registration, a sweep expiring many leases) is committed as several, each comparing its
-      // own records. Those writes are per instance, so a part lost to a concurrent write is
-      // simply run again with the rest.
-      let revision = 0;
-      let lost: Map<string, number> | undefined;
-      for (let from = 0; from < kept.length && lost === undefined; from += CHANGES_PER_TXN) {
-        const part = kept.slice(from, from + CHANGES_PER_TXN);
-        const live = this.livenessOps(part);
-        const compared = part.map((c) => ({ key: this.keyOf(c), change: c }));
-        const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
-        const [first, ...rest] = compared;
-        let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
-        for (const { key } of rest) txn = txn.and(key, 'Mod', '==', expected.get(key)!);
-        txn = txn.then(
-          ...compared.map(({ key, change }) =>
-            change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))),
-          ),
-          ...live.ops,
-        );
-        let response;
-        try {
-          response = await txn.commit();
-        } catch (err) {
-          if (isLeaseGone(err) && this.lease !== undefined && attempt < MAX_ATTEMPTS) {
-            // The replica's lease ran out (etcd did not hear its keep-alives in time): take a new one, then write again.
-            await this.renewLease(this.lease);
-            lost = new Map();
+    // Set once this write holds the replica's turn for writes of several transactions.
+    let release: (() => void) | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        // A lease lost while etcd was away is being taken again: a write holding a Session's lease waits for it.
+        if (this.renewing !== undefined) await this.within(this.renewing, 'the replica\'s etcd lease to be granted again');
+        const { result, changes } = snapshot.capture(write);
+        const kept = changes.filter((c) => !this.staleRelease(c));
+        if (kept.length === 0) return result;
+        if (this.closed) throw storeUnavailable('the hub is shutting down');
+        if (this.stale) throw storeUnavailable(this.unreachable ? 'etcd does not answer a quorum read' : 'the watch is disconnected');
+        if (kept.length > CHANGES_PER_TXN && release === undefined) {
+          // Writes of several transactions take turns on a replica: two bulk writes creating the
+          // same services part by part would otherwise keep losing parts to each other. Captured
+          // again once it is this write's turn.
+          release = await this.takePartsTurn();
+          attempt--;
+          continue;
+        }
+        // etcd takes at most 128 operations in one transaction: a larger write (a batch
+        // registration, a sweep expiring many leases) is committed as several, each comparing its
+        // own records. Those writes are per instance, so a part lost to a concurrent write is
+        // simply run again with the rest.
+        let revision = 0;
+        let lost: Map<string, number> | undefined;
+        for (let from = 0; from < kept.length && lost === undefined; from += CHANGES_PER_TXN) {
+          const part = kept.slice(from, from + CHANGES_PER_TXN);
+          const live = this.livenessOps(part);
+          const compared = part.map((c) => ({ key: this.keyOf(c), change: c }));
+          const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
+          const [first, ...rest] = compared;
+          let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
+          for (const { key } of rest) txn = txn.and(key, 'Mod', '==', expected.get(key)!);
+          txn = txn.then(
+            ...compared.map(({ key, change }) =>
+              change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))),
+            ),
+            ...live.ops,
+          );
+          let response;
+          try {
+            response = await txn.commit();
+          } catch (err) {
+            if (isLeaseGone(err) && this.lease !== undefined && attempt < MAX_ATTEMPTS) {
+              // The replica's lease ran out (etcd did not hear its keep-alives in time): take a new one, then write again.
+              await this.renewLease(this.lease);
+              lost = new Map();
+              break;
+            }
+            // Tried member after member for the whole budget: refuse the next writes at once, until the probe hears from etcd again.
+            this.unreachable = true;
+            throw storeUnavailable(err instanceof Error ? err.message : String(err));
+          }
+          if (!response.succeeded) {
+            lost = expected;
             break;
           }
-          // Tried member after member for the whole budget: refuse the next writes at once, until the probe hears from etcd again.
-          this.unreachable = true;
-          throw storeUnavailable(err instanceof Error ? err.message : String(err));
+          revision = Number(response.header.revision);
+          for (const id of live.held) this.mine.add(id);
+          for (const id of live.dropped) this.mine.delete(id);
         }
-        if (!response.succeeded) {
-          lost = expected;
-          break;
+        if (lost === undefined) {
+          await this.until(() => this.applied >= revision, 'the watch to bring the write back');
+          return this.committed(result, changes, revision);
         }
-        revision = Number(response.header.revision);
-        for (const id of live.held) this.mine.add(id);
-        for (const id of live.dropped) this.mine.delete(id);
+        if (lost.size === 0) continue;
+        const raced = lost;
+        // Parts committed before the lost one come back first, so the write runs again on them.
+        if (revision > 0) await this.until(() => this.applied >= revision, 'the watch to bring the parts already written');
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new OutriggerError('unavailable', `the write kept losing to concurrent writes of the same records (${MAX_ATTEMPTS} attempts); retry`);
+        }
+        // Another write (here or on another replica) changed one of these records first: wait until the snapshot has it, then run the write again on it.
+        await this.until(() => [...raced].some(([key, rev]) => (this.modRevisions.get(key) ?? 0) !== rev), 'the watch to bring the concurrent write');
       }
-      if (lost === undefined) {
-        await this.until(() => this.applied >= revision, 'the watch to bring the write back');
-        return this.committed(result, changes, revision);
-      }
-      if (lost.size === 0) continue;
-      const raced = lost;
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new OutriggerError('unavailable', `the write kept losing to concurrent writes of the same records (${MAX_ATTEMPTS} attempts); retry`);
-      }
-      // Another replica changed one of these records first: wait until the snapshot has it, then run the write again on it.
-      await this.until(() => [...raced].some(([key, rev]) => (this.modRevisions.get(key) ?? 0) !== rev), 'the watch to bring the concurrent write');
+    } finally {
+      release?.();
     }
+  }
+
+  /** Waits for the turn of a write of several transactions; the function returned ends it. */
+  private async takePartsTurn(): Promise<() => void> {
+    let release!: () => void;
+    const turn = new Promise<void>((resolve) => (release = resolve));
+    const before = this.partsTurns;
+    this.partsTurns = before.then(() => turn);
+    await before;
+    return release;
   }
 
   async close(): Promise<void> {

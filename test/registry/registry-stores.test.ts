@@ -197,13 +197,16 @@ test('etcd: a write of more records than one etcd transaction takes (a batch, th
   const b = newRegistry({ ...opts, store: new EtcdStore({ endpoints: etcd!.endpoints, prefix }) });
   await Promise.all([a.load(), b.load()]);
   t.teardown(() => Promise.all([a.store.close(), b.store.close()]));
-  // 300 registrations and their namespace and service: etcd refuses more than 128 operations in one transaction.
-  const ids = Array.from({ length: 300 }, (_, i) => `bulk-${i}`);
-  const registered = await a.write(() => ids.map((id) => a.register(echo(id, { ttl: '5s' }))));
-  t.is(registered.length, 300);
-  await until('replica B to hold all 300', () => b.instanceCount === 300);
+  // Four writes at once, of 1,000 registrations each over the same 1,000 new services: etcd refuses
+  // more than 128 operations in one transaction, and every write creates the same service records.
+  const ids = Array.from({ length: 4000 }, (_, i) => `bulk-${i}`);
+  const part = (from: number) => () => ids.slice(from, from + 1000).map((id, i) => a.register({ ...echo(id, { ttl: '5s' }), service: `svc-${i}` }));
+  const registered = await Promise.all([0, 1000, 2000, 3000].map((from) => a.write(part(from))));
+  t.is(registered.flat().length, 4000);
+  await until('replica B to hold all 4,000', () => b.instanceCount === 4000);
   clock.advance(6000);
   await a.write(() => a.sweep());
-  await until('replica B to see all 300 expired', () => ids.every((id) => b.getInstance(id)?.health === 'UNHEALTHY'));
-  t.is(a.instanceCount, 300, 'no duplicate, nothing removed');
+  await until('replica B to see all 4,000 expired', () => ids.every((id) => b.getInstance(id)?.health === 'UNHEALTHY'));
+  t.is(a.instanceCount, 4000, 'no duplicate, nothing removed');
+  t.is(b.listServices('demo.local').length, 1000);
 });
