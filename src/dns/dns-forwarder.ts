@@ -44,17 +44,9 @@ export class DnsForwarder {
     const { host, port, clock, timeoutMs } = this.options;
     const id = query.readUInt16BE(0);
     return new Promise<Buffer | undefined>((resolve) => {
-      let done = false;
       let buffered = Buffer.alloc(0);
       const socket = net.connect({ host, port });
-      const finish = (reply: Buffer | undefined): void => {
-        if (done) return;
-        done = true;
-        clock.clearTimeout(timer);
-        socket.destroy();
-        resolve(reply);
-      };
-      const timer = clock.setTimeout(() => finish(undefined), timeoutMs);
+      const finish = answerOnce(clock, timeoutMs, () => socket.destroy(), resolve);
       socket.on('error', () => finish(undefined));
       socket.on('close', () => finish(undefined));
       socket.on('data', (chunk: Buffer) => {
@@ -75,15 +67,7 @@ export class DnsForwarder {
     const socket = dgram.createSocket(isIP(host) === 6 ? 'udp6' : 'udp4');
     const id = query.readUInt16BE(0);
     return new Promise<Buffer | undefined>((resolve) => {
-      let done = false;
-      const finish = (reply: Buffer | undefined): void => {
-        if (done) return;
-        done = true;
-        clock.clearTimeout(timer);
-        socket.close();
-        resolve(reply);
-      };
-      const timer = clock.setTimeout(() => finish(undefined), timeoutMs);
+      const finish = answerOnce(clock, timeoutMs, () => socket.close(), resolve);
       socket.on('error', () => finish(undefined));
       socket.on('message', (msg, rinfo) => {
         // Only the upstream's answer to this query: anything else on the socket is ignored.
@@ -95,4 +79,21 @@ export class DnsForwarder {
       });
     });
   }
+}
+
+/**
+ * The one way an exchange with the upstream ends: the first reply, error or timeout settles it
+ * (undefined but for a reply), closes its socket, and anything after is ignored.
+ */
+function answerOnce(clock: Clock, timeoutMs: number, close: () => void, resolve: (reply: Buffer | undefined) => void): (reply: Buffer | undefined) => void {
+  let done = false;
+  const finish = (reply: Buffer | undefined): void => {
+    if (done) return;
+    done = true;
+    clock.clearTimeout(timer);
+    close();
+    resolve(reply);
+  };
+  const timer = clock.setTimeout(() => finish(undefined), timeoutMs);
+  return finish;
 }

@@ -4,7 +4,7 @@ import { invalidArgument } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { HubMetrics } from '../../metrics/hub-metrics.js';
 import type { NodeInfo } from '../ads-service.js';
-import { isXdsTypeUrl, shortTypeName, type XdsTypeUrl } from '../type-urls.js';
+import { isXdsTypeUrl, shortTypeName, XDS_TYPE_URLS, type XdsTypeUrl } from '../type-urls.js';
 import type { DeltaTypeInfo } from './delta-subscription.js';
 import type { EncodedResponse, ResponseEncoder } from './discovery-response.js';
 import type { ResourceCache } from './resource-cache.js';
@@ -102,7 +102,20 @@ export abstract class AdsStream<Req> implements ServedStream {
 
   /** Handles one request; throws an OutriggerError for one the hub will not take. */
   abstract onRequest(req: Req): void;
-  abstract flush(): void;
+
+  /** Writes one response, for the first type (in xDS order) with something to say: one in flight at a time. */
+  flush(): void {
+    if (this.closed || this.writing) return;
+    for (const type of XDS_TYPE_URLS) {
+      if (this.types.get(type)?.hasPending === true && this.flushType(type)) return;
+    }
+  }
+
+  /**
+   * Answers what is pending for a type this stream holds: true when the stream stops for now (a
+   * response written, or the connection cannot take one yet), false when there was nothing to say.
+   */
+  protected abstract flushType(type: XdsTypeUrl): boolean;
 
   describe(): AdsStreamInfo {
     return {

@@ -1,6 +1,6 @@
 import { invalidArgument } from '../../common/errors.js';
 import type { DeltaDiscoveryRequest } from '../ads-service.js';
-import { XDS_TYPE_URLS, isFullStateType, type XdsTypeUrl } from '../type-urls.js';
+import { isFullStateType, type XdsTypeUrl } from '../type-urls.js';
 import { AdsStream, REQUEST_LIMITS, checkNames, clip, type ServedStream } from './ads-stream.js';
 import { DeltaSubscription } from './delta-subscription.js';
 import type { CachedResource } from './resource-cache.js';
@@ -55,33 +55,29 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
     if (st.hasPending) this.env.queue.enqueue(this);
   }
 
-  flush(): void {
-    if (this.closed || this.writing) return;
-    for (const type of XDS_TYPE_URLS) {
-      const st = this.types.get(type);
-      if (st === undefined || !st.hasPending) continue;
-      const resources = this.env.cache.of(type);
-      const { names, changeAt } = st.takePending(() => this.allNames(type));
-      const visible = this.access.visible;
-      const updated: CachedResource[] = [];
-      const removed: string[] = [];
-      for (const name of names) {
-        if (!st.wants(name) && !st.known.has(name)) continue;
-        const r = st.wants(name) && (visible === undefined || visible(name)) ? resources.get(name) : undefined;
-        if (r !== undefined) {
-          if (st.known.get(name) !== r.version) updated.push(r);
-        } else if (st.known.has(name) || st.unanswered.has(name)) removed.push(name);
-        st.unanswered.delete(name);
-      }
-      if (updated.length === 0 && removed.length === 0 && !st.mustAnswer) continue;
-      if (!this.writable) return;
-      updated.sort(byName);
-      removed.sort();
-      const out = this.env.encoder.delta(type, resources.version, updated, removed);
-      st.sent(out.nonce, out.version, updated.map((r) => [r.name, r.version] as const), removed);
-      this.write(type, out, changeAt);
-      return;
+  protected flushType(type: XdsTypeUrl): boolean {
+    const st = this.types.get(type)!;
+    const resources = this.env.cache.of(type);
+    const { names, changeAt } = st.takePending(() => this.allNames(type));
+    const visible = this.access.visible;
+    const updated: CachedResource[] = [];
+    const removed: string[] = [];
+    for (const name of names) {
+      if (!st.wants(name) && !st.known.has(name)) continue;
+      const r = st.wants(name) && (visible === undefined || visible(name)) ? resources.get(name) : undefined;
+      if (r !== undefined) {
+        if (st.known.get(name) !== r.version) updated.push(r);
+      } else if (st.known.has(name) || st.unanswered.has(name)) removed.push(name);
+      st.unanswered.delete(name);
     }
+    if (updated.length === 0 && removed.length === 0 && !st.mustAnswer) return false;
+    if (!this.writable) return true;
+    updated.sort(byName);
+    removed.sort();
+    const out = this.env.encoder.delta(type, resources.version, updated, removed);
+    st.sent(out.nonce, out.version, updated.map((r) => [r.name, r.version] as const), removed);
+    this.write(type, out, changeAt);
+    return true;
   }
 
   private allNames(type: XdsTypeUrl): Iterable<string> {

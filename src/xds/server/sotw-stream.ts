@@ -1,5 +1,5 @@
 import type { DiscoveryRequest } from '../ads-service.js';
-import { XDS_TYPE_URLS, isFullStateType, type XdsTypeUrl } from '../type-urls.js';
+import { isFullStateType, type XdsTypeUrl } from '../type-urls.js';
 import { AdsStream, checkNames, clip, type ServedStream } from './ads-stream.js';
 import type { EncodedResponse } from './discovery-response.js';
 import type { CachedResource, TypeResources } from './resource-cache.js';
@@ -36,19 +36,15 @@ export class SotwStream extends AdsStream<DiscoveryRequest> {
     if (st.hasPending) this.env.queue.enqueue(this);
   }
 
-  flush(): void {
-    if (this.closed || this.writing) return;
-    for (const type of XDS_TYPE_URLS) {
-      const st = this.types.get(type);
-      if (st === undefined || !st.hasPending) continue;
-      const out = this.response(st);
-      const changeAt = st.clearPending();
-      if (out === undefined) continue;
-      if (!this.writable) return;
-      st.sent(out.nonce, out.version);
-      this.write(type, out, changeAt);
-      return;
-    }
+  protected flushType(type: XdsTypeUrl): boolean {
+    const st = this.types.get(type)!;
+    const out = this.response(st);
+    const changeAt = st.clearPending();
+    if (out === undefined) return false;
+    if (!this.writable) return true;
+    st.sent(out.nonce, out.version);
+    this.write(type, out, changeAt);
+    return true;
   }
 
   private state(type: XdsTypeUrl): TypeSubscription<ServedStream> {
