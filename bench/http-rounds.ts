@@ -15,14 +15,13 @@
  * build beside this one (before/after a change, in the same rounds). Each --node-args adds a sidecar of
  * this build started with those flags (e.g. --node-args=--max-semi-space-size=2).
  */
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pinningPlan } from './lib/context.js';
 import { wrk, wrkFixedRate, type LoadResult } from './lib/load.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
-import { NAMESPACE, haproxyConfig, hubOf, httpGet, nginxProxyBlock, sidecarRoutes, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, waitPort } from './lib/mesh.js';
+import { NAMESPACE, haproxyConfig, hubOf, httpGet, nginxProxyBlock, sidecarRoutes, startHaproxy, startHub, startFloorProxy, startNginx, startNginxBackends, startNodeBackend, startSidecar, waitPort } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb } from './lib/proc-stat.js';
-import { freePort, runScript, start, tempDir, type Proc } from './lib/procs.js';
+import { freePort, runScript, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable } from './lib/results.js';
 import { findTool } from './lib/tools.js';
 
@@ -42,7 +41,6 @@ const rounds = Number(values.rounds ?? 5);
 const seconds = Number(values.seconds ?? 5);
 const rate = values.rate !== undefined ? Number(values.rate) : undefined;
 const FQDN = `echo.${NAMESPACE}`;
-const FLOOR = fileURLToPath(new URL('./lib/floor-proxy.js', import.meta.url));
 const cpus = pinningPlan();
 const dir = tempDir('rounds');
 
@@ -92,9 +90,7 @@ async function main(): Promise<void> {
   if (values.legacy === true) await sidecar('sidecar, first design', 'node');
   for (const args of values['node-args'] ?? []) await sidecar(`sidecar ${args}`, 'llhttp', undefined, args.split(' ').filter((a) => a !== ''));
   if (values.floor === true) {
-    const port = await freePort();
-    const proc = start('floor proxy', process.execPath, [FLOOR, String(port), ...ports.map(String)], { cpus: cpus.proxy });
-    await waitPort(port, proc);
+    const { proc, port } = await startFloorProxy(ports, cpus.proxy);
     add('Node floor (bench/lib/floor-proxy.ts)', proc, `http://127.0.0.1:${port}/`);
   }
   const haPort = await freePort();

@@ -1,12 +1,13 @@
 /**
  * HTTP/1.1 data plane: the same two backends and the same load generators, direct and through
  * the sidecar (forward-proxy mode and per-upstream-port mode), HAProxy (one thread) and nginx
- * (one worker, upstream keepalive). Closed loop with wrk, fixed rate with hey; CPU seconds per
+ * (one worker, upstream keepalive), and the floor: a minimal Node forwarder with Node's llhttp
+ * (lib/floor-proxy.ts), what any Node proxy costs here. Closed loop with wrk, fixed rate with hey; CPU seconds per
  * 1,000 requests and peak RSS of the proxy from /proc.
  */
 import { SkipBenchmark, type Benchmark, type BenchContext, type BenchOutcome } from './lib/context.js';
 import { hey, wrk, wrkFixedRate, type LoadResult } from './lib/load.js';
-import { NAMESPACE, haproxyConfig, hubOf, httpGet, nginxProxyBlock, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startSidecar, sidecarRoutes, waitPort, type BackendProc } from './lib/mesh.js';
+import { NAMESPACE, haproxyConfig, hubOf, httpGet, nginxProxyBlock, startHaproxy, startHub, startNginx, startNginxBackends, startNodeBackend, startFloorProxy, startSidecar, sidecarRoutes, waitPort, type BackendProc } from './lib/mesh.js';
 import { cpuSeconds, peakRssMb, rssMb } from './lib/proc-stat.js';
 import { freePort, tempDir, type Proc } from './lib/procs.js';
 import { fmt, markdownTable, verdict } from './lib/results.js';
@@ -122,6 +123,13 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
       ];
     }),
   ];
+  targets.push({
+    path: 'Node floor (bench/lib/floor-proxy.ts: llhttp both ways, nothing else)',
+    setup: async () => {
+      const { proc, port } = await startFloorProxy(ports, proxyCpu);
+      return { proc, url: `http://127.0.0.1:${port}/` };
+    },
+  });
   if (haproxy !== undefined) {
     targets.push({
       path: 'HAProxy, nbthread 1',
@@ -203,7 +211,8 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
     results.flatMap((r) => r.fixed.map((f) => [r.path, f.targetRps, f.rps, f.p50Ms, f.p99Ms, f.p999Ms, fmt(f.addedP50Ms, 3), fmt(f.addedP99Ms, 3), fmt(f.addedP999Ms, 3), fmt(f.cpuSecondsPer1k, 4), f.errors])),
   );
   const targetsRows: Array<[string, string, string, string]> = [];
-  for (const r of results.filter((x) => x.path.startsWith('sidecar'))) {
+  // The floor's own figures against the same targets: what any Node proxy reaches here.
+  for (const r of results.filter((x) => x.path.startsWith('sidecar') || x.path.startsWith('Node floor'))) {
     const at1k = r.fixed.find((f) => f.targetRps === 1000);
     targetsRows.push(
       [r.path, 'req/s ≥ 0.8 × HAProxy (closed loop)', fmt(r.ratioToHaproxy?.rps, 2), verdict(r.ratioToHaproxy === undefined ? undefined : r.ratioToHaproxy.rps >= 0.8)],
@@ -256,4 +265,4 @@ async function run(ctx: BenchContext): Promise<BenchOutcome> {
   };
 }
 
-export const httpBenchmark: Benchmark = { name: 'http', summary: 'HTTP/1.1 data plane: direct, sidecar (two modes, both designs), HAProxy, nginx', run };
+export const httpBenchmark: Benchmark = { name: 'http', summary: 'HTTP/1.1 data plane: direct, sidecar (two modes, both designs), the Node floor, HAProxy, nginx', run };

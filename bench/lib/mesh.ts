@@ -161,6 +161,14 @@ export function startNginx(name: string, nginx: string, httpBlock: string, cpus?
   return Promise.resolve(start(name, nginx, ['-p', dir, '-c', conf], { cpus }));
 }
 
+/** The Node floor (floor-proxy.ts) over the backends on a free port, once it listens. */
+export async function startFloorProxy(backends: readonly number[], cpus?: string): Promise<{ proc: Proc; port: number }> {
+  const port = await freePort();
+  const proc = start('floor proxy', process.execPath, [fileURLToPath(new URL('./floor-proxy.js', import.meta.url)), String(port), ...backends.map(String)], { cpus });
+  await waitPort(port, proc);
+  return { proc, port };
+}
+
 export function startHaproxy(haproxy: string, config: string, cpus?: string): Proc {
   const dir = tempDir('haproxy');
   const file = path.join(dir, 'haproxy.cfg');
