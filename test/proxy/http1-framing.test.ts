@@ -97,6 +97,42 @@ test('Content-Length bodies both ways; a response delimited by the close reaches
   t.is(closeDelimited.headers['transfer-encoding'], 'chunked');
 });
 
+test('response bodies arrive byte for byte: every byte value, small and large, with a length and chunked', async (t) => {
+  const { fx, backends } = await fixture(t);
+  // Sizes on both sides of what one read carries, and bytes that are not text.
+  const bodyOf = (size: number): Buffer => Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + 3) % 256));
+  backends[0]!.handler = (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const body = bodyOf(Number(url.searchParams.get('size')));
+    if (url.searchParams.get('chunked') === '1') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      for (let i = 0; i < body.length; i += 1000) res.write(body.subarray(i, i + 1000));
+      res.end();
+    } else {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(body.length) });
+      res.end(body);
+    }
+  };
+  const fetchBody = (path: string): Promise<{ body: Buffer; chunked: boolean }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: fx.port, agent: false, path, headers: { host: HOST } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ body: Buffer.concat(parts), chunked: res.headers['transfer-encoding'] === 'chunked' }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  for (const size of [0, 1, 256, 4096, 4097, 300_000]) {
+    for (const chunked of [false, true]) {
+      const got = await fetchBody(`/?size=${size}&chunked=${chunked ? 1 : 0}`);
+      t.is(got.chunked, chunked, `${size} bytes, chunked ${chunked}: framing kept`);
+      t.true(got.body.equals(bodyOf(size)), `${size} bytes, chunked ${chunked}: the same bytes`);
+    }
+  }
+});
+
 test('Expect: 100-continue is answered by the proxy, then the body flows', async (t) => {
   const { fx, backends } = await fixture(t);
   let expectSeen: string | undefined;
