@@ -1,9 +1,9 @@
 /**
  * HTTP/1.1 data plane: the same two backends and the same load generators, direct and through
  * the sidecar (forward-proxy mode and per-upstream-port mode), HAProxy (one thread) and nginx
- * (one worker, upstream keepalive), and the floor: a minimal Node forwarder with Node's llhttp
- * (lib/floor-proxy.ts), what any Node proxy costs here. Closed loop with wrk, fixed rate with hey; CPU seconds per
- * 1,000 requests and peak RSS of the proxy from /proc.
+ * (one worker, upstream keepalive), and the Node floor (lib/floor-proxy.ts: a minimal forwarder
+ * with Node's llhttp, what any Node proxy costs here). Closed loop with wrk, fixed rate with hey;
+ * CPU seconds per 1,000 requests and peak RSS of the proxy from /proc.
  */
 import { SkipBenchmark, type Benchmark, type BenchContext, type BenchOutcome } from './lib/context.js';
 import { hey, wrk, wrkFixedRate, type LoadResult } from './lib/load.js';
