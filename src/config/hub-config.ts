@@ -19,8 +19,6 @@ const k8sNamespaceSchema = z
   .string({ error: 'must be a Kubernetes namespace name' })
   .refine(isDnsLabel, { error: 'must be a Kubernetes namespace name: a DNS label (lowercase letters, digits or "-", at most 63 characters)' });
 
-export { LOG_LEVELS };
-
 /** The hub's configuration, as written in YAML (snake_case); every key has a working default. */
 export const hubConfigSchema = z.strictObject({
   bind: z.string({ error: 'must be an IP address to listen on' }).min(1, { error: 'must be an IP address to listen on' }).default('0.0.0.0').describe('Address both listeners bind to'),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isDnsName } from '../model/names.js';
 import { listenPort } from '../model/port.js';
 import { dnsUpstreamAddress } from './dns-config.js';
-import { LOG_LEVELS } from './hub-config.js';
+import { LOG_LEVELS } from '../common/logger.js';
 
 export const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 

@@ -21,10 +21,13 @@ interface PatternEntry<H> {
   handlers: Map<string, H>;
 }
 
+/** A single trailing slash is forgiven: `/api/v1/services/` is `/api/v1/services`. */
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
 function splitPath(path: string): string[] {
-  // A single trailing slash is forgiven: `/api/v1/services/` is `/api/v1/services`.
-  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  return trimmed.split('/').slice(1);
+  return withoutTrailingSlash(path).split('/').slice(1);
 }
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -43,7 +46,7 @@ export class Router<H> {
       });
       entry = { pattern, segments, handlers: new Map() };
       this.entries.push(entry);
-      if (segments.every((seg) => 'literal' in seg)) this.literals.set(`/${segments.map((seg) => ('literal' in seg ? seg.literal : '')).join('/')}`, entry);
+      if (segments.every((seg) => 'literal' in seg)) this.literals.set(withoutTrailingSlash(pattern), entry);
     }
     if (entry.handlers.has(method)) throw new Error(`route ${method} ${pattern} is defined twice`);
     entry.handlers.set(method, handler);
@@ -55,7 +58,7 @@ export class Router<H> {
    * `/a/{id}` never shadows `/a/b`. Throws invalid_argument for badly percent-encoded segments.
    */
   match(method: string, rawPath: string): RouteMatch<H> {
-    const literal = this.literals.get(rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath);
+    const literal = this.literals.get(withoutTrailingSlash(rawPath));
     if (literal !== undefined) return found(literal, method, NO_PARAMS);
     const parts = splitPath(rawPath);
     let best: { entry: PatternEntry<H>; params: Record<string, string>; score: number } | undefined;

@@ -285,19 +285,7 @@ export class EtcdStore implements RegistryStore {
         let revision = 0;
         let lost: Map<string, number> | undefined;
         for (let from = 0; from < kept.length && lost === undefined; from += CHANGES_PER_TXN) {
-          const part = kept.slice(from, from + CHANGES_PER_TXN);
-          const live = this.livenessOps(part);
-          const compared = part.map((c) => ({ key: this.keyOf(c), change: c }));
-          const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
-          const [first, ...rest] = compared;
-          let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
-          for (const { key } of rest) txn = txn.and(key, 'Mod', '==', expected.get(key)!);
-          txn = txn.then(
-            ...compared.map(({ key, change }) =>
-              change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))),
-            ),
-            ...live.ops,
-          );
+          const { txn, live, expected } = this.transaction(kept.slice(from, from + CHANGES_PER_TXN));
           let response;
           try {
             response = await txn.commit();
@@ -337,6 +325,24 @@ export class EtcdStore implements RegistryStore {
     } finally {
       release?.();
     }
+  }
+
+  /**
+   * One transaction of a write: each record's key compared with the mod_revision the snapshot has
+   * of it (`expected`), then put or deleted, with the liveness keys the records bring (`live`).
+   */
+  private transaction(part: readonly RecordChange[]): { txn: ReturnType<Etcd3['if']>; live: ReturnType<EtcdStore['livenessOps']>; expected: Map<string, number> } {
+    const live = this.livenessOps(part);
+    const compared = part.map((c) => ({ key: this.keyOf(c), change: c }));
+    const expected = new Map(compared.map(({ key }) => [key, this.modRevisions.get(key) ?? 0]));
+    const [first, ...rest] = compared;
+    let txn = this.client.if(first!.key, 'Mod', '==', expected.get(first!.key)!);
+    for (const { key } of rest) txn = txn.and(key, 'Mod', '==', expected.get(key)!);
+    txn = txn.then(
+      ...compared.map(({ key, change }) => (change.after === undefined ? this.client.delete().key(key) : this.client.put(key).value(JSON.stringify(this.stored(change))))),
+      ...live.ops,
+    );
+    return { txn, live, expected };
   }
 
   /** Waits for the turn of a write of several transactions; the function returned ends it. */

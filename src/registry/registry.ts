@@ -638,9 +638,11 @@ export class Registry implements RegistrySnapshot {
   /** Puts an instance in its service, out of the one it was in if it moved. */
   private setInstance(inst: Instance): void {
     this.note('instance', inst.id);
-    const existing = this.instances.get(inst.id);
-    if (existing !== undefined && (existing.namespace !== inst.namespace || existing.service !== inst.service)) this.dropInstance(existing);
-    const before = this.instances.get(inst.id);
+    let before = this.instances.get(inst.id);
+    if (before !== undefined && (before.namespace !== inst.namespace || before.service !== inst.service)) {
+      this.dropInstance(before);
+      before = undefined;
+    }
     if (before === undefined) this.countIn(inst.namespace, 1);
     this.instances.set(inst.id, inst);
     this.leasedCount += liveLease(inst) - (before !== undefined ? liveLease(before) : 0);

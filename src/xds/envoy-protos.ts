@@ -88,15 +88,19 @@ function loadTypes(r: protobuf.Root, typeNames: readonly string[]): void {
   r.resolveAll();
 }
 
+/** The client types read from their .proto files (google.protobuf.Any comes with them). */
+function clientProtoFileRoot(): protobuf.Root {
+  const r = protoFileRoot();
+  loadTypes(r, CLIENT_TYPES.filter((t) => t !== 'google.protobuf.Any'));
+  return r;
+}
+
 function descriptorRoot(): protobuf.Root {
   if (clientRoot === undefined) {
     if (fs.existsSync(CLIENT_DESCRIPTOR_FILE)) {
       clientRoot = protobuf.Root.fromJSON(JSON.parse(fs.readFileSync(CLIENT_DESCRIPTOR_FILE, 'utf8')) as protobuf.INamespace);
       clientRoot.resolveAll();
-    } else {
-      clientRoot = protoFileRoot();
-      loadTypes(clientRoot, CLIENT_TYPES.filter((t) => t !== 'google.protobuf.Any'));
-    }
+    } else clientRoot = clientProtoFileRoot();
   }
   return clientRoot;
 }
@@ -144,7 +148,5 @@ export function decodeAny(any: AnyMessage): Record<string, unknown> {
 
 /** The client types' descriptor as the shipped .proto files give it today (what CLIENT_DESCRIPTOR_FILE must hold). */
 export function envoyClientDescriptor(): string {
-  const r = protoFileRoot();
-  loadTypes(r, CLIENT_TYPES.filter((t) => t !== 'google.protobuf.Any'));
-  return JSON.stringify(r.toJSON({ keepComments: false })) + '\n';
+  return JSON.stringify(clientProtoFileRoot().toJSON({ keepComments: false })) + '\n';
 }
